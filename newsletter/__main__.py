@@ -1,0 +1,4 @@
+from newsletter.cli import main
+
+if __name__ == "__main__":
+    main()

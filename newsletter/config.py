@@ -1,0 +1,269 @@
+"""Configuration: `newsletter.toml`, its defaults, and the environment overrides.
+
+Every key has a default, so a checkout works with no file at all. The workspace is
+the config file's folder (or the working directory when there is no file); every
+relative path in the file resolves against it. Secrets never live in the file: the
+SMTP password is read from the environment variable the file names.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsletter.errors import ConfigError
+
+CONFIG_NAME = "newsletter.toml"
+CONFIG_ENV = "NEWSLETTER_CONFIG"
+SECURITY_MODES = ("none", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    title_en: str = "AI Paper Digest"
+    title_zh: str = "AI 论文周报"
+    from_: str = "AI Paper Digest <digest@example.org>"
+    base_url: str = "https://digest.example.org"
+    unsubscribe_mailto: str = ""
+    digests: tuple[str, ...] = ("digests/*.md",)
+    issues_dir: str = "issues"
+    templates_dir: str = "templates"
+    database: str = "newsletter.db"
+    max_papers: int = 20
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 1025
+    security: str = "none"
+    username: str = ""
+    password_env: str = "NEWSLETTER_SMTP_PASSWORD"
+    timeout: float = 30.0
+    connections: int = 4
+    rate_per_second: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    cron: str = "0 8 * * mon"
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings in force, and where they came from."""
+
+    root: Path
+    path: Path | None = None
+    newsletter: NewsletterSettings = field(default_factory=NewsletterSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    smtp_password: str = field(default="", repr=False)
+
+    @property
+    def source(self) -> str:
+        """How error messages name the configuration."""
+        return str(self.path) if self.path else "the default configuration"
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the file, resolved against the workspace."""
+        return (self.root / Path(relative).expanduser()).resolve()
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.newsletter.database)
+
+    @property
+    def issues_path(self) -> Path:
+        return self.resolve(self.newsletter.issues_dir)
+
+    @property
+    def templates_path(self) -> Path:
+        return self.resolve(self.newsletter.templates_dir)
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as plain data, for `newsletter config`; the password is masked."""
+        sections: dict[str, Any] = {
+            "newsletter": self.newsletter,
+            "smtp": self.smtp,
+            "schedule": self.schedule,
+        }
+        settings = {
+            name: {f.name.rstrip("_"): _plain(getattr(section, f.name)) for f in fields(section)}
+            for name, section in sections.items()
+        }
+        settings["smtp"]["password"] = "(set)" if self.smtp_password else "(not set)"
+        return {
+            "file": str(self.path) if self.path else None,
+            "root": str(self.root),
+            "settings": settings,
+        }
+
+    def digest_files(self) -> list[Path]:
+        """The digest files the `digests` globs match, sorted by name, each once."""
+        files: dict[Path, None] = {}
+        for pattern in self.newsletter.digests:
+            matches = sorted(glob.glob(str(self.resolve(pattern)), recursive=True))
+            matches = [match for match in matches if Path(match).is_file()]
+            if not matches:
+                raise ConfigError(
+                    f"{self.source}: newsletter.digests: {pattern!r} matches no file "
+                    f"(looked in {self.root})"
+                )
+            files.update(dict.fromkeys(Path(match) for match in matches))
+        return sorted(files, key=lambda path: (path.name, str(path)))
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def find_config_file(explicit: str | Path | None = None, cwd: Path | None = None) -> Path | None:
+    """`--config`, else `$NEWSLETTER_CONFIG`, else `./newsletter.toml` if it exists."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or None
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such configuration file")
+        return path.resolve()
+    default = (cwd or Path.cwd()) / CONFIG_NAME
+    return default.resolve() if default.is_file() else None
+
+
+def load_config(
+    explicit: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Read the configuration in force, validated, with the environment applied."""
+    environ = os.environ if environ is None else environ
+    path = find_config_file(explicit, cwd)
+    data = _read_toml(path) if path else {}
+    source = str(path) if path else "the default configuration"
+    unknown = set(data) - {"newsletter", "smtp", "schedule"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
+    smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
+    smtp = _build(SmtpSettings, smtp_table, "smtp", source)
+    config = Config(
+        root=path.parent if path else (cwd or Path.cwd()).resolve(),
+        path=path,
+        newsletter=_build(
+            NewsletterSettings, _table(data, "newsletter", source), "newsletter", source
+        ),
+        smtp=smtp,
+        schedule=_build(ScheduleSettings, _table(data, "schedule", source), "schedule", source),
+        smtp_password=_smtp_password(smtp, environ),
+    )
+    _validate(config, source)
+    return config
+
+
+def _smtp_password(smtp: SmtpSettings, environ: Mapping[str, str]) -> str:
+    """`NEWSLETTER_SMTP_PASSWORD` wins; else the variable `smtp.password_env` names."""
+    return environ.get("NEWSLETTER_SMTP_PASSWORD") or (
+        environ.get(smtp.password_env, "") if smtp.password_env else ""
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+
+
+def _table(data: dict[str, Any], name: str, source: str) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: {name} must be a table ([{name}])")
+    return table
+
+
+def _smtp_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`NEWSLETTER_SMTP_HOST`, `_PORT` and `_USERNAME` override the file."""
+    overrides: dict[str, Any] = {}
+    for key in ("host", "port", "username"):
+        variable = f"NEWSLETTER_SMTP_{key.upper()}"
+        if environ.get(variable):
+            overrides[key] = environ[variable]
+    if "port" in overrides:
+        try:
+            overrides["port"] = int(overrides["port"])
+        except ValueError:
+            raise ConfigError(
+                f"NEWSLETTER_SMTP_PORT: {overrides['port']!r} is not a port number"
+            ) from None
+    return overrides
+
+
+def _build(cls: type[Any], table: dict[str, Any], section: str, source: str) -> Any:
+    """Make a settings object from a TOML table, checking each key and its type."""
+    known = {f.name.rstrip("_"): f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            hint = (
+                " (secrets come from the environment: set smtp.password_env)"
+                if (key == "password")
+                else ""
+            )
+            raise ConfigError(f"{source}: unknown key {section}.{key}{hint}")
+        spec = known[key]
+        values[spec.name] = _coerce(value, spec.default, f"{section}.{key}", source)
+    return cls(**values)
+
+
+def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
+    """Check `value` has the type of the key's default, and return it in that type."""
+    wanted = type(default)
+    if wanted is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{source}: {key} must be a list of strings, not {value!r}")
+        return tuple(value)
+    if wanted is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, wanted) or isinstance(value, bool) != isinstance(default, bool):
+        kind = {int: "a whole number", float: "a number", str: "a string"}.get(wanted, "")
+        raise ConfigError(f"{source}: {key} must be {kind}, not {value!r}")
+    return value
+
+
+def _validate(config: Config, source: str) -> None:
+    """The checks a type alone cannot make."""
+    smtp, letter = config.smtp, config.newsletter
+    checks = [
+        (1 <= smtp.port <= 65535, "smtp.port", f"{smtp.port} is not a port (1-65535)"),
+        (
+            smtp.security in SECURITY_MODES,
+            "smtp.security",
+            f"{smtp.security!r} is not one of {', '.join(SECURITY_MODES)}",
+        ),
+        (smtp.timeout > 0, "smtp.timeout", "must be more than 0 seconds"),
+        (smtp.connections >= 1, "smtp.connections", "must be at least 1"),
+        (smtp.rate_per_second >= 0, "smtp.rate_per_second", "must be 0 (unlimited) or more"),
+        (letter.max_papers >= 1, "newsletter.max_papers", "must be at least 1"),
+        (bool(letter.digests), "newsletter.digests", "must name at least one file or glob"),
+    ]
+    for ok, key, message in checks:
+        if not ok:
+            raise ConfigError(f"{source}: {key}: {message}")
+    try:
+        ZoneInfo(config.schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            f"{source}: schedule.timezone: {config.schedule.timezone!r} is not an IANA "
+            "time zone (e.g. Asia/Shanghai)"
+        ) from None

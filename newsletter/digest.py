@@ -1,0 +1,297 @@
+"""Parse weekly digest files into papers.
+
+The format (see `digests/sample-digest.md`):
+
+    ## English title
+    [Chinese title](https://arxiv.org/abs/2407.04051)
+    Chinese summary, one or more paragraphs, until the next `## `.
+
+Parsing never writes anything. What a user must fix but that does not stop the
+rest of the digest (an entry without a link, a stray paragraph, a duplicate) is a
+`DigestWarning` naming the file and line; only a file that cannot be read as text
+at all raises `DigestError`. The rules are listed in the README ("Digest format").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from newsletter import similarity
+from newsletter.arxiv import arxiv_id_from_url, canonical_url
+from newsletter.errors import DigestError
+
+STRAY_WINDOW = 25
+"""A stray paragraph is looked for among this many entries before and after it:
+a whole weekly digest, while a 10,000-entry file still parses in linear time."""
+
+_HEADING = re.compile(r"^ {0,3}##(?:[ \t]+(?P<title>.*?))?(?:[ \t]+#+)?[ \t]*$")
+_TITLE_HEADING = re.compile(r"^ {0,3}#(?:[ \t].*)?$")
+_RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_LINK = re.compile(r"^\s*\[(?P<text>.*)\]\(\s*<?(?P<url>[^\s<>]*)>?(?:\s+\"[^\"]*\")?\s*\)\s*$")
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper as the digest gives it; `source` is `file:line` of its heading."""
+
+    arxiv_id: str
+    title_en: str
+    title_zh: str
+    url: str
+    summary_zh: str
+    summary_en: str | None
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arxiv_id": self.arxiv_id,
+            "title_en": self.title_en,
+            "title_zh": self.title_zh,
+            "url": self.url,
+            "summary_zh": self.summary_zh,
+            "summary_en": self.summary_en,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class DigestWarning:
+    """Something in a digest the user should fix; the rest of the digest is kept."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class ParseResult:
+    """The papers of one or more digests, in digest order, and what to fix."""
+
+    papers: list[Paper] = field(default_factory=list)
+    warnings: list[DigestWarning] = field(default_factory=list)
+
+
+@dataclass
+class _Paragraph:
+    line: int
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class _Entry:
+    """An entry as written, before it is checked and turned into a `Paper`."""
+
+    title: str
+    line: int
+    link: tuple[str, str, int] | None = None  # (Chinese title, URL, line)
+    paragraphs: list[_Paragraph] = field(default_factory=list)
+
+
+def parse_files(paths: Iterable[str | Path]) -> ParseResult:
+    """Parse digests in the order given; a paper named twice is kept once, first wins."""
+    result = ParseResult()
+    seen: dict[str, str] = {}
+    for path in paths:
+        one = parse_bytes(_read(path), str(path))
+        result.warnings.extend(one.warnings)
+        for paper in one.papers:
+            if paper.arxiv_id in seen:
+                where = paper.source.rsplit(":", 1)
+                result.warnings.append(
+                    DigestWarning(
+                        where[0],
+                        int(where[1]),
+                        f"paper {paper.arxiv_id} is already at {seen[paper.arxiv_id]}; "
+                        "this entry is left out",
+                    )
+                )
+                continue
+            seen[paper.arxiv_id] = paper.source
+            result.papers.append(paper)
+    return result
+
+
+def parse_bytes(data: bytes, path: str) -> ParseResult:
+    """Decode a digest (UTF-8, with or without a BOM) and parse it."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start]
+        raise DigestError(
+            path, f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8", line
+        ) from None
+    return parse_text(text, path)
+
+
+def parse_text(text: str, path: str) -> ParseResult:
+    """Parse the text of one digest; duplicates within it are kept once."""
+    result = ParseResult()
+    entries = _split_entries(_normalise(text), path, result.warnings)
+    _drop_stray_paragraphs(entries, path, result.warnings)
+    seen: dict[str, int] = {}
+    for entry in entries:
+        paper = _to_paper(entry, path, result.warnings)
+        if paper is None:
+            continue
+        if paper.arxiv_id in seen:
+            result.warnings.append(
+                DigestWarning(
+                    path,
+                    entry.line,
+                    f"paper {paper.arxiv_id} is already at {path}:{seen[paper.arxiv_id]}; "
+                    "this entry is left out",
+                )
+            )
+            continue
+        seen[paper.arxiv_id] = entry.line
+        result.papers.append(paper)
+    return result
+
+
+def _read(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise DigestError(str(path), f"cannot read: {error.strerror or error}") from None
+
+
+def _normalise(text: str) -> str:
+    """One line ending (LF) and no byte-order marks anywhere."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+
+
+def _split_entries(text: str, path: str, warnings: list[DigestWarning]) -> list[_Entry]:
+    """Group lines under `## ` headings: link line first, then summary paragraphs."""
+    entries: list[_Entry] = []
+    entry: _Entry | None = None
+    preamble: list[_Paragraph] = []
+    paragraph: _Paragraph | None = None
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip()
+        heading = _HEADING.match(line)
+        if heading or _TITLE_HEADING.match(line) or _RULE.match(line) or not line.strip():
+            paragraph = None
+            if heading:
+                entry = _Entry(title=(heading.group("title") or "").strip(), line=number)
+                entries.append(entry)
+            elif _TITLE_HEADING.match(line):
+                entry = None  # a `# ` section title ends the entry above it
+            continue
+        if entry is not None and entry.link is None and not entry.paragraphs:
+            link = _LINK.match(line)
+            if link:
+                entry.link = (link.group("text").strip(), link.group("url"), number)
+                continue
+        if paragraph is None:
+            paragraph = _Paragraph(number, [])
+            (entry.paragraphs if entry else preamble).append(paragraph)
+        paragraph.lines.append(line.strip())
+    for stray in preamble:
+        warnings.append(DigestWarning(path, stray.line, "text outside any `## ` entry is left out"))
+    return entries
+
+
+def _drop_stray_paragraphs(entries: list[_Entry], path: str, warnings: list[DigestWarning]) -> None:
+    """Remove later paragraphs that repeat another entry's summary, with a warning.
+
+    An entry's first paragraph is its summary by definition; a further paragraph
+    is kept unless it is a reworded copy of the first paragraph of a nearby entry.
+    """
+    cache: dict[int, similarity.Shingles] = {}
+
+    def lead(index: int) -> similarity.Shingles:
+        if index not in cache:
+            paragraphs = entries[index].paragraphs
+            cache[index] = similarity.shingles(paragraphs[0].text) if paragraphs else frozenset()
+        return cache[index]
+
+    for index, entry in enumerate(entries):
+        if len(entry.paragraphs) < 2:
+            continue
+        near = [
+            other
+            for other in range(max(0, index - STRAY_WINDOW), index + STRAY_WINDOW + 1)
+            if other != index and other < len(entries)
+        ]
+        kept = entry.paragraphs[:1]
+        for paragraph in entry.paragraphs[1:]:
+            match = similarity.best_repeat(
+                similarity.shingles(paragraph.text), [lead(other) for other in near]
+            )
+            if match is None:
+                kept.append(paragraph)
+                continue
+            original = entries[near[match]]
+            warnings.append(
+                DigestWarning(
+                    path,
+                    paragraph.line,
+                    f"stray paragraph left out: it repeats the summary of "
+                    f"{_short(original.title)!r} ({path}:{original.line})",
+                )
+            )
+        entry.paragraphs = kept
+
+
+def _to_paper(entry: _Entry, path: str, warnings: list[DigestWarning]) -> Paper | None:
+    """Check an entry; keep what can be kept, warn about the rest."""
+
+    def warn(message: str, line: int = entry.line) -> None:
+        warnings.append(DigestWarning(path, line, message))
+
+    if entry.link is None:
+        warn(f"{_short(entry.title)!r} has no `[Chinese title](arXiv link)` line; left out")
+        return None
+    title_zh, url, link_line = entry.link
+    arxiv_id = arxiv_id_from_url(url)
+    if arxiv_id is None:
+        warn(f"{url!r} is not an arXiv link; {_short(entry.title)!r} is left out", link_line)
+        return None
+    if not entry.title:
+        warn(f"the heading of {arxiv_id} has no English title")
+    if not title_zh:
+        warn(f"the link line of {arxiv_id} has no Chinese title", link_line)
+    chinese, english = _split_languages(entry.paragraphs)
+    if not chinese and not english:
+        warn(f"{arxiv_id} has no summary")
+    return Paper(
+        arxiv_id=arxiv_id,
+        title_en=entry.title,
+        title_zh=title_zh,
+        url=canonical_url(arxiv_id),
+        summary_zh="\n\n".join(chinese),
+        summary_en="\n\n".join(english) or None,
+        source=f"{path}:{entry.line}",
+    )
+
+
+def _split_languages(paragraphs: list[_Paragraph]) -> tuple[list[str], list[str]]:
+    """Chinese paragraphs make `summary_zh`; paragraphs wholly in English, `summary_en`."""
+    chinese: list[str] = []
+    english: list[str] = []
+    for paragraph in paragraphs:
+        text = paragraph.text
+        is_english = not similarity.has_cjk(text) and similarity.latin_words(text) >= 3
+        (english if is_english else chinese).append(text)
+    return chinese, english
+
+
+def _short(title: str, width: int = 40) -> str:
+    return title if len(title) <= width else title[: width - 1] + "…"
+
+
+def iter_json(papers: Iterable[Paper]) -> Iterator[dict[str, Any]]:
+    """The `digest parse --json` objects, in order."""
+    return (paper.to_json() for paper in papers)

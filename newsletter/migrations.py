@@ -1,0 +1,72 @@
+"""The schema of the store, as an ordered list of migrations.
+
+`PRAGMA user_version` records how many have run. Each migration runs in its own
+transaction together with the version bump, so a failing one rolls back whole and
+stays pending, and a later release upgrades an old database in place. Append new
+migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+
+from newsletter.errors import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_papers(db: sqlite3.Connection) -> None:
+    """Papers by arXiv id; `id` keeps the order they were first seen (oldest first)."""
+    db.execute(
+        """
+        CREATE TABLE papers (
+            id INTEGER PRIMARY KEY,
+            arxiv_id TEXT NOT NULL UNIQUE,
+            title_en TEXT NOT NULL,
+            title_zh TEXT NOT NULL,
+            url TEXT NOT NULL,
+            summary_zh TEXT NOT NULL,
+            summary_en TEXT,
+            source_file TEXT NOT NULL,
+            source_line INTEGER NOT NULL,
+            added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+
+
+MIGRATIONS: Sequence[Migration] = (m001_papers,)
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the pending migrations in order; return how many ran.
+
+    `db` must be in autocommit mode (`isolation_level=None`): each migration takes
+    its own write lock, so two processes opening a new database at once do not both
+    run it.
+    """
+    applied = 0
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(db)
+            if version > len(migrations):
+                raise StoreError(
+                    f"the database is at schema version {version}, newer than this "
+                    f"release knows ({len(migrations)}): upgrade newsletter"
+                )
+            if version == len(migrations):
+                db.execute("COMMIT")
+                return applied
+            migrations[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+            applied += 1
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

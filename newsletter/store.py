@@ -1,0 +1,167 @@
+"""The SQLite store: papers now; issues, subscribers and deliveries as they come.
+
+One file, in WAL mode so a reader (`status`) never blocks a writer (`send`),
+created readable by its owner only because it will hold subscribers' addresses.
+Opening it applies any pending migration.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.digest import DigestWarning, Paper
+from newsletter.errors import StoreError
+from newsletter.migrations import migrate
+
+
+@dataclass
+class IngestResult:
+    """What ingesting digests changed in the store."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    warnings: list[DigestWarning] = field(default_factory=list)
+
+
+class Store:
+    """A connection to the store, with the operations the commands need."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed, mode 600) and migrate the database at `path`."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"{path}: cannot open the database: {error}") from None
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrate(db)
+        except sqlite3.Error as error:
+            db.close()
+            raise StoreError(f"{path}: cannot open the database: {error}") from None
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def ingest(self, papers: Iterable[Paper]) -> IngestResult:
+        """Store papers by arXiv id, in one transaction.
+
+        The first digest that names a paper keeps it; the same digest may edit it
+        (a typo fixed in the summary); another digest naming it again is a warning
+        and never a second row.
+        """
+        result = IngestResult()
+        with self.transaction() as db:
+            for paper in papers:
+                source_file, source_line = _split_source(paper.source)
+                row = db.execute(
+                    "SELECT source_file, source_line, title_en, title_zh, summary_zh, summary_en "
+                    "FROM papers WHERE arxiv_id = ?",
+                    (paper.arxiv_id,),
+                ).fetchone()
+                if row is None:
+                    db.execute(
+                        "INSERT INTO papers (arxiv_id, title_en, title_zh, url, summary_zh, "
+                        "summary_en, source_file, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*_content(paper), source_file, source_line),
+                    )
+                    result.added.append(paper.arxiv_id)
+                elif row["source_file"] != source_file:
+                    result.warnings.append(
+                        DigestWarning(
+                            source_file,
+                            source_line,
+                            f"paper {paper.arxiv_id} was first given in "
+                            f"{row['source_file']}:{row['source_line']}; that entry is kept",
+                        )
+                    )
+                elif _changed(row, paper, source_line):
+                    db.execute(
+                        "UPDATE papers SET title_en = ?, title_zh = ?, url = ?, summary_zh = ?, "
+                        "summary_en = ?, source_line = ? WHERE arxiv_id = ?",
+                        (*_content(paper)[1:], source_line, paper.arxiv_id),
+                    )
+                    result.updated.append(paper.arxiv_id)
+        return result
+
+    def papers(self) -> list[Paper]:
+        """Every stored paper, oldest first."""
+        rows = self.db.execute("SELECT * FROM papers ORDER BY id").fetchall()
+        return [_paper(row) for row in rows]
+
+    def paper_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+
+def _split_source(source: str) -> tuple[str, int]:
+    path, _, line = source.rpartition(":")
+    return path, int(line)
+
+
+def _content(paper: Paper) -> tuple[str, str, str, str, str, str | None]:
+    return (
+        paper.arxiv_id,
+        paper.title_en,
+        paper.title_zh,
+        paper.url,
+        paper.summary_zh,
+        paper.summary_en,
+    )
+
+
+def _changed(row: sqlite3.Row, paper: Paper, source_line: int) -> bool:
+    return (row["title_en"], row["title_zh"], row["summary_zh"], row["summary_en"]) != (
+        paper.title_en,
+        paper.title_zh,
+        paper.summary_zh,
+        paper.summary_en,
+    ) or row["source_line"] != source_line
+
+
+def _paper(row: sqlite3.Row) -> Paper:
+    return Paper(
+        arxiv_id=row["arxiv_id"],
+        title_en=row["title_en"],
+        title_zh=row["title_zh"],
+        url=row["url"],
+        summary_zh=row["summary_zh"],
+        summary_en=row["summary_en"],
+        source=f"{row['source_file']}:{row['source_line']}",
+    )
