@@ -48,7 +48,9 @@ def warn(message: object) -> None:
     click.echo(str(message), err=True)
 
 
-@click.group(cls=ErrorFunnel, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="newsletter", cls=ErrorFunnel, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option(
     "--config",
     "config_path",

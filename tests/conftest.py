@@ -1,0 +1,31 @@
+"""Shared fixtures: every test runs in its own empty workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIGEST = ROOT / "digests" / "sample-digest.md"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty folder with none of the user's newsletter settings.
+
+    Unexpected errors keep their traceback (NEWSLETTER_DEBUG), so a bug is never
+    hidden behind the CLI's one-line error.
+    """
+    for variable in (
+        "NEWSLETTER_CONFIG",
+        "NEWSLETTER_SMTP_HOST",
+        "NEWSLETTER_SMTP_PORT",
+        "NEWSLETTER_SMTP_USERNAME",
+        "NEWSLETTER_SMTP_PASSWORD",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("NEWSLETTER_DEBUG", "1")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -1,0 +1,79 @@
+"""`newsletter digest parse` through click's runner, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+from tests.conftest import SAMPLE_DIGEST
+
+
+def test_parse_json_prints_the_contract_objects_in_order() -> None:
+    result = CliRunner().invoke(cli, ["digest", "parse", str(SAMPLE_DIGEST), "--json"])
+    assert result.exit_code == 0, result.output
+    papers = json.loads(result.stdout)
+    assert len(papers) == 13
+    assert papers[1] == {
+        "arxiv_id": "2407.04051",
+        "title_en": "FunAudioLLM: Voice Understanding and Generation Foundation Models "
+        "for Natural Interaction Between Humans and LLMs",
+        "title_zh": "FunAudioLLM：面向人类与大语言模型自然交互的语音理解与生成基础模型",
+        "url": "https://arxiv.org/abs/2407.04051",
+        "summary_zh": papers[1]["summary_zh"],
+        "summary_en": None,
+        "source": f"{SAMPLE_DIGEST}:5",
+    }
+    assert papers[1]["summary_zh"].startswith("本报告介绍了 FunAudioLLM")
+    assert "“" not in result.stdout or "\\u" not in result.stdout  # readable, not escaped
+
+
+def test_parse_warnings_go_to_stderr_with_file_and_line() -> None:
+    result = CliRunner().invoke(cli, ["digest", "parse", str(SAMPLE_DIGEST), "--json"])
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{SAMPLE_DIGEST}:43: stray paragraph left out")
+    assert lines[1].startswith(f"{SAMPLE_DIGEST}:45: stray paragraph left out")
+    assert lines[2] == "13 papers from 1 file, 2 warnings"
+    json.loads(result.stdout)  # nothing but the document on stdout
+
+
+def test_parse_lists_papers_readably() -> None:
+    result = CliRunner().invoke(cli, ["digest", "parse", str(SAMPLE_DIGEST)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "2406.11832   Unveiling Encoder-Free Vision-Language Models",
+        "             无编码器视觉-语言模型的探索",
+        f"             {SAMPLE_DIGEST}:1",
+    ]
+    assert len(lines) == 13 * 3
+
+
+def test_parse_writes_nothing(workspace: Path) -> None:
+    CliRunner().invoke(cli, ["digest", "parse", str(SAMPLE_DIGEST)])
+    assert list(workspace.iterdir()) == []
+
+
+def test_a_file_that_is_not_utf8_is_one_error_line_and_exit_1(workspace: Path) -> None:
+    digest = workspace / "bad.md"
+    digest.write_bytes(b"## Title\n\xff\xfe broken\n")
+    result = CliRunner().invoke(cli, ["digest", "parse", str(digest)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert (
+        result.stderr == f"Error: {digest}:2: not UTF-8 text (byte 0xff); save the file as UTF-8\n"
+    )
+
+
+def test_a_missing_file_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["digest", "parse", "missing.md"])
+    assert result.exit_code == 2
+    assert "'missing.md' does not exist" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_parse_needs_a_file() -> None:
+    result = CliRunner().invoke(cli, ["digest", "parse"])
+    assert result.exit_code == 2
