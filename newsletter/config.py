@@ -110,14 +110,15 @@ class Config:
         """The digest files the `digests` globs match, sorted by name, each once."""
         files: dict[Path, None] = {}
         for pattern in self.newsletter.digests:
-            matches = sorted(glob.glob(str(self.resolve(pattern)), recursive=True))
-            matches = [match for match in matches if Path(match).is_file()]
+            # Globbing inside root_dir: a workspace path with `[` or `*` in it is not a pattern.
+            found = glob.glob(os.path.expanduser(pattern), root_dir=self.root, recursive=True)
+            matches = [self.resolve(match) for match in found if self.resolve(match).is_file()]
             if not matches:
                 raise ConfigError(
                     f"{self.source}: newsletter.digests: {pattern!r} matches no file "
                     f"(looked in {self.root})"
                 )
-            files.update(dict.fromkeys(Path(match) for match in matches))
+            files.update(dict.fromkeys(matches))
         return sorted(files, key=lambda path: (path.name, str(path)))
 
 
@@ -125,15 +126,21 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def find_config_file(explicit: str | Path | None = None, cwd: Path | None = None) -> Path | None:
+def find_config_file(
+    explicit: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path | None:
     """`--config`, else `$NEWSLETTER_CONFIG`, else `./newsletter.toml` if it exists."""
-    chosen = explicit or os.environ.get(CONFIG_ENV) or None
+    environ = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    chosen = explicit or environ.get(CONFIG_ENV) or None
     if chosen:
-        path = Path(chosen).expanduser()
+        path = cwd / Path(chosen).expanduser()
         if not path.is_file():
-            raise ConfigError(f"{path}: no such configuration file")
+            raise ConfigError(f"{chosen}: no such configuration file")
         return path.resolve()
-    default = (cwd or Path.cwd()) / CONFIG_NAME
+    default = cwd / CONFIG_NAME
     return default.resolve() if default.is_file() else None
 
 
@@ -144,7 +151,7 @@ def load_config(
 ) -> Config:
     """Read the configuration in force, validated, with the environment applied."""
     environ = os.environ if environ is None else environ
-    path = find_config_file(explicit, cwd)
+    path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
     unknown = set(data) - {"newsletter", "smtp", "schedule"}

@@ -24,13 +24,14 @@ from newsletter import similarity
 from newsletter.arxiv import arxiv_id_from_url, canonical_url
 from newsletter.errors import DigestError
 
-STRAY_WINDOW = 25
+STRAY_WINDOW = 15
 """A stray paragraph is looked for among this many entries before and after it:
 a whole weekly digest, while a 10,000-entry file still parses in linear time."""
 
 _HEADING = re.compile(r"^ {0,3}##(?:[ \t]+(?P<title>.*?))?(?:[ \t]+#+)?[ \t]*$")
 _TITLE_HEADING = re.compile(r"^ {0,3}#(?:[ \t].*)?$")
 _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_MARKS = frozenset("#-*_")  # the first characters of headings and thematic breaks
 _LINK = re.compile(r"^\s*\[(?P<text>.*)\]\(\s*<?(?P<url>[^\s<>]*)>?(?:\s+\"[^\"]*\")?\s*\)\s*$")
 
 
@@ -180,15 +181,23 @@ def _split_entries(text: str, path: str, warnings: list[DigestWarning]) -> list[
     paragraph: _Paragraph | None = None
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip()
-        heading = _HEADING.match(line)
-        if heading or _TITLE_HEADING.match(line) or _RULE.match(line) or not line.strip():
+        content = line.lstrip()
+        if not content:
             paragraph = None
+            continue
+        if content[0] in _MARKS:  # cheap test first: most lines are text
+            heading = _HEADING.match(line)
             if heading:
+                paragraph = None
                 entry = _Entry(title=(heading.group("title") or "").strip(), line=number)
                 entries.append(entry)
-            elif _TITLE_HEADING.match(line):
-                entry = None  # a `# ` section title ends the entry above it
-            continue
+                continue
+            if _TITLE_HEADING.match(line):
+                paragraph = entry = None  # a `# ` section title ends the entry above it
+                continue
+            if _RULE.match(line):
+                paragraph = None
+                continue
         if entry is not None and entry.link is None and not entry.paragraphs:
             link = _LINK.match(line)
             if link:
@@ -197,7 +206,7 @@ def _split_entries(text: str, path: str, warnings: list[DigestWarning]) -> list[
         if paragraph is None:
             paragraph = _Paragraph(number, [])
             (entry.paragraphs if entry else preamble).append(paragraph)
-        paragraph.lines.append(line.strip())
+        paragraph.lines.append(content)
     for stray in preamble:
         warnings.append(DigestWarning(path, stray.line, "text outside any `## ` entry is left out"))
     return entries

@@ -1,0 +1,34 @@
+"""Run every benchmark at full size: `make bench` (or `python bench/run.py`).
+
+Each benchmark is a script in this folder that prints its own numbers; pass
+`--tiny` to run each at a size that only proves it still works (the test suite
+does this, so the benchmarks cannot rot).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# script, full-size arguments, tiny arguments
+BENCHMARKS = [
+    ("parse_digest.py", [], ["--papers", "40", "--repeat", "1"]),
+]
+
+
+def main() -> int:
+    tiny = "--tiny" in sys.argv[1:]
+    for script, full, small in BENCHMARKS:
+        print(f"== {script}", flush=True)
+        arguments = small if tiny else full
+        code = subprocess.call([sys.executable, str(HERE / script), *arguments])
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
