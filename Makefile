@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## demo: set up, then run the main job on the bundled sample digest
 demo: $(STAMP)
-	$(BIN)/newsletter digest parse digests/sample-digest.md
+	$(BIN)/newsletter compose
 
 ## test: set up, lint, type-check and run the whole test suite
 test: $(STAMP) lint

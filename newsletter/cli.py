@@ -9,6 +9,7 @@ exit 1; usage errors exit 2. Anything else is a bug: it is one line too, unless
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from typing import Any
@@ -104,6 +105,58 @@ def digest_parse(files: tuple[str, ...], as_json: bool) -> None:
         f"{len(result.papers)} papers from {len(files)} file{'s' * (len(files) != 1)}, "
         f"{len(result.warnings)} warning{'s' * (len(result.warnings) != 1)}"
     )
+
+
+@cli.command("compose")
+@click.option(
+    "--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]),
+    help="The issue's date (default: today in the schedule's time zone).",
+)  # fmt: skip
+@click.option("--max-papers", type=click.IntRange(min=1), help="At most this many papers.")
+@click.option("--dry-run", is_flag=True, help="Render and report; record and write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.pass_context
+def compose_issue(
+    ctx: click.Context,
+    issue_date: datetime.datetime | None,
+    max_papers: int | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Ingest the digests, pick the unsent papers and render the issue into issues/.
+
+    Composing again before the issue is sent composes that issue again (same
+    number) from what is unsent now.
+
+    \b
+    Example:
+        newsletter compose --dry-run
+        newsletter compose --date 2024-07-15 --max-papers 10
+    """
+    from newsletter.compose import compose
+    from newsletter.config import load_config
+
+    config = load_config(ctx.obj["config_path"])
+    result = compose(
+        config,
+        date=issue_date.date() if issue_date else None,
+        max_papers=max_papers,
+        dry_run=dry_run,
+    )
+    for warning in result.warnings:
+        warn(warning)
+    if as_json:
+        print_json(result.to_json())
+    elif not result.composed:
+        click.echo("No unsent papers: nothing to compose.")
+    else:
+        verb = "Would compose" if dry_run else "Recomposed" if result.recomposed else "Composed"
+        where = "" if dry_run else f" in {result.folder}"
+        click.echo(
+            f"{verb} issue {result.number} ({result.date}), {len(result.papers)} papers{where}"
+        )
+        for name, edition in result.editions.items():
+            click.echo(f"  {name:<9} {edition.html_bytes / 1024:5.1f} KB  {edition.subject}")
 
 
 @cli.command("config")

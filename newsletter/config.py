@@ -36,6 +36,13 @@ class NewsletterSettings:
     templates_dir: str = "templates"
     database: str = "newsletter.db"
     max_papers: int = 20
+    subject_bilingual: str = "{title_en} #{number} · {title_zh} 第{number}期"
+    subject_en: str = "{title_en} #{number}"
+    subject_zh: str = "{title_zh} 第{number}期"
+
+
+SUBJECT_FIELDS = ("number", "date", "papers", "title_en", "title_zh")
+"""What a subject pattern may name, e.g. `{title_en} #{number} ({papers} papers)`."""
 
 
 @dataclass(frozen=True)
@@ -267,10 +274,25 @@ def _validate(config: Config, source: str) -> None:
     for ok, key, message in checks:
         if not ok:
             raise ConfigError(f"{source}: {key}: {message}")
+    for edition in ("bilingual", "en", "zh"):
+        _check_subject(
+            getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
+        )
     try:
         ZoneInfo(config.schedule.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(
             f"{source}: schedule.timezone: {config.schedule.timezone!r} is not an IANA "
             "time zone (e.g. Asia/Shanghai)"
+        ) from None
+
+
+def _check_subject(pattern: str, key: str, source: str) -> None:
+    """A subject pattern may only name the fields in SUBJECT_FIELDS."""
+    try:
+        pattern.format(**dict.fromkeys(SUBJECT_FIELDS, 1))
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(
+            f"{source}: {key}: {pattern!r} is not a subject pattern ({error}); it may name "
+            + ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
         ) from None

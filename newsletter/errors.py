@@ -29,3 +29,7 @@ class DigestError(NewsletterError):
 
 class StoreError(NewsletterError):
     """The SQLite store cannot be opened or upgraded."""
+
+
+class TemplateError(NewsletterError):
+    """A template that does not render, or renders MJML that is broken."""

@@ -36,7 +36,36 @@ def m001_papers(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: Sequence[Migration] = (m001_papers,)
+def m002_issues(db: sqlite3.Connection) -> None:
+    """Issues and their papers in order. A paper belongs to at most one issue (UNIQUE),
+    so the schema itself guarantees a paper is never sent in two issues."""
+    db.execute(
+        """
+        CREATE TABLE issues (
+            number INTEGER PRIMARY KEY,
+            date TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'composed'
+                CHECK (status IN ('composed', 'sending', 'sent')),
+            composed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE issue_papers (
+            issue INTEGER NOT NULL REFERENCES issues (number) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            paper INTEGER NOT NULL UNIQUE REFERENCES papers (id),
+            PRIMARY KEY (issue, position)
+        )
+        """
+    )
+
+
+MIGRATIONS: Sequence[Migration] = (m001_papers, m002_issues)
 
 
 def schema_version(db: sqlite3.Connection) -> int:

@@ -28,6 +28,18 @@ class IngestResult:
     warnings: list[DigestWarning] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Issue:
+    """An issue as the store knows it; its files are in `issues_dir / folder`."""
+
+    number: int
+    date: str
+    subject: str
+    folder: str
+    papers: tuple[str, ...]
+    status: str = "composed"
+
+
 class Store:
     """A connection to the store, with the operations the commands need."""
 
@@ -69,23 +81,46 @@ class Store:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @classmethod
+    def open_in_memory(cls) -> Store:
+        """A throw-away store, for dry runs where no database exists yet."""
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+        return cls(db, Path(":memory:"))
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none of it."""
+    def transaction(self, commit: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it.
+
+        With `commit=False` it is rolled back even when it succeeds: a dry run does
+        the real work and then leaves the database as it was.
+        """
+        if self.db.in_transaction:  # nested: a savepoint inside the outer transaction
+            self.db.execute("SAVEPOINT nested")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK TO nested")
+                raise
+            finally:
+                self.db.execute("RELEASE nested")
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.db.execute("COMMIT" if commit else "ROLLBACK")
 
     def ingest(self, papers: Iterable[Paper]) -> IngestResult:
         """Store papers by arXiv id, in one transaction.
 
         The first digest that names a paper keeps it; the same digest may edit it
-        (a typo fixed in the summary); another digest naming it again is a warning
-        and never a second row.
+        (a typo fixed in the summary) until its issue starts sending; another digest
+        naming it again is a warning and never a second row.
         """
         result = IngestResult()
         with self.transaction() as db:
@@ -112,7 +147,7 @@ class Store:
                             f"{row['source_file']}:{row['source_line']}; that entry is kept",
                         )
                     )
-                elif _changed(row, paper, source_line):
+                elif _changed(row, paper, source_line) and not self._is_mailed(paper.arxiv_id):
                     db.execute(
                         "UPDATE papers SET title_en = ?, title_zh = ?, url = ?, summary_zh = ?, "
                         "summary_en = ?, source_line = ? WHERE arxiv_id = ?",
@@ -120,6 +155,82 @@ class Store:
                     )
                     result.updated.append(paper.arxiv_id)
         return result
+
+    def _is_mailed(self, arxiv_id: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM papers JOIN issue_papers ON issue_papers.paper = papers.id "
+            "JOIN issues ON issues.number = issue_papers.issue "
+            "WHERE papers.arxiv_id = ? AND issues.status != 'composed'",
+            (arxiv_id,),
+        ).fetchone()
+        return row is not None
+
+    def unsent_papers(self, limit: int, releasing: int | None = None) -> list[Paper]:
+        """Papers in no issue (or only in issue `releasing`), oldest first."""
+        rows = self.db.execute(
+            "SELECT papers.* FROM papers LEFT JOIN issue_papers ON issue_papers.paper = papers.id "
+            "WHERE issue_papers.issue IS NULL OR issue_papers.issue = ? "
+            "ORDER BY papers.id LIMIT ?",
+            (releasing, limit),
+        ).fetchall()
+        return [_paper(row) for row in rows]
+
+    def unsent_count(self) -> int:
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM papers WHERE id NOT IN (SELECT paper FROM issue_papers)"
+            ).fetchone()[0]
+        )
+
+    def waiting_issue(self) -> Issue | None:
+        """The issue composed and not yet being sent, if there is one."""
+        row = self.db.execute(
+            "SELECT * FROM issues WHERE status = 'composed' ORDER BY number DESC LIMIT 1"
+        ).fetchone()
+        return self._issue(row) if row else None
+
+    def issue(self, number: int) -> Issue | None:
+        row = self.db.execute("SELECT * FROM issues WHERE number = ?", (number,)).fetchone()
+        return self._issue(row) if row else None
+
+    def issues(self) -> list[Issue]:
+        rows = self.db.execute("SELECT * FROM issues ORDER BY number").fetchall()
+        return [self._issue(row) for row in rows]
+
+    def next_issue_number(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(number), 0) + 1 FROM issues").fetchone()[0])
+
+    def save_issue(self, issue: Issue) -> None:
+        """Record a composed issue, replacing the waiting issue of the same number."""
+        self.db.execute("DELETE FROM issue_papers WHERE issue = ?", (issue.number,))
+        self.db.execute(
+            "INSERT INTO issues (number, date, subject, folder) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (number) DO UPDATE SET date = excluded.date, "
+            "subject = excluded.subject, folder = excluded.folder, "
+            "composed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            (issue.number, issue.date, issue.subject, issue.folder),
+        )
+        self.db.executemany(
+            "INSERT INTO issue_papers (issue, position, paper) "
+            "SELECT ?, ?, id FROM papers WHERE arxiv_id = ?",
+            [(issue.number, position, arxiv_id) for position, arxiv_id in enumerate(issue.papers)],
+        )
+
+    def _issue(self, row: sqlite3.Row) -> Issue:
+        papers = self.db.execute(
+            "SELECT papers.arxiv_id FROM issue_papers "
+            "JOIN papers ON papers.id = issue_papers.paper "
+            "WHERE issue_papers.issue = ? ORDER BY issue_papers.position",
+            (row["number"],),
+        ).fetchall()
+        return Issue(
+            number=row["number"],
+            date=row["date"],
+            subject=row["subject"],
+            folder=row["folder"],
+            status=row["status"],
+            papers=tuple(paper[0] for paper in papers),
+        )
 
     def papers(self) -> list[Paper]:
         """Every stored paper, oldest first."""

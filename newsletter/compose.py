@@ -1,0 +1,198 @@
+"""Compose an issue: ingest the digests, pick the unsent papers, render, archive.
+
+Everything happens in one database transaction, and the issue's folder is renamed
+into place just before it commits: a failure at any step (a broken template, a full
+disk) records nothing and leaves no folder behind.
+
+Composing again while the newest issue is still waiting to be sent composes that
+issue again, under the same number, from what is unsent now (its own papers
+included): edits to digests and templates show up, and no second issue is made
+with the same papers. Once an issue starts sending its papers are fixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from newsletter.archive import ISSUE_JSON, FolderSwap, folder_name, issue_json
+from newsletter.config import Config
+from newsletter.digest import parse_files
+from newsletter.errors import NewsletterError
+from newsletter.render import EDITIONS, GMAIL_CLIP_BYTES, Edition, IssueInfo, Renderer, Timings
+from newsletter.store import Issue, Store
+
+
+@dataclass
+class ComposeResult:
+    """What compose did (or, in a dry run, would do)."""
+
+    number: int | None = None
+    date: str | None = None
+    folder: Path | None = None
+    papers: list[str] = field(default_factory=list)
+    recomposed: bool = False
+    dry_run: bool = False
+    editions: dict[str, Edition] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def composed(self) -> bool:
+        return self.number is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "composed": self.composed,
+            "dry_run": self.dry_run,
+            "issue": self.number,
+            "date": self.date,
+            "folder": str(self.folder) if self.folder else None,
+            "recomposed": self.recomposed,
+            "papers": self.papers,
+            "editions": {
+                name: {"subject": e.subject, "html_bytes": e.html_bytes}
+                for name, e in self.editions.items()
+            },
+            "warnings": self.warnings,
+        }
+
+
+def today(config: Config) -> dt.date:
+    """The date in the schedule's time zone: an issue is dated where it is sent from."""
+    return dt.datetime.now(ZoneInfo(config.schedule.timezone)).date()
+
+
+def compose(
+    config: Config,
+    *,
+    date: dt.date | None = None,
+    max_papers: int | None = None,
+    dry_run: bool = False,
+    timings: Timings | None = None,
+) -> ComposeResult:
+    """Compose the next issue (or the waiting one again) into `issues_dir`."""
+    date = date or today(config)
+    limit = max_papers or config.newsletter.max_papers
+    parsed = parse_files(_relative(path, config.root) for path in config.digest_files())
+    result = ComposeResult(dry_run=dry_run, warnings=[str(w) for w in parsed.warnings])
+    renderer = Renderer(config.newsletter, config.templates_path, timings)
+    with _open_store(config, dry_run) as store:
+        swap: FolderSwap | None = None
+        try:
+            with store.transaction(commit=not dry_run):
+                ingested = store.ingest(parsed.papers)
+                result.warnings += [str(w) for w in ingested.warnings]
+                result.warnings += _sending_notes(store)
+                waiting = store.waiting_issue()
+                papers = store.unsent_papers(limit, releasing=waiting.number if waiting else None)
+                if not papers:
+                    return result
+                number = waiting.number if waiting else store.next_issue_number()
+                info = IssueInfo(number, date, folder_name(number, date.isoformat()), papers)
+                editions = renderer.render(info)
+                _fill(result, info, editions, config, recomposed=waiting is not None)
+                if dry_run:
+                    return result
+                swap = _place_folder(config, info, editions, waiting)
+                store.save_issue(
+                    Issue(number, date.isoformat(), editions["bilingual"].subject, info.folder,
+                          tuple(result.papers))
+                )  # fmt: skip
+        except BaseException:
+            if swap:
+                swap.rollback()
+            raise
+        if swap:
+            swap.commit()
+    return result
+
+
+def _place_folder(
+    config: Config, info: IssueInfo, editions: dict[str, Edition], waiting: Issue | None
+) -> FolderSwap:
+    """Write the issue's folder and rename it into place (replacing the waiting one's)."""
+    swap = None
+    try:
+        swap = FolderSwap(config.issues_path, info.folder, _files(info, editions))
+        swap.replace(*([config.issues_path / waiting.folder] if waiting else []))
+    except OSError as error:
+        if swap:
+            swap.rollback()
+        raise NewsletterError(
+            f"cannot write issue {info.number} into {config.issues_path}: {error.strerror or error}"
+        ) from None
+    return swap
+
+
+def _open_store(config: Config, dry_run: bool) -> Store:
+    """The store; a dry run with no database yet uses a throw-away one."""
+    if dry_run and not config.database_path.exists():
+        return Store.open_in_memory()
+    return Store.open(config.database_path)
+
+
+def _relative(path: Path, root: Path) -> str:
+    """Digest paths as the user sees them: relative to the workspace when inside it."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return os.fspath(path)
+
+
+def _sending_notes(store: Store) -> list[str]:
+    return [
+        f"issue {issue.number} is still being sent: `newsletter send` finishes it"
+        for issue in store.issues()
+        if issue.status == "sending"
+    ]
+
+
+def _fill(
+    result: ComposeResult,
+    info: IssueInfo,
+    editions: dict[str, Edition],
+    config: Config,
+    recomposed: bool,
+) -> None:
+    result.number = info.number
+    result.date = info.date.isoformat()
+    result.folder = config.issues_path / info.folder
+    result.papers = [paper.arxiv_id for paper in info.papers]
+    result.recomposed = recomposed
+    result.editions = editions
+    for edition in editions.values():
+        if edition.html_bytes > GMAIL_CLIP_BYTES:
+            result.warnings.append(
+                f"the {edition.name} edition's HTML is {edition.html_bytes / 1024:.0f} KB: "
+                f"Gmail clips messages over {GMAIL_CLIP_BYTES // 1024} KB "
+                "(lower max_papers or trim the template)"
+            )
+
+
+def _files(info: IssueInfo, editions: dict[str, Edition]) -> dict[str, str]:
+    """The files of an issue folder, `issue.json` describing the others."""
+    files: dict[str, str] = {}
+    described: dict[str, Any] = {}
+    for name in EDITIONS:
+        edition = editions[name]
+        names = {"mjml": f"{name}.mjml", "html": f"{name}.html", "text": f"{name}.txt"}
+        files[names["mjml"]] = edition.mjml
+        files[names["html"]] = edition.html
+        files[names["text"]] = edition.text
+        described[name] = {**names, "subject": edition.subject, "preheader": edition.preheader}
+    bilingual = editions["bilingual"]
+    files[ISSUE_JSON] = issue_json(
+        {
+            "number": info.number,
+            "date": info.date.isoformat(),
+            "subject": bilingual.subject,
+            "preheader": bilingual.preheader,
+            "papers": [paper.arxiv_id for paper in info.papers],
+            "editions": described,
+        }
+    )
+    return files

@@ -1,0 +1,185 @@
+"""Compose in a real workspace: digests on disk, a real SQLite file, real rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from newsletter.archive import FolderSwap
+from newsletter.compose import compose
+from newsletter.config import load_config
+from newsletter.errors import NewsletterError, TemplateError
+from newsletter.render import CHECKOUT_TEMPLATES
+from tests.conftest import SAMPLE_DIGEST
+from tests.test_digest import SAMPLE_IDS
+
+JULY_15 = dt.date(2024, 7, 15)
+
+
+@pytest.fixture
+def site(workspace: Path) -> Path:
+    """A workspace with the sample digest and no configuration file."""
+    (workspace / "digests").mkdir()
+    shutil.copy(SAMPLE_DIGEST, workspace / "digests" / "2024-07-12.md")
+    return workspace
+
+
+def db_rows(site: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(site / "newsletter.db") as db:
+        return db.execute(sql).fetchall()
+
+
+def add_digest(site: Path, name: str, *ids: str) -> None:
+    entries = [f"## Paper {i}\n[论文 {i}](https://arxiv.org/abs/{i})\n摘要 {i}。\n" for i in ids]
+    (site / "digests" / name).write_text("\n".join(entries), encoding="utf-8")
+
+
+def test_composing_the_sample_makes_issue_1_with_its_13_papers(site: Path) -> None:
+    result = compose(load_config(), date=JULY_15)
+    assert (result.number, result.date, result.papers) == (1, "2024-07-15", SAMPLE_IDS)
+    folder = site / "issues" / "0001-2024-07-15"
+    assert result.folder == folder
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"{e}.{x}" for e in ("bilingual", "en", "zh") for x in ("mjml", "html", "txt")]
+        + ["issue.json"]
+    )
+    described = json.loads((folder / "issue.json").read_text(encoding="utf-8"))
+    assert described["number"] == 1 and described["date"] == "2024-07-15"
+    assert described["papers"] == SAMPLE_IDS
+    assert described["subject"] == "AI Paper Digest #1 · AI 论文周报 第1期"
+    assert described["editions"]["zh"] == {
+        "mjml": "zh.mjml", "html": "zh.html", "text": "zh.txt",
+        "subject": "AI 论文周报 第1期", "preheader": described["editions"]["zh"]["preheader"],
+    }  # fmt: skip
+    html = (folder / "bilingual.html").read_text(encoding="utf-8")
+    assert all(f"https://arxiv.org/abs/{i}" in html for i in SAMPLE_IDS)
+    assert db_rows(site, "SELECT number, date, status, folder FROM issues") == [
+        (1, "2024-07-15", "composed", "0001-2024-07-15")
+    ]
+    assert db_rows(site, "SELECT count(*) FROM issue_papers WHERE issue = 1") == [(13,)]
+    assert [w.split(": ")[1] for w in result.warnings] == ["stray paragraph left out"] * 2
+
+
+def test_composing_again_before_sending_recomposes_the_same_issue(site: Path) -> None:
+    compose(load_config(), date=dt.date(2024, 7, 14))
+    add_digest(site, "2024-07-13.md", "2408.00001")
+    again = compose(load_config(), date=JULY_15)
+    assert (again.number, again.recomposed) == (1, True)
+    assert again.papers == [*SAMPLE_IDS, "2408.00001"]
+    assert [p.name for p in (site / "issues").iterdir()] == ["0001-2024-07-15"]
+    assert db_rows(site, "SELECT number, date FROM issues") == [(1, "2024-07-15")]
+
+
+def test_a_sent_issues_papers_are_never_picked_again(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    db_rows(site, "UPDATE issues SET status = 'sent'")
+    add_digest(site, "2024-07-19.md", "2408.00001", "2407.04051", "2408.00002")
+    second = compose(load_config(), date=dt.date(2024, 7, 22))
+    assert (second.number, second.papers) == (2, ["2408.00001", "2408.00002"])
+    assert (site / "issues" / "0002-2024-07-22" / "issue.json").exists()
+
+
+def test_no_unsent_papers_creates_nothing(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    db_rows(site, "UPDATE issues SET status = 'sent'")
+    result = compose(load_config(), date=dt.date(2024, 7, 22))
+    assert not result.composed and result.number is None
+    assert [p.name for p in (site / "issues").iterdir()] == ["0001-2024-07-15"]
+    assert db_rows(site, "SELECT count(*) FROM issues") == [(1,)]
+
+
+def test_an_issue_being_sent_keeps_its_papers_and_is_mentioned(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    db_rows(site, "UPDATE issues SET status = 'sending'")
+    add_digest(site, "2024-07-19.md", "2408.00001")
+    result = compose(load_config(), date=dt.date(2024, 7, 22))
+    assert (result.number, result.papers) == (2, ["2408.00001"])
+    assert "issue 1 is still being sent: `newsletter send` finishes it" in result.warnings
+
+
+def test_max_papers_takes_the_oldest_first(site: Path) -> None:
+    first = compose(load_config(), date=JULY_15, max_papers=5)
+    assert first.papers == SAMPLE_IDS[:5]
+    db_rows(site, "UPDATE issues SET status = 'sent'")
+    second = compose(load_config(), date=dt.date(2024, 7, 22), max_papers=5)
+    assert second.papers == SAMPLE_IDS[5:10]
+
+
+def test_max_papers_comes_from_the_config(site: Path) -> None:
+    (site / "newsletter.toml").write_text("[newsletter]\nmax_papers = 3\n", encoding="utf-8")
+    assert compose(load_config(), date=JULY_15).papers == SAMPLE_IDS[:3]
+
+
+def test_a_dry_run_records_and_writes_nothing(site: Path) -> None:
+    result = compose(load_config(), date=JULY_15, dry_run=True)
+    assert (result.number, result.dry_run, len(result.papers)) == (1, True, 13)
+    assert result.editions["bilingual"].html_bytes > 0
+    assert not (site / "issues").exists()
+    assert not (site / "newsletter.db").exists()
+
+
+def test_a_dry_run_leaves_an_existing_database_as_it_was(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    db_rows(site, "UPDATE issues SET status = 'sent'")
+    add_digest(site, "2024-07-19.md", "2408.00001")
+    before = db_rows(site, "SELECT * FROM papers"), db_rows(site, "SELECT * FROM issues")
+    result = compose(load_config(), date=dt.date(2024, 7, 22), dry_run=True)
+    assert (result.number, result.papers) == (2, ["2408.00001"])
+    assert (db_rows(site, "SELECT * FROM papers"), db_rows(site, "SELECT * FROM issues")) == before
+    assert [p.name for p in (site / "issues").iterdir()] == ["0001-2024-07-15"]
+
+
+def test_a_broken_template_records_nothing_and_leaves_no_folder(site: Path) -> None:
+    templates = site / "templates" / "partials"
+    templates.mkdir(parents=True)
+    source = (CHECKOUT_TEMPLATES / "partials" / "paper.mjml.j2").read_text(encoding="utf-8")
+    (templates / "paper.mjml.j2").write_text(source.replace("paper.url", "paper.link", 1))
+    with pytest.raises(TemplateError, match="has no attribute 'link'"):
+        compose(load_config(), date=JULY_15)
+    assert not (site / "issues").exists() or list((site / "issues").iterdir()) == []
+    assert db_rows(site, "SELECT count(*) FROM issues") == [(0,)]
+    assert db_rows(site, "SELECT count(*) FROM papers") == [(0,)]
+
+
+def test_an_unwritable_issues_folder_is_one_clear_error(site: Path) -> None:
+    (site / "issues").write_text("a file where the folder should be")
+    with pytest.raises(NewsletterError, match=f"cannot write issue 1 into {site / 'issues'}"):
+        compose(load_config(), date=JULY_15)
+    assert db_rows(site, "SELECT count(*) FROM issues") == [(0,)]
+
+
+def test_recomposing_keeps_the_old_folder_until_the_new_one_is_in_place(site: Path) -> None:
+    """A failed recompose (here: a broken template) leaves the waiting issue untouched."""
+    compose(load_config(), date=dt.date(2024, 7, 14))
+    old = site / "issues" / "0001-2024-07-14"
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
+    (site / "templates").mkdir()
+    (site / "templates" / "issue.txt.j2").write_text("{{ nope }}")
+    with pytest.raises(TemplateError):
+        compose(load_config(), date=JULY_15)
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before
+    assert [p.name for p in (site / "issues").iterdir()] == ["0001-2024-07-14"]
+    assert db_rows(site, "SELECT date FROM issues") == [("2024-07-14",)]
+
+
+def test_a_folder_swap_rolled_back_restores_what_it_replaced(tmp_path: Path) -> None:
+    (tmp_path / "0001-x").mkdir()
+    (tmp_path / "0001-x" / "old.txt").write_text("old")
+    swap = FolderSwap(tmp_path, "0001-x", {"new.txt": "new"})
+    swap.replace()
+    assert (tmp_path / "0001-x" / "new.txt").read_text() == "new"
+    swap.rollback()
+    assert [p.name for p in tmp_path.iterdir()] == ["0001-x"]
+    assert (tmp_path / "0001-x" / "old.txt").read_text() == "old"
+
+
+def test_the_default_date_is_today_in_the_schedule_time_zone(site: Path) -> None:
+    (site / "newsletter.toml").write_text('[schedule]\ntimezone = "Pacific/Kiritimati"\n')
+    result = compose(load_config(), dry_run=True)
+    expected = dt.datetime.now(dt.timezone(dt.timedelta(hours=14))).date().isoformat()
+    assert result.date == expected
