@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 # script, full-size arguments, tiny arguments
 BENCHMARKS = [
     ("parse_digest.py", [], ["--papers", "40", "--repeat", "1"]),
+    ("compose_issue.py", [], ["--papers", "2", "--repeat", "1"]),
 ]
 
 

@@ -7,6 +7,7 @@ is escaped. The plain-text edition gets the same links written out.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -72,9 +73,22 @@ def paragraphs(summary: str) -> list[str]:
     return [part for part in summary.split("\n\n") if part.strip()]
 
 
+# East Asian Wide and Fullwidth characters (EastAsianWidth W and F) take two columns.
+# The big blocks are matched at C speed; the symbol blocks, where wide and narrow
+# characters mix (emoji, dingbats), are looked up one by one.
+_WIDE = re.compile(
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+    "\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe10-\ufe19\ufe30-\ufe6b\uff01-\uff60"
+    "\uffe0-\uffe6\U00016fe0-\U0001b2ff\U00020000-\U0003fffd]"
+)
+_MIXED = re.compile("[\u231a-\u2b55\U0001f000-\U0001faff]")
+
+
 def display_width(text: str) -> int:
     """Columns `text` takes in a terminal or a monospace mail client (CJK: 2 each)."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    symbols = _MIXED.findall(text)
+    wide_symbols = sum(unicodedata.east_asian_width(char) in "WF" for char in symbols)
+    return len(text) + len(_WIDE.findall(text)) + wide_symbols
 
 
 # Closing punctuation may not start a line, opening punctuation may not end one.
@@ -108,9 +122,10 @@ def _wrap_line(text: str, width: int) -> list[str]:
     used = 0
     for token in _WRAP_TOKEN.findall(text):
         line = lines[-1]
-        if used + display_width(token.rstrip()) <= width or not "".join(line).strip():
+        ink, spaces = _token_width(token)
+        if used + ink <= width or not "".join(line).strip():
             line.append(token)
-            used += display_width(token)
+            used += ink + spaces
             continue
         if token.isspace():
             lines.append([])
@@ -122,5 +137,13 @@ def _wrap_line(text: str, width: int) -> list[str]:
         while len(line) > 1 and line[-1].strip() in _NO_LINE_END:
             carried.insert(0, line.pop())  # nor end with opening punctuation
         lines.append([*carried, token])
-        used = sum(display_width(part) for part in lines[-1])
+        used = sum(sum(_token_width(part)) for part in lines[-1])
     return ["".join(line).rstrip() for line in lines]
+
+
+@functools.lru_cache(maxsize=8192)
+def _token_width(token: str) -> tuple[int, int]:
+    """(columns of the token's text, columns of the spaces after it): most tokens are
+    single Chinese characters, so the cache answers nearly every call."""
+    text = token.rstrip()
+    return display_width(text), len(token) - len(text)

@@ -464,6 +464,7 @@ def check_mjml(source: str) -> list[MjmlProblem]:
             attributes = source[start + 1 + len(tag) : close]
             position = close + 1
             closes_itself, messages = attributes.endswith("/"), ()
+            kind = 0  # read on after the tag, its content too
         elif not slash:
             known = read.get((name, attributes))
             if known is None:
