@@ -21,8 +21,8 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check newsletter tests bench
-	$(BIN)/ruff format --check newsletter tests bench
+	$(BIN)/ruff check newsletter tests bench scripts
+	$(BIN)/ruff format --check newsletter tests bench scripts
 	$(BIN)/mypy
 
 ## bench: the benchmarks at full size (each prints its numbers)

@@ -35,10 +35,11 @@ SAMPLE = ROOT / "digests" / "sample-digest.md"
 def papers(count: int) -> list[Paper]:
     """`count` papers cut from the sample, each with its own id."""
     sample = parse_files([SAMPLE]).papers
+    ids = [f"2407.{9000 + i:05d}" for i in range(count)]
     return [
-        Paper(f"2407.{9000 + i:05d}", p.title_en, p.title_zh, f"https://arxiv.org/abs/2407.{9000 + i:05d}",
+        Paper(arxiv_id, p.title_en, p.title_zh, f"https://arxiv.org/abs/{arxiv_id}",
               p.summary_zh, p.summary_en, p.source)
-        for i, p in enumerate((sample * (count // len(sample) + 1))[:count])
+        for arxiv_id, p in zip(ids, (sample * (count // len(sample) + 1))[:count], strict=True)
     ]  # fmt: skip
 
 
