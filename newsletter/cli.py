@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -157,6 +158,246 @@ def compose_issue(
         )
         for name, edition in result.editions.items():
             click.echo(f"  {name:<9} {edition.html_bytes / 1024:5.1f} KB  {edition.subject}")
+
+
+@cli.command("send")
+@click.option("--issue", "issue_number", type=click.IntRange(min=1), help="Send this issue.")
+@click.option("--dry-run", is_flag=True, help="Build and check every message; send nothing.")
+@click.option("--to", "to_address", metavar="EMAIL", help="Send the issue once to EMAIL only.")
+@click.option("--lang", type=click.Choice(["bilingual", "en", "zh"]), help="The edition for --to.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def send_issue(
+    ctx: click.Context,
+    issue_number: int | None,
+    dry_run: bool,
+    to_address: str | None,
+    lang: str | None,
+    as_json: bool,
+) -> None:
+    """Deliver the oldest issue not yet fully sent to every active subscriber.
+
+    Each subscriber gets the issue once: running `send` again after an interruption
+    sends only what the server had not accepted. Exit 0 when the run completed (even
+    if the server refused some addresses for good), 1 when it could not.
+
+    \b
+    Example:
+        newsletter send --dry-run
+        newsletter send --to me@example.org --lang zh
+        newsletter send
+    """
+    from newsletter.config import load_config
+
+    config = load_config(ctx.obj["config_path"])
+    if lang and not to_address:
+        raise click.UsageError("--lang goes with --to")
+    if to_address:
+        if dry_run:
+            raise click.UsageError("--to and --dry-run do not go together")
+        from newsletter.preview import test_send
+
+        click.echo(test_send(config, to_address, lang, issue_number))
+        return
+    if dry_run:
+        from newsletter.preview import dry_run as rehearse
+
+        report = rehearse(config, issue_number)
+    else:
+        report = _send_with_progress(config, issue_number)
+    _print_send_report(report, as_json)
+
+
+def _send_with_progress(config: Any, issue_number: int | None) -> Any:
+    import signal
+    import sys
+
+    from newsletter.send import IncompleteSend, SendOptions, send
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # finish the messages in flight, then stop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    options = SendOptions(issue=issue_number)
+    try:
+        if sys.stderr.isatty():
+            with click.progressbar(length=0, label="Sending", file=sys.stderr) as bar:
+                options.progress = bar.update
+                return send(config, options)
+        return send(config, options)
+    except IncompleteSend as error:
+        _print_send_report(error.report, as_json=False, to=sys.stderr)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _print_send_report(report: Any, as_json: bool, to: Any = None) -> None:
+    if as_json:
+        print_json(report.to_json())
+        return
+
+    def out(line: str) -> None:
+        click.echo(line, file=to)
+
+    if report.issue is None:
+        out("Nothing to send: no issue is waiting (`newsletter compose` makes the next).")
+        return
+    if report.dry_run:
+        for edition, sizes in report.editions.items():
+            out(f"  {edition:<9} {sizes['recipients']} recipients, up to "
+                f"{sizes['max_bytes'] / 1024:.1f} KB a message")  # fmt: skip
+        total = sum(sizes["recipients"] for sizes in report.editions.values())
+        out(f"Dry run of issue {report.issue}: {total} messages built and checked, none sent.")
+        for sample in report.samples:
+            out(f"  sample: {sample}")
+        for warning in report.warnings:
+            warn(warning)
+        return
+    for address, reply in report.failures:
+        warn(f"refused: {address}: {reply}")
+    state = "complete" if report.complete else "not complete"
+    out(
+        f"Issue {report.issue}: {report.sent} sent, {report.failed} failed, "
+        f"{report.skipped} skipped, {report.deferred} deferred ({report.already} sent before); "
+        f"{report.seconds:.1f} s, {report.rate:.0f} messages/s; {state}."
+    )
+
+
+@cli.group()
+def subscribers() -> None:
+    """Manage the subscriber list (CSV import: email,name,lang)."""
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="The subscriber's name.")
+@click.option("--lang", type=click.Choice(["bilingual", "en", "zh"]), default="bilingual",
+              show_default=True, help="The edition they receive.")  # fmt: skip
+@click.pass_context
+def subscribers_add(ctx: click.Context, email: str, name: str, lang: str) -> None:
+    """Add one subscriber.
+
+    \b
+    Example:
+        newsletter subscribers add li.wei@example.org --name "Li Wei" --lang zh
+    """
+    from newsletter import subscribers as subs
+
+    with _store(ctx) as store:
+        added = subs.add(store, email, name, lang)
+    click.echo(f"added {added.email} ({added.lang})")
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
+    """Import subscribers from a CSV file with the header email,name,lang.
+
+    Good rows are imported in one transaction; each bad row is reported with its
+    line (and the exit code is 1). Addresses already on the list are left alone.
+
+    \b
+    Example:
+        newsletter subscribers import examples/subscribers.csv
+    """
+    from newsletter import subscribers as subs
+
+    with _store(ctx) as store:
+        result = subs.import_csv(store, csv_file)
+    for problem in result.problems:
+        warn(problem)
+    click.echo(f"{result.added} added, {result.already} already on the list, "
+               f"{len(result.problems)} with errors")  # fmt: skip
+    if result.problems:
+        ctx.exit(1)
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced"]))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def subscribers_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """List subscribers.
+
+    \b
+    Example:
+        newsletter subscribers list --status active --json
+    """
+    from newsletter import subscribers as subs
+
+    with _store(ctx) as store:
+        found = subs.listing(store, status)
+    if as_json:
+        print_json([subscriber.to_json() for subscriber in found])
+        return
+    for subscriber in found:
+        click.echo(f"{subscriber.email:<40} {subscriber.lang:<9} {subscriber.status:<12} "
+                   f"{subscriber.name}".rstrip())  # fmt: skip
+    warn(f"{len(found)} subscriber{'s' * (len(found) != 1)}")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@click.pass_context
+def subscribers_remove(ctx: click.Context, email: str) -> None:
+    """Remove a subscriber and their delivery history.
+
+    \b
+    Example:
+        newsletter subscribers remove li.wei@example.org
+    """
+    from newsletter import subscribers as subs
+
+    with _store(ctx) as store:
+        removed = subs.remove(store, email)
+    click.echo(f"removed {removed.email}")
+
+
+@cli.command("unsubscribe")
+@click.argument("token")
+@click.pass_context
+def unsubscribe(ctx: click.Context, token: str) -> None:
+    """Unsubscribe the subscriber whose messages carry TOKEN in their links.
+
+    \b
+    Example:
+        newsletter unsubscribe 3q2-7Vx…
+    """
+    from newsletter import subscribers as subs
+
+    with _store(ctx) as store:
+        gone = subs.unsubscribe(store, token)
+    click.echo(f"unsubscribed {gone.email}")
+
+
+@cli.command("smtp-sink")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=1025, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--mbox", default="smtp-sink.mbox", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where received messages are stored (an mbox file).")  # fmt: skip
+def smtp_sink(host: str, port: int, mbox: Path) -> None:
+    """Run a local SMTP server that keeps what it receives, for trying `send`.
+
+    Point `send` at it (smtp.host 127.0.0.1, smtp.port 1025, security none) and open
+    the mbox file in a mail client. Stop it with Ctrl-C.
+
+    \b
+    Example:
+        newsletter smtp-sink --port 1025 --mbox sent.mbox
+    """
+    from newsletter.sink import run_sink
+
+    run_sink(host, port, mbox, announce=warn)
+
+
+def _store(ctx: click.Context) -> Any:
+    from newsletter.config import load_config
+    from newsletter.store import Store
+
+    return Store.open(load_config(ctx.obj["config_path"]).database_path)
 
 
 @cli.command("config")

@@ -65,7 +65,43 @@ def m002_issues(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: Sequence[Migration] = (m001_papers, m002_issues)
+def m003_subscribers_and_deliveries(db: sqlite3.Connection) -> None:
+    """Subscribers, and the delivery ledger: one row per (issue, subscriber), made when
+    a send starts, so the audience is fixed and a subscriber gets an issue once."""
+    db.execute(
+        """
+        CREATE TABLE subscribers (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL DEFAULT '',
+            lang TEXT NOT NULL DEFAULT 'bilingual' CHECK (lang IN ('bilingual', 'en', 'zh')),
+            status TEXT NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'unsubscribed', 'bounced')),
+            token TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            changed_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            issue INTEGER NOT NULL REFERENCES issues (number),
+            subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+            edition TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            done_at TEXT,
+            PRIMARY KEY (issue, subscriber)
+        )
+        """
+    )
+    db.execute("CREATE INDEX deliveries_pending ON deliveries (issue, status)")
+
+
+MIGRATIONS: Sequence[Migration] = (m001_papers, m002_issues, m003_subscribers_and_deliveries)
 
 
 def schema_version(db: sqlite3.Connection) -> int:
