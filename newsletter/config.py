@@ -55,6 +55,8 @@ class SmtpSettings:
     timeout: float = 30.0
     connections: int = 4
     rate_per_second: float = 0.0
+    retries: int = 3
+    retry_delay: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,8 @@ def _validate(config: Config, source: str) -> None:
         (smtp.timeout > 0, "smtp.timeout", "must be more than 0 seconds"),
         (smtp.connections >= 1, "smtp.connections", "must be at least 1"),
         (smtp.rate_per_second >= 0, "smtp.rate_per_second", "must be 0 (unlimited) or more"),
+        (smtp.retries >= 0, "smtp.retries", "must be 0 or more"),
+        (smtp.retry_delay >= 0, "smtp.retry_delay", "must be 0 seconds or more"),
         (letter.max_papers >= 1, "newsletter.max_papers", "must be at least 1"),
         (bool(letter.digests), "newsletter.digests", "must name at least one file or glob"),
     ]

@@ -88,8 +88,6 @@ class Job:
 @dataclass
 class SendOptions:
     issue: int | None = None
-    retries: int = 3
-    backoff: float = 1.0
     progress: Callable[[int], None] | None = None
 
 
@@ -328,8 +326,9 @@ class _Run:
             Recipient(job.email, job.name, job.token, str(job.subscriber))
         )
         attempts, outcome = 0, None
-        for attempt in range(self.options.retries + 1):
-            if attempt and self.stop.wait(self.options.backoff * 2 ** (attempt - 1)):
+        smtp = self.config.smtp
+        for attempt in range(smtp.retries + 1):
+            if attempt and self.stop.wait(smtp.retry_delay * 2 ** (attempt - 1)):
                 break
             self.limiter.wait()
             attempts += 1
