@@ -12,9 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## demo: set up, then run the main job on the bundled sample digest
+## demo: set up, compose the bundled sample digest, dry-run the send to example subscribers
 demo: $(STAMP)
 	$(BIN)/newsletter compose
+	$(BIN)/newsletter subscribers import examples/subscribers.csv
+	$(BIN)/newsletter send --dry-run
+	@echo
+	@echo "Look at issues/ (the HTML and text of each edition, and sample-*.eml to open in a"
+	@echo "mail client). To send for real to a local capture server:"
+	@echo "  .venv/bin/newsletter smtp-sink &   # stores what it receives in smtp-sink.mbox"
+	@echo "  .venv/bin/newsletter send"
 
 ## test: set up, lint, type-check and run the whole test suite
 test: $(STAMP) lint

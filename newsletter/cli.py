@@ -245,7 +245,8 @@ def _print_send_report(report: Any, as_json: bool, to: Any = None) -> None:
         return
     if report.dry_run:
         for edition, sizes in report.editions.items():
-            out(f"  {edition:<9} {sizes['recipients']} recipients, up to "
+            count = sizes["recipients"]
+            out(f"  {edition:<9} {count} recipient{'s' * (count != 1)}, up to "
                 f"{sizes['max_bytes'] / 1024:.1f} KB a message")  # fmt: skip
         total = sum(sizes["recipients"] for sizes in report.editions.values())
         out(f"Dry run of issue {report.issue}: {total} messages built and checked, none sent.")
