@@ -219,16 +219,23 @@ def _send_with_progress(config: Any, issue_number: int | None) -> Any:
 
     previous = signal.signal(signal.SIGTERM, stop)
     options = SendOptions(issue=issue_number)
+    bars: list[Any] = []
+    if sys.stderr.isatty():  # a progress bar on a terminal only
+
+        def started(total: int) -> None:
+            bars.append(click.progressbar(length=total, label="Sending", file=sys.stderr))
+            bars[0].__enter__()
+
+        options.started = started
+        options.progress = lambda done: bars[0].update(done)
     try:
-        if sys.stderr.isatty():
-            with click.progressbar(length=0, label="Sending", file=sys.stderr) as bar:
-                options.progress = bar.update
-                return send(config, options)
         return send(config, options)
     except IncompleteSend as error:
         _print_send_report(error.report, as_json=False, to=sys.stderr)
         raise
     finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -88,7 +88,8 @@ class Job:
 @dataclass
 class SendOptions:
     issue: int | None = None
-    progress: Callable[[int], None] | None = None
+    started: Callable[[int], None] | None = None  # told how many deliveries are pending
+    progress: Callable[[int], None] | None = None  # told of each one done
 
 
 class IncompleteSend(NewsletterError):
@@ -151,6 +152,8 @@ def send(config: Config, options: SendOptions | None = None) -> SendReport:
         report.skipped = skip_inactive(store, issue.number)
         report.already = _count(store, issue.number, "sent")
         pending = _count(store, issue.number, "pending")
+        if options.started:
+            options.started(pending)
         started = time.perf_counter()
         run = _Run(config, issue.number, templates, options, report)
         try:
