@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("parse_digest.py", [], ["--papers", "40", "--repeat", "1"]),
     ("compose_issue.py", [], ["--papers", "2", "--repeat", "1"]),
+    ("send_issue.py", [], ["--messages", "200", "--memory-subscribers", "500"]),
 ]
 
 

@@ -77,7 +77,7 @@ def compose(
     """Compose the next issue (or the waiting one again) into `issues_dir`."""
     date = date or today(config)
     limit = max_papers or config.newsletter.max_papers
-    parsed = parse_files(_relative(path, config.root) for path in config.digest_files())
+    parsed = parse_files(config.digest_files(), name=lambda path: _relative(path, config.root))
     result = ComposeResult(dry_run=dry_run, warnings=[str(w) for w in parsed.warnings])
     renderer = Renderer(config.newsletter, config.templates_path, timings)
     with _open_store(config, dry_run) as store:

@@ -15,7 +15,7 @@ at all raises `DigestError`. The rules are listed in the README ("Digest format"
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,12 +99,16 @@ class _Entry:
     paragraphs: list[_Paragraph] = field(default_factory=list)
 
 
-def parse_files(paths: Iterable[str | Path]) -> ParseResult:
-    """Parse digests in the order given; a paper named twice is kept once, first wins."""
+def parse_files(paths: Iterable[str | Path], name: Callable[[Path], str] = str) -> ParseResult:
+    """Parse digests in the order given; a paper named twice is kept once, first wins.
+
+    `name` says how a file is called in sources and warnings (e.g. relative to the
+    workspace); the file itself is read from its path.
+    """
     result = ParseResult()
     seen: dict[str, str] = {}
     for path in paths:
-        one = parse_bytes(_read(path), str(path))
+        one = parse_bytes(_read(path), name(Path(path)))
         result.warnings.extend(one.warnings)
         for paper in one.papers:
             if paper.arxiv_id in seen:

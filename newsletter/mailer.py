@@ -78,18 +78,34 @@ class SmtpSession:
             self.open()
         assert self.connection is not None
         try:
-            refused = self.connection.sendmail(sender, [recipient], message)
-        except smtplib.SMTPRecipientsRefused as error:
-            code, reply = error.recipients[recipient]
-            return _by_code(code, reply)
-        except smtplib.SMTPResponseException as error:  # MAIL FROM or DATA refused
-            self._reset_after(error.smtp_code)
-            return _by_code(error.smtp_code, error.smtp_error)
+            return self._transaction(self.connection, sender, recipient, message)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self.close()
             return Outcome("retry", f"connection lost: {_describe(error)}")
-        if refused:
-            code, reply = refused[recipient]
+
+    def _transaction(
+        self, connection: smtplib.SMTP, sender: str, recipient: str, message: bytes
+    ) -> Outcome:
+        """MAIL, RCPT, DATA. Like `smtplib.sendmail`, but the message is known to have
+        CRLF line ends already, so it skips the two regular expressions that
+        `sendmail` runs over every message (a third of the time per message)."""
+        for command, argument in (("mail", sender), ("rcpt", recipient)):
+            code, reply = getattr(connection, command)(argument)
+            if code not in (250, 251):
+                self._reset_after(code)
+                return _by_code(code, reply)
+        connection.putcmd("data")
+        code, reply = connection.getreply()
+        if code != 354:
+            self._reset_after(code)
+            return _by_code(code, reply)
+        stuffed = message.replace(b"\r\n.", b"\r\n..")  # RFC 5321 4.5.2 dot-stuffing
+        if stuffed.startswith(b"."):
+            stuffed = b"." + stuffed
+        connection.send(stuffed + (b"" if stuffed.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        code, reply = connection.getreply()
+        if code != 250:
+            self._reset_after(code)
             return _by_code(code, reply)
         return SENT
 

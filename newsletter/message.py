@@ -69,6 +69,8 @@ class MessageTemplate:
         placeholder = UNSUBSCRIBE_PLACEHOLDER.encode()
         self.html = html.encode("utf-8").split(placeholder)
         self.text = text.replace("\n", "\r\n").encode("utf-8").split(placeholder)
+        self.html_body = _Base64Body(self.html)
+        self.text_body = _Base64Body(self.text)
         # A boundary that cannot occur in base64 or in the headers.
         digest = hashlib.sha256(self.html[0][:4096]).hexdigest()[:24]
         self.boundary = f"=_newsletter_{issue}_{digest}".encode()
@@ -108,12 +110,12 @@ class MessageTemplate:
                 b'Content-Type: text/plain; charset="utf-8"',
                 b"Content-Transfer-Encoding: base64",
                 b"",
-                _base64(link.join(self.text)),
+                self.text_body.encode(link),
                 boundary,
                 b'Content-Type: text/html; charset="utf-8"',
                 b"Content-Transfer-Encoding: base64",
                 b"",
-                _base64(link.join(self.html)),
+                self.html_body.encode(link),
                 boundary + b"--",
                 b"",
             ]
@@ -122,6 +124,23 @@ class MessageTemplate:
     def message_id(self, recipient: Recipient) -> str:
         """Unique per issue and recipient, and the same on every retry of that message."""
         return f"<issue-{self.issue}.{recipient.key}@{self.domain}>"
+
+
+class _Base64Body:
+    """A body in base64 whose personal link is filled in per recipient.
+
+    Base64 lines of 76 characters each encode 57 bytes, so everything before the
+    first placeholder, up to a multiple of 57 bytes, is encoded once; per recipient
+    only the rest is (the unsubscribe link sits in the footer, near the end).
+    """
+
+    def __init__(self, parts: list[bytes]) -> None:
+        cut = len(parts[0]) // 57 * 57 if len(parts) > 1 else 0
+        self.head = _base64(parts[0][:cut]) + CRLF if cut else b""
+        self.parts = [parts[0][cut:], *parts[1:]]
+
+    def encode(self, link: bytes) -> bytes:
+        return self.head + _base64(link.join(self.parts))
 
 
 def _base64(data: bytes) -> bytes:

@@ -183,3 +183,14 @@ def test_the_default_date_is_today_in_the_schedule_time_zone(site: Path) -> None
     result = compose(load_config(), dry_run=True)
     expected = dt.datetime.now(dt.timezone(dt.timedelta(hours=14))).date().isoformat()
     assert result.date == expected
+
+
+def test_compose_works_from_any_folder_with_an_explicit_config(
+    site: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (site / "newsletter.toml").write_text("[newsletter]\nmax_papers = 2\n")
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    result = compose(load_config(site / "newsletter.toml"), date=JULY_15)
+    assert result.papers == SAMPLE_IDS[:2]
+    assert (site / "issues" / "0001-2024-07-15" / "issue.json").exists()
+    assert result.warnings[0].startswith("digests/2024-07-12.md:43: stray paragraph")

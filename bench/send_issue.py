@@ -1,0 +1,280 @@
+"""Benchmark: send a composed issue over SMTP, beside Postfix's own C client.
+
+Composes the bundled sample digest in a throw-away workspace, adds N subscribers
+(bilingual, en and zh in turn) straight into its store, and sends the issue with
+`newsletter.send.send` to Postfix's `smtp-sink` on 127.0.0.1, at 1 and at 4
+connections. Then Postfix's `smtp-source` sends as many messages of the same
+average size to the same sink over as many sessions, and the two rates are set side
+by side (targets: ours/theirs >= 0.6 at 1 connection, >= 0.4 at 4). Last, the peak
+memory (VmHWM) of a child process that sends to M subscribers (target: < 150 MB).
+
+Postfix's test tools come from Debian's `postfix` package, installed with apt-get
+when `smtp-sink` is not found; no Postfix daemon runs. Without them the benchmark
+stops with exit status 1.
+
+    python bench/send_issue.py [--messages 20000] [--memory-subscribers 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from newsletter.compose import compose  # noqa: E402
+from newsletter.config import Config, load_config  # noqa: E402
+from newsletter.message import Recipient  # noqa: E402
+from newsletter.send import SendOptions, SendReport, load_templates, pick_issue, send  # noqa: E402
+from newsletter.store import Store  # noqa: E402
+
+SAMPLE = ROOT / "digests" / "sample-digest.md"
+HOST = "127.0.0.1"  # the only address this benchmark uses
+DATE = dt.date(2024, 7, 15)
+LANGS = ("bilingual", "en", "zh")
+NAMES = ("", "Ada Lovelace", "李雷", "Grace Hopper", "韩梅梅")
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin"])
+TARGET_RATIO = {1: 0.6, 4: 0.4}
+TARGET_MB = 150
+
+# The memory run's child: import, load the configuration, send, report its peak RSS.
+CHILD = """
+import json, resource, sys
+sys.path.insert(0, sys.argv[1])
+from newsletter.config import load_config
+from newsletter.send import SendOptions, send
+config = load_config(sys.argv[2])
+sent = send(config, SendOptions()).sent if sys.argv[3] == "send" else 0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/status") as status:
+    for line in status:
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1])
+print(json.dumps({"sent": sent, "peak_kb": peak}))
+"""
+
+
+def fail(message: str) -> None:
+    print(f"send_issue.py: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def postfix_tools() -> tuple[str, str]:
+    """The paths of `smtp-sink` and `smtp-source`, installing Debian's postfix if need be."""
+    sink, source = (shutil.which(n, path=SEARCH_PATH) for n in ("smtp-sink", "smtp-source"))
+    if sink and source:
+        return sink, source
+    if not shutil.which("apt-get"):
+        fail("Postfix's smtp-sink/smtp-source are not installed and apt-get is not here: "
+             "install postfix; the comparison cannot run without them")  # fmt: skip
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if sudo and not shutil.which("sudo"):
+        fail("Postfix's smtp-sink/smtp-source are not installed, and installing the "
+             "postfix package needs root: run `apt-get install postfix` as root")  # fmt: skip
+    print("installing Debian's postfix for smtp-sink and smtp-source (no daemon) ...", flush=True)
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(
+        [*sudo, "debconf-set-selections"],
+        input="postfix postfix/main_mailer_type select No configuration\n",
+        text=True, capture_output=True, env=environment,
+    )  # fmt: skip
+    install = [*sudo, "apt-get", "install", "-y", "-q", "postfix"]
+    done = subprocess.run(install, capture_output=True, text=True, env=environment)
+    if done.returncode:
+        subprocess.run([*sudo, "apt-get", "update", "-q"], capture_output=True, env=environment)
+        done = subprocess.run(install, capture_output=True, text=True, env=environment)
+    sink, source = (shutil.which(n, path=SEARCH_PATH) for n in ("smtp-sink", "smtp-source"))
+    if done.returncode or not (sink and source):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        fail(f"could not install postfix with apt-get ({tail[0]}): the comparison with "
+             "smtp-source cannot run")  # fmt: skip
+    assert sink and source
+    return sink, source
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def smtp_sink(binary: str, port: int) -> Iterator[None]:
+    """`smtp-sink` on 127.0.0.1:`port`, accepting and discarding mail, until the block ends."""
+    user = ["-u", "postfix"] if os.geteuid() == 0 else []
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [binary, *user, f"{HOST}:{port}", "1000"], stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    fail(f"smtp-sink exited at start: {log.read().decode(errors='replace')}")
+                with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.2):
+                    break
+                if time.monotonic() > deadline:
+                    fail(f"smtp-sink is not listening on {HOST}:{port} after 10 s")
+                time.sleep(0.05)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def workspace(folder: Path, port: int, connections: int, subscribers: int) -> Config:
+    """A workspace with the sample composed into issue 1 and `subscribers` subscribers."""
+    (folder / "digests").mkdir(parents=True)
+    shutil.copy(SAMPLE, folder / "digests")
+    path = folder / "newsletter.toml"
+    path.write_text(
+        f'[smtp]\nhost = "{HOST}"\nport = {port}\nconnections = {connections}\n', encoding="utf-8"
+    )
+    config = load_config(path, environ={})
+    if not compose(config, date=DATE).composed:
+        fail("composing the sample digest made no issue")
+    add_subscribers(config.database_path, subscribers)
+    return config
+
+
+def add_subscribers(database: Path, count: int) -> None:
+    """`count` active subscribers, the three editions in turn, each with its own token."""
+    tokens: set[str] = set()
+    while len(tokens) < count:
+        tokens.add(secrets.token_urlsafe(24))
+    rows = [
+        (f"reader{i:07d}@example.net", NAMES[i % len(NAMES)], LANGS[i % len(LANGS)], token)
+        for i, token in enumerate(tokens)
+    ]
+    db = sqlite3.connect(database)
+    try:
+        with db:
+            db.executemany(
+                "INSERT INTO subscribers (email, name, lang, token) VALUES (?, ?, ?, ?)", rows
+            )
+    finally:
+        db.close()
+
+
+def average_size(config: Config, sample: int = 999) -> int:
+    """The mean size in bytes of the messages `send` builds, over the first subscribers."""
+    with Store.open(config.database_path) as store:
+        issue = pick_issue(store, None)
+        assert issue is not None
+        templates = load_templates(config, issue)
+        rows = store.db.execute(
+            "SELECT id, email, name, token, lang FROM subscribers ORDER BY id LIMIT ?", (sample,)
+        ).fetchall()
+    sizes = [
+        len(templates[lang].build(Recipient(email, name, token, str(key))))
+        for key, email, name, token, lang in rows
+    ]
+    return round(sum(sizes) / len(sizes))
+
+
+def our_send(config: Config, expected: int) -> tuple[SendReport, float]:
+    start = time.perf_counter()
+    report = send(config, SendOptions())
+    took = time.perf_counter() - start
+    if report.sent != expected or not report.complete:
+        fail(f"send delivered {report.sent} of {expected} ({report.failed} failed, "
+             f"{report.deferred} deferred): {report.failures[:1]}")  # fmt: skip
+    return report, took
+
+
+def their_send(binary: str, port: int, count: int, size: int, sessions: int) -> float:
+    """Wall time of `smtp-source` sending `count` messages of `size` bytes."""
+    command = [
+        binary, "-s", str(sessions), "-m", str(count), "-l", str(size), "-d",
+        "-f", "digest@example.org", "-t", "reader@example.net", f"{HOST}:{port}",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if done.returncode:
+        fail(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
+    return took
+
+
+def peak_memory(config: Config, what: str) -> tuple[int, float]:
+    """Peak RSS (KB) of a child process that imports, loads the config and, if `what` is
+    "send", sends; and its wall time."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT), str(config.path), what],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    took = time.perf_counter() - start
+    if done.returncode:
+        fail(f"the memory run's child failed: {done.stderr.strip()}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(result["peak_kb"]), took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--memory-subscribers", type=int, default=100_000)
+    args = parser.parse_args()
+
+    sink, source = postfix_tools()
+    port = free_port()
+    with smtp_sink(sink, port), tempfile.TemporaryDirectory() as folder:
+        temporary = Path(folder)
+        ours: dict[int, float] = {}
+        size = 0
+        for connections in (1, 4):
+            config = workspace(temporary / f"c{connections}", port, connections, args.messages)
+            size = size or average_size(config)
+            report, took = our_send(config, args.messages)
+            ours[connections] = args.messages / took
+            if connections == 1:
+                print(f"issue: sample digest (13 papers), {args.messages} messages, "
+                      f"bilingual/en/zh in turn, average {size} bytes, to smtp-sink "
+                      f"on {HOST}:{port}")  # fmt: skip
+            print(f"  ours, {connections} connection{'s' * (connections > 1)}: "
+                  f"{ours[connections]:8.0f} messages/s  ({took:.2f} s wall for send(); "
+                  f"{report.rate:.0f}/s in its delivery loop)")  # fmt: skip
+
+        print(f"smtp-source (Postfix's C client): -m {args.messages} -l {size} -d, same sink")
+        for sessions in (1, 4):
+            took = their_send(source, port, args.messages, size, sessions)
+            theirs = args.messages / took
+            ratio = ours[sessions] / theirs
+            target = TARGET_RATIO[sessions]
+            verdict = "met" if ratio >= target else "MISSED"
+            print(f"  smtp-source -s {sessions}: {theirs:8.0f} messages/s  ({took:.2f} s)  "
+                  f"ours/theirs {ratio:.2f} (target >= {target}: {verdict})")  # fmt: skip
+
+        count = args.memory_subscribers
+        config = workspace(temporary / "memory", port, 4, count)
+        base, _ = peak_memory(config, "imports")
+        peak, took = peak_memory(config, "send")
+        verdict = "met" if peak / 1024 < TARGET_MB else "MISSED"
+        print(f"peak memory (VmHWM of a child process), 4 connections, {count} subscribers:")
+        print(f"  send:    {peak / 1024:6.1f} MB  (target < {TARGET_MB} MB: {verdict}; "
+              f"{count / took:.0f} messages/s incl. start-up)")  # fmt: skip
+        print(f"  imports and config only: {base / 1024:6.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
