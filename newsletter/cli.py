@@ -408,6 +408,81 @@ def _store(ctx: click.Context) -> Any:
     return Store.open(load_config(ctx.obj["config_path"]).database_path)
 
 
+@cli.command("schedule")
+@click.option("--next", "show_next", type=click.IntRange(min=1), metavar="N",
+              help="Print the next N run times and exit.")  # fmt: skip
+@click.option("--print-crontab", is_flag=True, help="Print the crontab lines for system cron.")
+@click.pass_context
+def schedule_job(ctx: click.Context, show_next: int | None, print_crontab: bool) -> None:
+    """Run the weekly job (send what is unfinished, compose, send) on its schedule.
+
+    Runs in the foreground until SIGTERM or Ctrl-C; a send in progress finishes the
+    messages in flight first. The schedule is `schedule.cron` (crontab syntax and
+    meaning) in `schedule.timezone`.
+
+    \b
+    Example:
+        newsletter schedule --next 3
+        newsletter schedule --print-crontab >> my-crontab
+        newsletter schedule
+    """
+    from newsletter.config import load_config
+    from newsletter.schedule import crontab_line, describe_next, run_forever
+
+    config = load_config(ctx.obj["config_path"])
+    if show_next:
+        for line in describe_next(config, show_next):
+            click.echo(line)
+        return
+    if print_crontab:
+        click.echo(crontab_line(config))
+        return
+    from newsletter.job import setup_logging
+
+    setup_logging(config)
+    run_forever(config)
+
+
+@cli.command("run-once")
+@click.pass_context
+def run_once_command(ctx: click.Context) -> None:
+    """Run the weekly job once, now: for system cron or a systemd timer.
+
+    \b
+    Example:
+        newsletter --config /srv/digest/newsletter.toml run-once
+    """
+    from newsletter.config import load_config
+    from newsletter.job import run_once, setup_logging
+
+    config = load_config(ctx.obj["config_path"])
+    setup_logging(config)
+    result = run_once(config)
+    if result.outcome == "incomplete":
+        ctx.exit(1)
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show unsent papers, the last issues with their deliveries, subscribers, next run.
+
+    \b
+    Example:
+        newsletter status --json
+    """
+    from newsletter.config import load_config
+    from newsletter.status import gather, render
+
+    state = gather(load_config(ctx.obj["config_path"]))
+    if as_json:
+        print_json(state)
+        return
+    for line in render(state):
+        click.echo(line)
+
+
 @cli.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @click.pass_context

@@ -63,6 +63,8 @@ class SmtpSettings:
 class ScheduleSettings:
     cron: str = "0 8 * * mon"
     timezone: str = "Asia/Shanghai"
+    grace_hours: float = 24.0
+    log_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class Config:
     @property
     def issues_path(self) -> Path:
         return self.resolve(self.newsletter.issues_dir)
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.resolve(self.schedule.log_file) if self.schedule.log_file else None
 
     @property
     def templates_path(self) -> Path:
@@ -282,6 +288,14 @@ def _validate(config: Config, source: str) -> None:
         _check_subject(
             getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
         )
+    if config.schedule.grace_hours < 0:
+        raise ConfigError(f"{source}: schedule.grace_hours: must be 0 or more")
+    try:
+        from newsletter.cron import CronError, parse
+
+        parse(config.schedule.cron)
+    except CronError as error:
+        raise ConfigError(f"{source}: schedule.cron: {error}") from None
     try:
         ZoneInfo(config.schedule.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):

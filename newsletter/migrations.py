@@ -101,7 +101,31 @@ def m003_subscribers_and_deliveries(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX deliveries_pending ON deliveries (issue, status)")
 
 
-MIGRATIONS: Sequence[Migration] = (m001_papers, m002_issues, m003_subscribers_and_deliveries)
+def m004_runs(db: sqlite3.Connection) -> None:
+    """The history of the weekly job: when it ran, what it did (for status and for
+    catching up a run missed while the machine was off)."""
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT,
+            issue INTEGER,
+            papers INTEGER NOT NULL DEFAULT 0,
+            sent INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+
+
+MIGRATIONS: Sequence[Migration] = (
+    m001_papers,
+    m002_issues,
+    m003_subscribers_and_deliveries,
+    m004_runs,
+)
 
 
 def schema_version(db: sqlite3.Connection) -> int:

@@ -88,6 +88,7 @@ class Job:
 @dataclass
 class SendOptions:
     issue: int | None = None
+    stop: threading.Event | None = None  # set it to stop after the messages in flight
     started: Callable[[int], None] | None = None  # told how many deliveries are pending
     progress: Callable[[int], None] | None = None  # told of each one done
 
@@ -247,7 +248,7 @@ class _Run:
         self.report = report
         self.sender = next(iter(templates.values())).sender
         self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=PAGE * 2)
-        self.stop = threading.Event()
+        self.stop = options.stop or threading.Event()
         self.stopped_by = ""
         self.lock = threading.Lock()
         self.limiter = RateLimiter(config.smtp.rate_per_second)
@@ -279,6 +280,8 @@ class _Run:
             for _ in threads:
                 self._put_end()
             self._join(threads)
+        if self.stop.is_set() and not self.stopped_by:
+            self.stopped_by = "stopped: the messages in flight were finished and recorded"
 
     def _join(self, threads: list[threading.Thread]) -> None:
         for thread in threads:
