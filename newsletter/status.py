@@ -7,11 +7,16 @@ from typing import Any
 
 from newsletter import cron
 from newsletter.config import Config
+from newsletter.digest import parse_files
+from newsletter.errors import NewsletterError
 from newsletter.store import Store
 
 
 def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
-    """The state of the newsletter as plain data (the `--json` document)."""
+    """The state of the newsletter as plain data (the `--json` document).
+
+    Unsent papers count what the digests name now too, before `compose` stores them.
+    """
     now = dt.datetime.now(dt.UTC)
     upcoming = cron.next_runs(config.schedule.cron, config.schedule.timezone, 1, now)
     state: dict[str, Any] = {
@@ -22,11 +27,16 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         "schedule": {"cron": config.schedule.cron, "timezone": config.schedule.timezone},
         "last_run": None,
     }
+    in_digests = _digest_ids(config)
+    state["unsent_papers"] = len(in_digests)
     if not config.database_path.exists():
         return state
     with Store.open(config.database_path) as store:
         db = store.db
-        state["unsent_papers"] = store.unsent_count()
+        stored = {row[0] for row in db.execute("SELECT arxiv_id FROM papers")}
+        issued_sql = "SELECT arxiv_id FROM papers JOIN issue_papers ON paper = papers.id"
+        issued = {row[0] for row in db.execute(issued_sql)}
+        state["unsent_papers"] = len((in_digests | stored) - issued)
         for issue in store.issues()[-last_issues:]:
             counts = dict(db.execute(
                 "SELECT status, count(*) FROM deliveries WHERE issue = ? GROUP BY status",
@@ -50,6 +60,14 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         if row:
             state["last_run"] = dict(row)
     return state
+
+
+def _digest_ids(config: Config) -> set[str]:
+    """The papers the digests name now (not yet ingested, perhaps): read only."""
+    try:
+        return {paper.arxiv_id for paper in parse_files(config.digest_files()).papers}
+    except NewsletterError:
+        return set()
 
 
 def render(state: dict[str, Any]) -> list[str]:
