@@ -222,3 +222,33 @@ def test_status_of_a_new_checkout(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     assert '"issues": []' in result.stdout and '"unsent_papers": 13' in result.stdout
     assert not (workspace / "newsletter.db").exists()
+
+
+def test_sigterm_during_a_send_finishes_the_messages_in_flight_and_records_them(
+    workspace: Path, server: SmtpServer
+) -> None:
+    from tests.test_send import many
+
+    people = many(40)
+    server.handler.delay = 0.1
+    site = make_site(workspace, server.port, people, connections=2)
+    (site / "newsletter.toml").write_text(
+        (site / "newsletter.toml").read_text()
+        + '[schedule]\ncron = "* * * * *"\ntimezone = "UTC"\n'
+    )
+    _record_run(site, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3))
+    process = _schedule(site)
+    deadline = time.monotonic() + 30
+    while sum(server.handler.count().values()) < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    received = server.handler.count()
+    with sqlite3.connect(site / "newsletter.db") as db:
+        recorded = {address for (address,) in db.execute(
+            "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber "
+            "WHERE d.status = 'sent'")}  # fmt: skip
+    assert recorded == set(received)  # everything accepted was recorded, nothing more
+    assert 0 < len(recorded) < 40
+    assert "run finished: incomplete" in err
