@@ -7,8 +7,8 @@ to an mbox file that any mail client opens.
 from __future__ import annotations
 
 import mailbox
+import signal
 import threading
-import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -48,7 +48,7 @@ class MboxHandler:
 def run_sink(
     host: str, port: int, mbox: Path, announce: Callable[[str], None] | None = None
 ) -> None:
-    """Serve until Ctrl-C."""
+    """Serve until Ctrl-C or SIGTERM."""
     from aiosmtpd.controller import Controller
 
     handler = MboxHandler(mbox, announce)
@@ -61,11 +61,12 @@ def run_sink(
         announce(
             f"SMTP sink listening on {host}:{port}, storing messages in {mbox}; Ctrl-C stops it"
         )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with `&`, where
+        signal.signal(signum, lambda *_: stop.set())  # the shell ignores SIGINT for it
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(3600):
+            pass
     finally:
         controller.stop()
         if announce:
