@@ -10,17 +10,15 @@ recorded in the store's `runs` table.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TextIO
 
 from newsletter.compose import compose
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
+from newsletter.locks import beside
 from newsletter.send import SendOptions, SendReport, send
 from newsletter.store import Store
 
@@ -46,34 +44,9 @@ class RunResult:
         )
 
 
-class RunLock:
-    """One weekly run at a time per database, across processes."""
-
-    def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".run-lock")
-        self.file: TextIO | None = None
-
-    def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            file.close()
-            return False
-        self.file = file
-        return True
-
-    def release(self) -> None:
-        if self.file:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
-            self.file = None
-
-
 def run_once(config: Config, stop: threading.Event | None = None) -> RunResult:
     """Resume, compose, send; logged and recorded. Never runs twice at once."""
-    lock = RunLock(config.database_path)
+    lock = beside(config.database_path, "run")
     if not lock.acquire():
         log.info("run skipped: another run is still going (lock %s)", lock.path)
         return RunResult("skipped")

@@ -14,19 +14,18 @@ is held in memory beyond the rows in flight: the ledger is read in pages.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
+from newsletter.locks import beside
 from newsletter.mailer import Outcome, SmtpSession, SmtpUnavailable
 from newsletter.message import MessageTemplate, Recipient
 from newsletter.render import EDITIONS
@@ -390,36 +389,18 @@ class RateLimiter:
 
 
 class SendLock:
-    """One `send` at a time per database: an exclusive lock on a file beside it.
-
-    The operating system drops the lock when the process dies, even by SIGKILL.
-    """
+    """One `send` at a time per database (see `locks.py`)."""
 
     def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".send-lock")
-        self.file: TextIO | None = None
+        self.lock = beside(database, "send")
 
     def __enter__(self) -> SendLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            file.seek(0)
-            holder = file.read().strip() or "another process"
-            file.close()
+        if not self.lock.acquire():
             raise NewsletterError(
-                f"another `newsletter send` ({holder}) is delivering from {self.path.parent}; "
-                "run again when it has finished"
-            ) from None
-        file.seek(0)
-        file.truncate()
-        file.write(f"pid {os.getpid()}")
-        file.flush()
-        self.file = file
+                f"another `newsletter send` ({self.lock.holder()}) is delivering from "
+                f"{self.lock.path.parent}; run again when it has finished"
+            )
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.file:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
+        self.lock.release()

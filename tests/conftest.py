@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,11 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NEWSLETTER_DEBUG", "1")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def newsletter_process(cwd: Path, *arguments: str, **popen: object) -> subprocess.Popen[str]:
+    """`python -m newsletter …` in `cwd`, with none of the user's NEWSLETTER_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.Popen([sys.executable, "-m", "newsletter", *arguments], cwd=cwd,
+                            text=True, env=env, **popen)  # type: ignore[call-overload]  # fmt: skip

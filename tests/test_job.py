@@ -7,7 +7,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +16,11 @@ from click.testing import CliRunner
 
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.job import RunLock, run_once
+from newsletter.job import run_once
+from newsletter.locks import beside
 from newsletter.schedule import crontab_line, missed_run
 from newsletter.status import gather
-from tests.conftest import ROOT, SAMPLE_DIGEST
+from tests.conftest import SAMPLE_DIGEST, newsletter_process
 from tests.smtpd import SmtpServer
 from tests.test_send import THREE, make_site
 
@@ -72,7 +72,7 @@ def test_the_job_finishes_an_interrupted_send_first(workspace: Path, server: Smt
 
 def test_two_runs_never_overlap(workspace: Path, server: SmtpServer) -> None:
     site = make_site(workspace, server.port, THREE)
-    held = RunLock(site / "newsletter.db")
+    held = beside(site / "newsletter.db", "run")
     assert held.acquire()
     try:
         assert run_once(load_config()).outcome == "skipped"
@@ -127,16 +127,7 @@ def test_a_run_missed_while_the_machine_was_off_is_caught_up_once(
 
 
 def _schedule(site: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "newsletter", "schedule"], cwd=site,
-                            text=True, stderr=subprocess.PIPE, env=_env())  # fmt: skip
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env["PYTHONPATH"] = str(ROOT)
-    return env
+    return newsletter_process(site, "schedule", stderr=subprocess.PIPE)
 
 
 def test_schedule_catches_up_and_stops_cleanly_on_sigterm(

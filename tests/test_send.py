@@ -8,7 +8,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from newsletter.preview import dry_run
 from newsletter.render import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send import send
 from newsletter.store import Store
-from tests.conftest import ROOT, SAMPLE_DIGEST
+from tests.conftest import SAMPLE_DIGEST, newsletter_process
 from tests.smtpd import SmtpServer, free_port
 
 THREE = [("li.wei@example.org", "Li Wei", "zh"), ("ann@example.org", "Ann", "en"),
@@ -225,18 +224,7 @@ def test_a_server_that_is_down_is_one_line_exit_1_and_marks_nothing(workspace: P
 
 
 def _send_process(site: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "send"], cwd=site, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
-    )  # fmt: skip
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    env["PYTHONPATH"] = str(ROOT)
-    return env
+    return newsletter_process(site, "send", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_a_send_killed_halfway_resumes_without_sending_twice(
