@@ -12,6 +12,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -75,6 +76,12 @@ class FaultyHandler:
     def count(self) -> Counter[str]:
         with self.lock:
             return Counter(item.recipient for item in self.received)
+
+    def wait_for(self, messages: int, timeout: float = 30) -> None:
+        """Until at least `messages` have arrived (or `timeout` seconds pass)."""
+        deadline = time.monotonic() + timeout
+        while sum(self.count().values()) < messages and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 class SmtpServer:

@@ -7,7 +7,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,9 +93,7 @@ def test_a_scheduler_on_a_seconds_level_trigger_runs_the_job(
     scheduler.add_job(run_once, CronTrigger(second="*"), args=[config], max_instances=1)
     scheduler.start()
     try:
-        deadline = time.monotonic() + 20
-        while sum(server.handler.count().values()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        server.handler.wait_for(3)
     finally:
         scheduler.shutdown(wait=True)
     assert server.handler.count() == {address: 1 for address, _, _ in THREE}
@@ -126,7 +123,11 @@ def test_a_run_missed_while_the_machine_was_off_is_caught_up_once(
     assert missed_run(config, monday_9) is None  # it did run
 
 
-def _schedule(site: Path) -> subprocess.Popen[str]:
+def _schedule_after_a_missed_run(site: Path, schedule: str) -> subprocess.Popen[str]:
+    """`newsletter schedule` every minute, the last run three minutes ago: it catches up."""
+    config = site / "newsletter.toml"
+    config.write_text(f"{config.read_text()}[schedule]\n{schedule}\n")
+    _record_run(site, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3))
     return newsletter_process(site, "schedule", stderr=subprocess.PIPE)
 
 
@@ -134,15 +135,10 @@ def test_schedule_catches_up_and_stops_cleanly_on_sigterm(
     workspace: Path, server: SmtpServer
 ) -> None:
     site = make_site(workspace, server.port, THREE)
-    (site / "newsletter.toml").write_text(
-        (site / "newsletter.toml").read_text()
-        + '[schedule]\ncron = "* * * * *"\ntimezone = "UTC"\nlog_file = "logs/weekly.log"\n'
+    process = _schedule_after_a_missed_run(
+        site, 'cron = "* * * * *"\ntimezone = "UTC"\nlog_file = "logs/weekly.log"'
     )
-    _record_run(site, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3))
-    process = _schedule(site)
-    deadline = time.monotonic() + 30
-    while sum(server.handler.count().values()) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    server.handler.wait_for(3)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
@@ -223,15 +219,8 @@ def test_sigterm_during_a_send_finishes_the_messages_in_flight_and_records_them(
     people = many(40)
     server.handler.delay = 0.1
     site = make_site(workspace, server.port, people, connections=2)
-    (site / "newsletter.toml").write_text(
-        (site / "newsletter.toml").read_text()
-        + '[schedule]\ncron = "* * * * *"\ntimezone = "UTC"\n'
-    )
-    _record_run(site, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3))
-    process = _schedule(site)
-    deadline = time.monotonic() + 30
-    while sum(server.handler.count().values()) < 6 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process = _schedule_after_a_missed_run(site, 'cron = "* * * * *"\ntimezone = "UTC"')
+    server.handler.wait_for(6)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
