@@ -262,6 +262,8 @@ def _print_send_report(report: Any, as_json: bool, to: Any = None) -> None:
         for warning in report.warnings:
             warn(warning)
         return
+    for warning in report.warnings:
+        warn(warning)
     for address, reply in report.failures:
         warn(f"refused: {address}: {reply}")
     state = "complete" if report.complete else "not complete"

@@ -92,11 +92,13 @@ def _run(config: Config, stop: threading.Event | None) -> RunResult:
 
 
 def _add(result: RunResult, report: SendReport, papers: int) -> None:
+    for warning in report.warnings:
+        log.warning("%s", warning)
     result.issue = report.issue or result.issue
     result.papers += papers
     result.sent += report.sent
     result.failed += report.failed
-    if report.issue is not None:
+    if report.issue is not None and report.started:
         result.outcome = "sent" if report.complete else "incomplete"
 
 

@@ -45,6 +45,7 @@ class SendReport:
     skipped: int = 0
     deferred: int = 0
     already: int = 0
+    started: bool = False  # deliveries exist (false: e.g. nobody to send to)
     complete: bool = False
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -143,12 +144,18 @@ def send(config: Config, options: SendOptions | None = None) -> SendReport:
         issue = pick_issue(store, options.issue)
         report = SendReport(issue=issue.number if issue else None)
         if issue is None or issue.status == "sent":
-            report.complete = issue is not None
+            report.complete = report.started = issue is not None
             return report
         templates = load_templates(config, issue)
+        if issue.status == "composed" and not _active_subscribers(store):
+            report.warnings.append(
+                f"no active subscribers: issue {issue.number} waits until someone subscribes"
+            )  # sending it to nobody would mark its papers sent
+            return report
         first = SmtpSession(config.smtp, config.smtp_password)
         first.open()  # unreachable or login refused: stop before marking anything
         start_deliveries(store, issue)
+        report.started = True
         report.skipped = skip_inactive(store, issue.number)
         report.already = _count(store, issue.number, "sent")
         pending = _count(store, issue.number, "pending")
@@ -202,6 +209,11 @@ def finish_issue(store: Store, issue: int) -> bool:
             (issue,),
         )
         return True
+
+
+def _active_subscribers(store: Store) -> int:
+    row = store.db.execute("SELECT count(*) FROM subscribers WHERE status = 'active'").fetchone()
+    return int(row[0])
 
 
 def _count(store: Store, issue: int, status: str) -> int:

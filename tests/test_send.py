@@ -302,3 +302,13 @@ def test_a_test_send_goes_to_one_address_outside_the_ledger(
     assert received.message["Subject"] == SUBJECTS["zh"]
     assert ledger(site, "SELECT count(*) FROM deliveries") == [(0,)]
     assert ledger(site, "SELECT status FROM issues") == [("composed",)]
+
+
+def test_an_issue_is_not_spent_on_an_empty_list(workspace: Path, server: SmtpServer) -> None:
+    site = make_site(workspace, server.port, [])
+    result = CliRunner().invoke(cli, ["send"])
+    assert result.exit_code == 0, result.output
+    assert "no active subscribers: issue 1 waits until someone subscribes" in result.stderr
+    assert ledger(site, "SELECT status FROM issues") == [("composed",)]
+    CliRunner().invoke(cli, ["subscribers", "add", "ann@example.org"])
+    assert send(load_config()).sent == 1
