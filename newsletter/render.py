@@ -210,7 +210,7 @@ def inline_css(html: str) -> str:
     import premailer
 
     inliner = premailer.Premailer(
-        html,
+        _skip_mjml_styles(html),
         allow_network=False,  # MJML may link web fonts; we never fetch anything
         strip_important=False,  # MJML's phone layout relies on !important
         keep_style_tags=True,  # media queries (phone, dark mode) must stay
@@ -222,6 +222,19 @@ def inline_css(html: str) -> str:
     if not inlined.lstrip().lower().startswith("<!doctype"):
         inlined = "<!doctype html>\n" + inlined  # premailer drops MRML's lowercase one
     return inlined
+
+
+# The <style> blocks MJML writes itself (resets, Outlook fixes, the column widths of
+# its media queries) stay as they are, as MJML means them to: inlining their resets
+# onto every table cell would add kilobytes, and parsing them costs premailer time.
+_MJML_STYLE = re.compile(
+    r"<style(?P<attributes>[^>]*)>(?=\s*(?:#outlook a|\.mj-outlook-group-fix|\.moz-text-html"
+    r"|@media only screen and \(min-width:))"
+)
+
+
+def _skip_mjml_styles(html: str) -> str:
+    return _MJML_STYLE.sub(r'<style\g<attributes> data-premailer="ignore">', html)
 
 
 def subject(settings: NewsletterSettings, edition: str, info: IssueInfo) -> str:
