@@ -13,12 +13,17 @@ import datetime
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from newsletter import __version__
 from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:  # imported by the commands that need them, so that --help starts fast
+    from newsletter.config import Config
+    from newsletter.send import SendReport
+    from newsletter.store import Store
 
 DEBUG_ENV = "NEWSLETTER_DEBUG"
 
@@ -208,7 +213,7 @@ def send_issue(
     _print_send_report(report, as_json)
 
 
-def _send_with_progress(config: Any, issue_number: int | None) -> Any:
+def _send_with_progress(config: Config, issue_number: int | None) -> SendReport:
     import signal
     import sys
 
@@ -239,7 +244,7 @@ def _send_with_progress(config: Any, issue_number: int | None) -> Any:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _print_send_report(report: Any, as_json: bool, to: Any = None) -> None:
+def _print_send_report(report: SendReport, as_json: bool, to: TextIO | None = None) -> None:
     if as_json:
         print_json(report.to_json())
         return
@@ -403,7 +408,7 @@ def smtp_sink(host: str, port: int, mbox: Path) -> None:
     run_sink(host, port, mbox, announce=warn)
 
 
-def _store(ctx: click.Context) -> Any:
+def _store(ctx: click.Context) -> Store:
     from newsletter.config import load_config
     from newsletter.store import Store
 
