@@ -86,23 +86,35 @@ class SmtpSession:
     def _transaction(
         self, connection: smtplib.SMTP, sender: str, recipient: str, message: bytes
     ) -> Outcome:
-        """MAIL, RCPT, DATA. Like `smtplib.sendmail`, but the message is known to have
-        CRLF line ends already, so it skips the two regular expressions that
-        `sendmail` runs over every message (a third of the time per message)."""
-        for command, argument in (("mail", sender), ("rcpt", recipient)):
-            code, reply = getattr(connection, command)(argument)
-            if code not in (250, 251):
-                self._reset_after(code)
-                return _by_code(code, reply)
-        connection.putcmd("data")
-        code, reply = connection.getreply()
-        if code != 354:
+        """MAIL, RCPT, DATA, then the message.
+
+        Like `smtplib.sendmail`, but the message is known to have CRLF line ends and
+        the addresses were checked when they were stored, so it skips the regular
+        expressions and the address parsing `sendmail` does for every message
+        (together, half of our time per message); and when the server offers
+        PIPELINING (RFC 2920) the three commands go in one write, saving two round
+        trips.
+        """
+        commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+        if connection.has_extn("pipelining"):
+            connection.send("".join(command + "\r\n" for command in commands))
+            replies = [connection.getreply() for _ in commands]
+        else:
+            replies = []
+            for command in commands:
+                connection.send(command + "\r\n")
+                replies.append(connection.getreply())
+                if replies[-1][0] not in (250, 251, 354):
+                    break
+        refused = next(((c, r) for c, r in replies[:2] if c not in (250, 251)), None)
+        if refused or replies[-1][0] != 354:
+            if replies[-1][0] == 354:  # a server that took DATA after all: end it empty
+                connection.send(b".\r\n")
+                connection.getreply()
+            code, reply = refused or replies[-1]
             self._reset_after(code)
             return _by_code(code, reply)
-        stuffed = message.replace(b"\r\n.", b"\r\n..")  # RFC 5321 4.5.2 dot-stuffing
-        if stuffed.startswith(b"."):
-            stuffed = b"." + stuffed
-        connection.send(stuffed + (b"" if stuffed.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        connection.send(_dot_stuffed(message) + b".\r\n")
         code, reply = connection.getreply()
         if code != 250:
             self._reset_after(code)
@@ -126,6 +138,16 @@ class SmtpSession:
             except (smtplib.SMTPException, OSError):
                 self.connection.close()
             self.connection = None
+
+
+def _dot_stuffed(message: bytes) -> bytes:
+    """RFC 5321 4.5.2: a line that starts with "." gets another one; the message ends
+    with CRLF. Built messages need neither (headers and base64), and the tests are cheap."""
+    if b"\r\n." in message:
+        message = message.replace(b"\r\n.", b"\r\n..")
+    if message.startswith(b"."):
+        message = b"." + message
+    return message if message.endswith(b"\r\n") else message + b"\r\n"
 
 
 def _by_code(code: int, reply: bytes | str) -> Outcome:

@@ -93,8 +93,7 @@ class MessageTemplate:
         ).encode()
         headers = CRLF.join(
             [
-                b"To: "
-                + _header_address(email.utils.formataddr((recipient.name, recipient.email))),
+                b"To: " + _recipient_header(recipient),
                 b"Date: " + (date or email.utils.formatdate(localtime=True)).encode(),
                 b"Message-ID: " + self.message_id(recipient).encode(),
                 b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
@@ -147,6 +146,13 @@ def _base64(data: bytes) -> bytes:
     """Base64 in lines of 76 characters, joined by CRLF (RFC 2045)."""
     encoded = base64.b64encode(data)
     return CRLF.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+def _recipient_header(recipient: Recipient) -> bytes:
+    """`Name <addr>` without parsing anything: the address was checked when stored."""
+    if not recipient.name:
+        return recipient.email.encode()
+    return f"{_encode_phrase(recipient.name)} <{recipient.email}>".encode()
 
 
 def _header_address(value: str) -> bytes:

@@ -47,8 +47,17 @@ class FaultyHandler:
     replies: dict[str, list[str]] = field(default_factory=dict)  # per recipient, in order
     drop_after: int | None = None  # close the connection instead of accepting message N+1
     delay: float = 0.0  # seconds before answering DATA
+    pipelining: bool = True  # offer PIPELINING (RFC 2920), as most servers do
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

@@ -34,7 +34,11 @@ def test_lines_that_start_with_a_dot_arrive_intact(server: SmtpServer) -> None:
     assert second.raw == message + b"no final newline\r\n"
 
 
-def test_replies_are_sorted_into_sent_failed_and_retry(server: SmtpServer) -> None:
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one by one"])
+def test_replies_are_sorted_into_sent_failed_and_retry(
+    server: SmtpServer, pipelining: bool
+) -> None:
+    server.handler.pipelining = pipelining
     server.handler.replies = {"gone@example.org": ["550 5.1.1 unknown"],
                               "busy@example.org": ["452 4.2.2 mailbox full"]}  # fmt: skip
     smtp = session(server.port)
@@ -48,9 +52,11 @@ def test_replies_are_sorted_into_sent_failed_and_retry(server: SmtpServer) -> No
     assert [item.recipient for item in server.handler.received] == ["fine@example.org"]
 
 
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one by one"])
 def test_a_dropped_connection_is_retry_and_the_next_message_reconnects(
-    server: SmtpServer,
+    server: SmtpServer, pipelining: bool
 ) -> None:
+    server.handler.pipelining = pipelining
     server.handler.drop_after = 1
     smtp = session(server.port)
     assert smtp.send("a@example.org", "one@example.org", b"\r\none\r\n").status == "sent"
