@@ -11,6 +11,7 @@ import asyncio
 import email
 import email.policy
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -96,10 +97,12 @@ class FaultyHandler:
 class SmtpServer:
     """aiosmtpd in a thread; `port` is free, `handler` is the faulty handler."""
 
-    def __init__(self, login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, login: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self.handler = FaultyHandler()
         self.port = free_port()
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"tls_context": tls_context} if tls_context else {}
         if login:
             kwargs.update(
                 authenticator=_Authenticator(*login), auth_required=True, auth_require_tls=False

@@ -194,3 +194,16 @@ def test_compose_works_from_any_folder_with_an_explicit_config(
     assert result.papers == SAMPLE_IDS[:2]
     assert (site / "issues" / "0001-2024-07-15" / "issue.json").exists()
     assert result.warnings[0].startswith("digests/2024-07-12.md:43: stray paragraph")
+
+
+def test_compose_warns_when_an_edition_would_be_clipped_by_gmail(site: Path) -> None:
+    long_summary = "这是一段很长的摘要，用来测试邮件大小。" * 120  # ~7 KB of UTF-8 a paper
+    add_digest(site, "2024-07-13.md", *(f"2409.{i:05d}" for i in range(20)))
+    text = (site / "digests" / "2024-07-13.md").read_text(encoding="utf-8")
+    (site / "digests" / "2024-07-13.md").write_text(text.replace("摘要 ", long_summary))
+    (site / "digests" / "2024-07-12.md").unlink()
+    result = compose(load_config(), date=JULY_15)
+    clipped = [w for w in result.warnings if "Gmail clips messages over 102 KB" in w]
+    assert len(clipped) == 3  # one per edition
+    assert clipped[0].startswith("the bilingual edition's HTML is ")
+    assert result.composed  # a warning, not an error: the editor decides

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +75,20 @@ def test_nothing_listening_is_unavailable() -> None:
     port = free_port()
     with pytest.raises(SmtpUnavailable, match=f"cannot reach the SMTP server 127.0.0.1:{port}"):
         session(port).open()
+
+
+def test_starttls_checks_the_servers_certificate(tmp_path: Path) -> None:
+    """A self-signed certificate is refused: the default SSL context verifies it."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with SmtpServer(tls_context=context) as server:
+        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="starttls", timeout=5)
+        with pytest.raises(SmtpUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            SmtpSession(settings, "").open()
+        assert server.handler.count() == {}
