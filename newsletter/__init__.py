@@ -1,8 +1,11 @@
 """newsletter: a weekly bilingual digest of AI papers, composed and mailed over SMTP.
 
 The public API; the command line (`newsletter.cli`) is a thin layer over it. Only
-standard-library modules are imported here, so `newsletter --help` starts fast;
-the renderer and the scheduler load their heavier dependencies when used.
+standard-library modules are imported here, so `newsletter --help` starts fast.
+The steps of the flow, each importing its heavier dependencies itself:
+`newsletter.compose.compose` (Jinja2, mjml-python, premailer via `render`),
+`newsletter.send.send` and `newsletter.preview` (smtplib), `newsletter.job.run_once`
+and `newsletter.schedule.run_forever` (APScheduler), `newsletter.status.gather`.
 """
 
 from newsletter.config import Config, load_config
