@@ -98,22 +98,18 @@ class Store:
         the real work and then leaves the database as it was.
         """
         if self.db.in_transaction:  # nested: a savepoint inside the outer transaction
-            self.db.execute("SAVEPOINT nested")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK TO nested")
-                raise
-            finally:
-                self.db.execute("RELEASE nested")
-            return
-        self.db.execute("BEGIN IMMEDIATE")
+            begin, undo, done = "SAVEPOINT nested", "ROLLBACK TO nested", "RELEASE nested"
+        else:
+            begin, undo, done = "BEGIN IMMEDIATE", "ROLLBACK", "COMMIT" if commit else "ROLLBACK"
+        self.db.execute(begin)
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute(undo)
+            if begin.startswith("SAVEPOINT"):
+                self.db.execute(done)  # a savepoint rolled back to is still open
             raise
-        self.db.execute("COMMIT" if commit else "ROLLBACK")
+        self.db.execute(done)
 
     def ingest(self, papers: Iterable[Paper]) -> IngestResult:
         """Store papers by arXiv id, in one transaction.

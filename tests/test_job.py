@@ -214,7 +214,7 @@ def test_status_of_a_new_checkout(workspace: Path) -> None:
 def test_sigterm_during_a_send_finishes_the_messages_in_flight_and_records_them(
     workspace: Path, server: SmtpServer
 ) -> None:
-    from tests.test_send import many
+    from tests.test_send import many, sent_addresses
 
     people = many(40)
     server.handler.delay = 0.1
@@ -225,10 +225,7 @@ def test_sigterm_during_a_send_finishes_the_messages_in_flight_and_records_them(
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     received = server.handler.count()
-    with sqlite3.connect(site / "newsletter.db") as db:
-        recorded = {address for (address,) in db.execute(
-            "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber "
-            "WHERE d.status = 'sent'")}  # fmt: skip
+    recorded = sent_addresses(site)
     assert recorded == set(received)  # everything accepted was recorded, nothing more
     assert 0 < len(recorded) < 40
     assert "run finished: incomplete" in err
