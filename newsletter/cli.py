@@ -184,7 +184,9 @@ def send_issue(
 
     Each subscriber gets the issue once: running `send` again after an interruption
     sends only what the server had not accepted. Exit 0 when the run completed (even
-    if the server refused some addresses for good), 1 when it could not.
+    if the server refused some addresses for good); 1 when it did not: stopped by
+    SIGTERM or Ctrl-C (after the messages in flight), the server down or refusing
+    the sender or the message, or deliveries deferred (`send` again retries them).
 
     \b
     Example:
@@ -209,39 +211,35 @@ def send_issue(
 
         report = rehearse(config, issue_number)
     else:
-        report = _send_with_progress(config, issue_number)
+        report = _send_with_progress(config, issue_number, as_json)
     _print_send_report(report, as_json)
 
 
-def _send_with_progress(config: Config, issue_number: int | None) -> SendReport:
-    import signal
+def _send_with_progress(config: Config, issue_number: int | None, as_json: bool) -> SendReport:
+    """`send` with a progress bar on a terminal; SIGTERM and Ctrl-C stop it cleanly
+    (the messages in flight are finished and recorded, then it exits 1)."""
     import sys
+    from contextlib import ExitStack
 
     from newsletter.send import IncompleteSend, SendOptions, send
+    from newsletter.stopping import stop_on_signals
 
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt  # finish the messages in flight, then stop
+    with ExitStack() as stack:
+        stop = stack.enter_context(stop_on_signals())
+        options = SendOptions(issue=issue_number, stop=stop)
+        if sys.stderr.isatty():  # a progress bar on a terminal only
 
-    previous = signal.signal(signal.SIGTERM, stop)
-    options = SendOptions(issue=issue_number)
-    bars: list[Any] = []
-    if sys.stderr.isatty():  # a progress bar on a terminal only
+            def started(total: int) -> None:
+                bar = click.progressbar(length=total, label="Sending", file=sys.stderr)
+                options.progress = stack.enter_context(bar).update
 
-        def started(total: int) -> None:
-            bars.append(click.progressbar(length=total, label="Sending", file=sys.stderr))
-            bars[0].__enter__()
-
-        options.started = started
-        options.progress = lambda done: bars[0].update(done)
-    try:
-        return send(config, options)
-    except IncompleteSend as error:
-        _print_send_report(error.report, as_json=False, to=sys.stderr)
-        raise
-    finally:
-        for bar in bars:
-            bar.__exit__(None, None, None)
-        signal.signal(signal.SIGTERM, previous)
+            options.started = started
+        try:
+            return send(config, options)
+        except IncompleteSend as error:
+            stack.close()  # end the progress bar's line before the summary
+            _print_send_report(error.report, as_json, to=None if as_json else sys.stderr)
+            raise
 
 
 def _print_send_report(report: SendReport, as_json: bool, to: TextIO | None = None) -> None:

@@ -1,8 +1,10 @@
 """Compose an issue: ingest the digests, pick the unsent papers, render, archive.
 
-Everything happens in one database transaction, and the issue's folder is renamed
-into place just before it commits: a failure at any step (a broken template, a full
-disk) records nothing and leaves no folder behind.
+Everything happens in one database transaction; the issue's folder is written
+beside its place first and renamed into place once the transaction has committed:
+a failure at any step (a broken template, a full disk) records nothing and leaves
+no folder behind, and a folder in place always matches the database (`send`
+checks). A compose and a send never run at once (`locks.IssueLock`).
 
 Composing again while the newest issue is still waiting to be sent composes that
 issue again, under the same number, from what is unsent now (its own papers
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from newsletter.archive import ISSUE_JSON, FolderSwap, folder_name, issue_json
 from newsletter.config import Config
 from newsletter.digest import parse_files
 from newsletter.errors import NewsletterError
+from newsletter.locks import IssueLock
 from newsletter.render import EDITIONS, GMAIL_CLIP_BYTES, Edition, IssueInfo, Renderer, Timings
 from newsletter.store import Issue, Store
 
@@ -80,7 +84,7 @@ def compose(
     parsed = parse_files(config.digest_files(), name=lambda path: _relative(path, config.root))
     result = ComposeResult(dry_run=dry_run, warnings=[str(w) for w in parsed.warnings])
     renderer = Renderer(config.newsletter, config.templates_path, timings)
-    with _open_store(config, dry_run) as store:
+    with _exclusive(config, dry_run), _open_store(config, dry_run) as store:
         swap: FolderSwap | None = None
         try:
             with store.transaction(commit=not dry_run):
@@ -97,35 +101,46 @@ def compose(
                 _fill(result, info, editions, config, recomposed=waiting is not None)
                 if dry_run:
                     return result
-                swap = _place_folder(config, info, editions, waiting)
+                swap = _stage_folder(config, info, editions)
                 store.save_issue(
                     Issue(number, date.isoformat(), editions["bilingual"].subject, info.folder,
                           tuple(result.papers))
                 )  # fmt: skip
+            # Committed: only now may the folder that says what goes out change.
+            _place_folder(config, info, swap, waiting)
         except BaseException:
             if swap:
                 swap.rollback()
             raise
-        if swap:
-            swap.commit()
+        swap.commit()
     return result
 
 
-def _place_folder(
-    config: Config, info: IssueInfo, editions: dict[str, Edition], waiting: Issue | None
-) -> FolderSwap:
-    """Write the issue's folder and rename it into place (replacing the waiting one's)."""
-    swap = None
+def _exclusive(config: Config, dry_run: bool) -> AbstractContextManager[object]:
+    """No `send` may read an issue while it is composed (a dry run changes nothing)."""
+    return nullcontext() if dry_run else IssueLock(config.database_path, "compose")
+
+
+def _stage_folder(config: Config, info: IssueInfo, editions: dict[str, Edition]) -> FolderSwap:
+    """Write the issue's folder beside its place, not yet in it."""
     try:
-        swap = FolderSwap(config.issues_path, info.folder, _files(info, editions))
-        swap.replace(*([config.issues_path / waiting.folder] if waiting else []))
+        return FolderSwap(config.issues_path, info.folder, _files(info, editions))
     except OSError as error:
-        if swap:
-            swap.rollback()
         raise NewsletterError(
             f"cannot write issue {info.number} into {config.issues_path}: {error.strerror or error}"
         ) from None
-    return swap
+
+
+def _place_folder(config: Config, info: IssueInfo, swap: FolderSwap, waiting: Issue | None) -> None:
+    """Rename the staged folder into place, replacing the waiting issue's."""
+    try:
+        swap.replace(*([config.issues_path / waiting.folder] if waiting else []))
+    except OSError as error:
+        raise NewsletterError(
+            f"issue {info.number} is recorded but its folder could not be put in place in "
+            f"{config.issues_path}: {error.strerror or error}; `newsletter compose` again "
+            "writes it (`send` refuses it until then)"
+        ) from None
 
 
 def _open_store(config: Config, dry_run: bool) -> Store:

@@ -47,7 +47,7 @@ class RunResult:
 def run_once(config: Config, stop: threading.Event | None = None) -> RunResult:
     """Resume, compose, send; logged and recorded. Never runs twice at once."""
     lock = beside(config.database_path, "run")
-    if not lock.acquire():
+    if not lock.acquire("run-once"):
         log.info("run skipped: another run is still going (lock %s)", lock.path)
         return RunResult("skipped")
     started = time.perf_counter()
@@ -73,8 +73,9 @@ def _run(config: Config, stop: threading.Event | None) -> RunResult:
     result = RunResult("nothing to send")
     try:
         if _has_unfinished_send(config):  # an interrupted send comes first
-            _add(result, send(config, SendOptions(stop=stop)), papers=0)
+            _add(result, send(config, SendOptions(stop=stop)))
         if stop and stop.is_set():
+            log.info("stopped before composing: the next run composes")
             result.outcome = "incomplete"
             return result
         composed = compose(config)
@@ -83,19 +84,19 @@ def _run(config: Config, stop: threading.Event | None) -> RunResult:
         if not composed.composed:
             log.info("no unsent papers: nothing to compose; waiting for the next run")
         else:
-            _add(result, send(config, SendOptions(stop=stop)), papers=len(composed.papers))
+            result.papers += len(composed.papers)
+            _add(result, send(config, SendOptions(stop=stop)))
     except IncompleteSend as error:
-        _add(result, error.report, papers=0)
+        _add(result, error.report)
         result.outcome = "incomplete"
         log.error("send stopped: %s", error)
     return result
 
 
-def _add(result: RunResult, report: SendReport, papers: int) -> None:
+def _add(result: RunResult, report: SendReport) -> None:
     for warning in report.warnings:
         log.warning("%s", warning)
     result.issue = report.issue or result.issue
-    result.papers += papers
     result.sent += report.sent
     result.failed += report.failed
     if report.issue is not None and report.started:

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import TextIO
+
+from newsletter.errors import NewsletterError
+
+HOLDER_WAIT = 2.0
+"""Seconds a loser waits for the winner to write its pid (it does so at once)."""
 
 
 class FileLock:
@@ -19,7 +25,7 @@ class FileLock:
         self.path = path
         self.file: TextIO | None = None
 
-    def acquire(self) -> bool:
+    def acquire(self, command: str = "") -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         file = self.path.open("a+", encoding="utf-8")
         try:
@@ -29,20 +35,32 @@ class FileLock:
             return False
         file.seek(0)
         file.truncate()
-        file.write(f"pid {os.getpid()}")
+        file.write(f"pid {os.getpid()}{' ' + command if command else ''}\n")
         file.flush()
         self.file = file
         return True
 
     def holder(self) -> str:
-        """Who holds it, as the holder wrote it (`pid 1234`)."""
-        try:
-            return self.path.read_text(encoding="utf-8").strip() or "another process"
-        except OSError:
-            return "another process"
+        """Who holds it, as the holder wrote it (`pid 1234 send`).
+
+        The holder takes the lock and then writes its pid: a loser that looks in
+        between finds the file empty, so it waits for the line, briefly.
+        """
+        deadline = time.monotonic() + HOLDER_WAIT
+        while True:
+            try:
+                text = self.path.read_text(encoding="utf-8")
+            except OSError:
+                text = ""
+            line, newline, _ = text.partition("\n")
+            if newline or time.monotonic() > deadline:
+                return line.strip() or "another process"
+            time.sleep(0.01)
 
     def release(self) -> None:
         if self.file:
+            self.file.truncate(0)  # the next holder's pid is the only one ever read
+            self.file.flush()
             fcntl.flock(self.file, fcntl.LOCK_UN)
             self.file.close()
             self.file = None
@@ -51,3 +69,33 @@ class FileLock:
 def beside(database: Path, purpose: str) -> FileLock:
     """The lock for `purpose` (`send`, `run`) of the store at `database`."""
     return FileLock(database.with_name(f"{database.name}.{purpose}-lock"))
+
+
+class IssueLock:
+    """One `compose` or `send` at a time per database.
+
+    `send` holds it from reading the issue's files to the last delivery, `compose`
+    from picking papers to placing the issue's folder: a compose can never change
+    an issue that a send has read, nor a send start on a half-placed issue.
+    """
+
+    def __init__(self, database: Path, command: str) -> None:
+        self.lock = beside(database, "send")
+        self.command = command
+
+    def __enter__(self) -> IssueLock:
+        if not self.lock.acquire(self.command):
+            pid, _, command = self.lock.holder().removeprefix("pid ").partition(" ")
+            doing = _DOING.get(command, "is composing or sending")
+            who = f"`newsletter {command}` (pid {pid})" if pid.isdigit() and command else "process"
+            raise NewsletterError(
+                f"another {who} {doing} from {self.lock.path.parent}; "
+                f"run `newsletter {self.command}` again when it has finished"
+            )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
+_DOING = {"send": "is delivering an issue", "compose": "is composing an issue"}

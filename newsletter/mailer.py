@@ -1,14 +1,18 @@
 """SMTP sessions with `smtplib`, and what each server reply means for a delivery.
 
 A session is opened once and reused for many messages. Replies are sorted into
-three outcomes: accepted; refused for good (a 5xx for that recipient: list hygiene,
-the run goes on); or try again later (a 4xx, a dropped connection, a timeout). A
+four outcomes: accepted; refused for good (a 5xx about that recipient: list
+hygiene, the run goes on); try again later (a 4xx, a dropped connection, a
+timeout); or stop the run (a 5xx about the sender, the session or the message:
+every other message would be refused the same way, so nobody is marked failed). A
 server that cannot be reached, or that refuses the login, is `SmtpUnavailable`:
 the run stops there and leaves the rest to resume.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import smtplib
 import socket
 import ssl
@@ -24,7 +28,8 @@ class SmtpUnavailable(NewsletterError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one message: `sent`, `failed` (for good) or `retry`."""
+    """What became of one message: `sent`, `failed` (for good), `retry`, or `stop`
+    (the server refused the sender or the message: the run cannot go on)."""
 
     status: str
     reply: str = ""
@@ -45,6 +50,8 @@ class SmtpSession:
         """Connect (TLS or STARTTLS as configured, certificates checked) and log in."""
         settings = self.settings
         where = f"{settings.host}:{settings.port}"
+        if settings.username and settings.security == "none" and not _is_loopback(settings.host):
+            raise SmtpUnavailable(_CLEAR_PASSWORD.format(where=where))
         try:
             if settings.security == "tls":
                 connection: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -62,6 +69,9 @@ class SmtpSession:
                 f"cannot reach the SMTP server {where}: {_describe(error)}"
             ) from None
         if settings.username:
+            if settings.security == "none" and not _peer_is_loopback(connection):
+                connection.close()
+                raise SmtpUnavailable(_CLEAR_PASSWORD.format(where=where))
             try:
                 connection.login(settings.username, self.password)
             except (OSError, smtplib.SMTPException) as error:
@@ -73,10 +83,18 @@ class SmtpSession:
         self.connection = connection
 
     def send(self, sender: str, recipient: str, message: bytes) -> Outcome:
-        """Offer one message; say what the server made of it."""
+        """Offer one message; say what the server made of it.
+
+        `recipient` is in ASCII form (see `smtp_address`) unless its local part is
+        not ASCII: that needs a server that offers SMTPUTF8 (RFC 6531).
+        """
         if self.connection is None:
             self.open()
         assert self.connection is not None
+        if not recipient.isascii() and not self.connection.has_extn("smtputf8"):
+            return Outcome(
+                "failed", "the address is not ASCII and the server does not offer SMTPUTF8"
+            )
         try:
             return self._transaction(self.connection, sender, recipient, message)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
@@ -95,30 +113,35 @@ class SmtpSession:
         PIPELINING (RFC 2920) the three commands go in one write, saving two round
         trips.
         """
-        commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+        utf8 = " SMTPUTF8" if not recipient.isascii() else ""
+        commands = [f"MAIL FROM:<{sender}>{utf8}", f"RCPT TO:<{recipient}>", "DATA"]
+        stages = ("sender", "recipient", "message")
         if connection.has_extn("pipelining"):
-            connection.send("".join(command + "\r\n" for command in commands))
+            connection.send("".join(command + "\r\n" for command in commands).encode())
             replies = [connection.getreply() for _ in commands]
         else:
             replies = []
             for command in commands:
-                connection.send(command + "\r\n")
+                connection.send((command + "\r\n").encode())
                 replies.append(connection.getreply())
                 if replies[-1][0] not in (250, 251, 354):
                     break
-        refused = next(((c, r) for c, r in replies[:2] if c not in (250, 251)), None)
+        refused = next(
+            ((stages[i], c, r) for i, (c, r) in enumerate(replies[:2]) if c not in (250, 251)),
+            None,
+        )
         if refused or replies[-1][0] != 354:
             if replies[-1][0] == 354:  # a server that took DATA after all: end it empty
                 connection.send(b".\r\n")
                 connection.getreply()
-            code, reply = refused or replies[-1]
+            stage, code, reply = refused or ("message", *replies[-1])
             self._reset_after(code)
-            return _by_code(code, reply)
+            return _by_code(stage, code, reply)
         connection.send(_dot_stuffed(message) + b".\r\n")
         code, reply = connection.getreply()
         if code != 250:
             self._reset_after(code)
-            return _by_code(code, reply)
+            return _by_code("content", code, reply)
         return SENT
 
     def _reset_after(self, code: int) -> None:
@@ -150,10 +173,79 @@ def _dot_stuffed(message: bytes) -> bytes:
     return message if message.endswith(b"\r\n") else message + b"\r\n"
 
 
-def _by_code(code: int, reply: bytes | str) -> Outcome:
+_ENHANCED = re.compile(r"^5\.(\d{1,3})\.(\d{1,3})\b")
+_CLEAR_PASSWORD = (
+    "refusing to log in to the SMTP server {where} with no TLS: the password would "
+    "cross the network in clear; set smtp.security to starttls or tls "
+    "(a server on this machine, 127.0.0.1 or localhost, may go without)"
+)
+
+
+def _by_code(stage: str, code: int, reply: bytes | str) -> Outcome:
+    """What a refusal at `stage` (sender, recipient, message, content) means.
+
+    A 4xx is worth another try. A 5xx to RCPT is about that recipient. A 5xx to
+    MAIL FROM or DATA, or a 530 (authentication required) anywhere, is about us:
+    every message would get it. After the content, RFC 3463's enhanced code tells
+    a mailbox problem (5.1.x, 5.2.x: that recipient) from one with the message
+    itself (5.3.4 too big, 5.6.x, 5.7.x policy, or no code at all: stop).
+    """
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    status = "failed" if 500 <= code < 600 else "retry"
-    return Outcome(status, f"{code} {text}".strip())
+    said = f"{code} {text}".strip()
+    if not 500 <= code < 600:
+        return Outcome("retry", said)
+    if code == 530 or stage in ("sender", "message"):
+        return Outcome("stop", f"the server refused the {_WHAT[stage]}: {said}")
+    if stage == "recipient":
+        return Outcome("failed", said)
+    enhanced = _ENHANCED.match(text)
+    if enhanced and enhanced.group(1) in ("1", "2") and enhanced.group(0) != "5.2.3":
+        return Outcome("failed", said)
+    return Outcome("stop", f"the server refused the message: {said}")
+
+
+_WHAT = {
+    "sender": "sender",
+    "recipient": "recipient",
+    "message": "message (at DATA)",
+    "content": "message",
+}
+
+
+def smtp_address(address: str) -> str:
+    """The address as SMTP carries it: an internationalised domain in its ASCII
+    (IDNA) form, `a@bücher.example` -> `a@xn--bcher-kva.example`. A local part
+    that is not ASCII stays as it is (it needs SMTPUTF8)."""
+    if address.isascii():
+        return address
+    local, at, domain = address.rpartition("@")
+    try:
+        import idna  # email-validator's own dependency: IDNA 2008 with UTS 46
+
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return address
+    return f"{local}{at}{ascii_domain}"
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether `host` names this machine without resolving anything remote."""
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True  # a name: decided once connected, from the peer's address
+
+
+def _peer_is_loopback(connection: smtplib.SMTP) -> bool:
+    try:
+        peer = connection.sock.getpeername()[0] if connection.sock else ""
+        return ipaddress.ip_address(peer).is_loopback
+    except (OSError, ValueError):
+        return False
 
 
 def _describe(error: BaseException) -> str:

@@ -13,15 +13,16 @@ import contextlib
 import datetime as dt
 import logging
 import shlex
-import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from newsletter import cron
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.job import last_run_started, run_once
+from newsletter.stopping import stop_on_signals
 
 log = logging.getLogger("newsletter")
 
@@ -62,10 +63,11 @@ def run_forever(config: Config, stop: threading.Event | None = None) -> None:
     if missed:
         log.info("catching up the run missed at %s", missed.isoformat())
         scheduler.add_job(job, "date", run_date=now, id="missed")
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    with stop_on_signals(stop):
+        _run_until_stopped(config, scheduler, stop)
+
+
+def _run_until_stopped(config: Config, scheduler: Any, stop: threading.Event) -> None:
     try:
         scheduler.start()
         fire = scheduler.get_job("weekly").next_run_time
@@ -76,8 +78,6 @@ def run_forever(config: Config, stop: threading.Event | None = None) -> None:
         log.info("stopping: letting the run in progress record what it sent")
     finally:
         scheduler.shutdown(wait=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def crontab_line(config: Config, executable: str | None = None) -> str:

@@ -9,13 +9,22 @@ file beside it), so two processes never both deliver to one subscriber.
 
 Several SMTP sessions (`smtp.connections`) share the work, each reusing its
 connection; `smtp.rate_per_second` caps them all together. Nothing per subscriber
-is held in memory beyond the rows in flight: the ledger is read in pages.
+is held in memory beyond the rows in flight: the ledger is read in pages, and a
+small queue hands them to the workers (a slow server only makes the run slower).
+
+A run stops early, and `send` exits 1, only when asked to (`options.stop`, set by
+SIGTERM or Ctrl-C), when the server goes away or refuses us or the message, or
+when the ledger cannot be written; the workers finish the messages in flight and
+record them first. A message the server accepted but the ledger could not record
+goes into a journal beside the database, replayed before the next run sends.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,13 +34,15 @@ from typing import Any
 
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
-from newsletter.locks import beside
-from newsletter.mailer import Outcome, SmtpSession, SmtpUnavailable
+from newsletter.locks import IssueLock
+from newsletter.mailer import Outcome, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.message import MessageTemplate, Recipient
-from newsletter.render import EDITIONS
+from newsletter.render import EDITIONS, UNSUBSCRIBE_PLACEHOLDER
 from newsletter.store import Issue, Store
 
 PAGE = 500
+QUEUED_PER_CONNECTION = 4
+"""Jobs waiting per worker: enough to never starve one, few enough to stop at once."""
 
 
 @dataclass
@@ -102,25 +113,56 @@ class IncompleteSend(NewsletterError):
 
 
 def load_templates(config: Config, issue: Issue) -> dict[str, MessageTemplate]:
-    """Each edition of a composed issue, read from its folder, ready to personalise."""
+    """Each edition of a composed issue, read from its folder, ready to personalise.
+
+    The folder is checked first: it must describe the issue the database knows
+    (a compose interrupted between the two could leave them apart), name files
+    inside itself only, and carry the unsubscribe link in every edition.
+    """
     folder = config.issues_path / issue.folder
+    where = f"issue {issue.number}: {folder / 'issue.json'}"
     try:
         described = json.loads((folder / "issue.json").read_text(encoding="utf-8"))
-        return {
+        editions = {name: described["editions"][name] for name in EDITIONS}
+        if described.get("papers") != list(issue.papers):
+            raise NewsletterError(
+                f"{where} does not list the papers the database has for this issue "
+                "(was a compose interrupted?): `newsletter compose` writes it again"
+            )
+        templates = {
             name: MessageTemplate(
                 config.newsletter,
                 issue.number,
-                described["editions"][name]["subject"],
-                (folder / described["editions"][name]["html"]).read_text(encoding="utf-8"),
-                (folder / described["editions"][name]["text"]).read_text(encoding="utf-8"),
+                edition["subject"],
+                _edition_file(folder, edition["html"], where),
+                _edition_file(folder, edition["text"], where),
             )
-            for name in EDITIONS
+            for name, edition in editions.items()
         }
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, TypeError, ValueError) as error:
         raise NewsletterError(
             f"issue {issue.number}: cannot read its files in {folder}: {error}; "
             "`newsletter compose` writes them"
         ) from None
+    for name, template in templates.items():
+        if len(template.html) < 2 or len(template.text) < 2:
+            raise NewsletterError(
+                f"issue {issue.number}: the {name} edition has no unsubscribe link "
+                f"({UNSUBSCRIBE_PLACEHOLDER} is missing from its HTML or text): "
+                "every message must carry one; fix the template and `newsletter compose` again"
+            )
+    return templates
+
+
+def _edition_file(folder: Path, name: object, where: str) -> str:
+    """An edition's file, which must be a plain file inside the issue's folder."""
+    path = (folder / str(name)).resolve()
+    if not isinstance(name, str) or path.parent != folder.resolve() or not path.is_file():
+        raise NewsletterError(
+            f"{where} names {name!r} as an edition file: only files in the issue's own "
+            "folder are sent; `newsletter compose` writes a good issue.json"
+        )
+    return path.read_text(encoding="utf-8")
 
 
 def pick_issue(store: Store, number: int | None) -> Issue | None:
@@ -137,10 +179,14 @@ def pick_issue(store: Store, number: int | None) -> Issue | None:
 
 
 def send(config: Config, options: SendOptions | None = None) -> SendReport:
-    """Deliver the issue; raise IncompleteSend (after recording what was done) when
-    the server goes away or the run is interrupted."""
+    """Deliver the issue. Raise IncompleteSend (after recording what was done) when
+    the run did not complete: stopped, the server gone or refusing, deliveries
+    deferred, or the ledger not writable."""
     options = options or SendOptions()
-    with SendLock(config.database_path), Store.open(config.database_path) as store:
+    stop = options.stop or threading.Event()
+    with IssueLock(config.database_path, "send"), Store.open(config.database_path) as store:
+        journal = Journal(config.database_path)
+        journal.replay(store)
         issue = pick_issue(store, options.issue)
         report = SendReport(issue=issue.number if issue else None)
         if issue is None or issue.status == "sent":
@@ -152,25 +198,57 @@ def send(config: Config, options: SendOptions | None = None) -> SendReport:
                 f"no active subscribers: issue {issue.number} waits until someone subscribes"
             )  # sending it to nobody would mark its papers sent
             return report
+        if stop.is_set():
+            raise IncompleteSend("stopped before sending anything", report)
         first = SmtpSession(config.smtp, config.smtp_password)
         first.open()  # unreachable or login refused: stop before marking anything
         start_deliveries(store, issue)
-        report.started = True
-        report.skipped = skip_inactive(store, issue.number)
-        report.already = _count(store, issue.number, "sent")
-        pending = _count(store, issue.number, "pending")
-        if options.started:
-            options.started(pending)
-        started = time.perf_counter()
-        run = _Run(config, issue.number, templates, options, report)
-        try:
-            run.deliver(first, _pages(store, issue.number), pending)
-        finally:
-            report.seconds = time.perf_counter() - started
-            report.complete = finish_issue(store, issue.number)
-        if run.stopped_by:
-            raise IncompleteSend(run.stopped_by, report)
-        return report
+        return _deliver(config, store, issue.number, templates, first, options, stop, report)
+
+
+def _deliver(
+    config: Config,
+    store: Store,
+    issue: int,
+    templates: dict[str, MessageTemplate],
+    first: SmtpSession,
+    options: SendOptions,
+    stop: threading.Event,
+    report: SendReport,
+) -> SendReport:
+    """Run the workers over the pending deliveries, then say how it ended."""
+    report.started = True
+    report.skipped = skip_inactive(store, issue)
+    report.already = _count(store, issue, "sent")
+    pending = _count(store, issue, "pending")
+    if options.started:
+        options.started(pending)
+    run = _Run(config, issue, templates, options, stop, report)
+    started = time.perf_counter()
+    try:
+        run.deliver(first, _pages(store, issue), pending)
+    finally:
+        report.seconds = time.perf_counter() - started
+        run.record_leftovers(store, Journal(config.database_path))
+        report.complete = _finish(store, issue, run)
+    if report.complete:
+        return report  # a stop that came after the last message changes nothing
+    if run.stopped_by:
+        raise IncompleteSend(run.stopped_by, report)
+    left = _count(store, issue, "pending")
+    raise IncompleteSend(
+        f"{left} deliver{'ies' if left != 1 else 'y'} deferred: the server said to try "
+        "again later; `newsletter send` again retries them",
+        report,
+    )
+
+
+def _finish(store: Store, issue: int, run: _Run) -> bool:
+    try:
+        return finish_issue(store, issue)
+    except sqlite3.Error as error:
+        run.halt(f"cannot update the ledger in {store.path}: {error}")
+        return False
 
 
 def start_deliveries(store: Store, issue: Issue) -> None:
@@ -211,6 +289,19 @@ def finish_issue(store: Store, issue: int) -> bool:
         return True
 
 
+def mark_delivery(
+    db: sqlite3.Connection, issue: int, subscriber: int, status: str, attempts: int,
+    error: str | None,
+) -> None:  # fmt: skip
+    """Record what became of one pending delivery (`pending` again: deferred)."""
+    db.execute(
+        "UPDATE deliveries SET status = ?, attempts = attempts + ?, error = ?, "
+        "done_at = CASE WHEN ? != 'pending' THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END "
+        "WHERE issue = ? AND subscriber = ? AND status = 'pending'",
+        (status, attempts, error, status, issue, subscriber),
+    )
+
+
 def _active_subscribers(store: Store) -> int:
     row = store.db.execute("SELECT count(*) FROM subscribers WHERE status = 'active'").fetchone()
     return int(row[0])
@@ -237,12 +328,28 @@ def _pages(store: Store, issue: int) -> Iterator[Job]:
         if not rows:
             return
         for row in rows:
-            yield Job(row[0], row[1], row[2], row[3], row[4])
+            yield Job(row[0], smtp_address(row[1]), row[2], row[3], row[4])
         last = rows[-1][0]
 
 
+@dataclass(frozen=True)
+class Result:
+    """What became of one job, as the ledger will record it."""
+
+    job: Job
+    status: str  # sent, failed, pending
+    attempts: int
+    error: str | None
+
+
 class _Run:
-    """The workers of one send: each with an SMTP session and a database connection."""
+    """The workers of one send: each with an SMTP session and a database connection.
+
+    The main thread feeds a small queue; each worker takes a job, offers the
+    message, and commits the outcome at once. There are no end markers to lose:
+    a worker leaves when `stop` is set (after the message in hand) or when the
+    feed is done and the queue is empty.
+    """
 
     def __init__(
         self,
@@ -250,6 +357,7 @@ class _Run:
         issue: int,
         templates: dict[str, MessageTemplate],
         options: SendOptions,
+        stop: threading.Event,
         report: SendReport,
     ) -> None:
         self.config = config
@@ -258,16 +366,19 @@ class _Run:
         self.options = options
         self.report = report
         self.sender = next(iter(templates.values())).sender
-        self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=PAGE * 2)
-        self.stop = options.stop or threading.Event()
+        workers = max(1, config.smtp.connections)
+        self.jobs: queue.Queue[Job] = queue.Queue(maxsize=workers * QUEUED_PER_CONNECTION)
+        self.fed = threading.Event()
+        self.stop = stop
         self.stopped_by = ""
         self.lock = threading.Lock()
-        self.limiter = RateLimiter(config.smtp.rate_per_second)
+        self.limiter = RateLimiter(config.smtp.rate_per_second, stop)
+        self.unrecorded: list[Result] = []
 
     def deliver(self, first: SmtpSession, jobs: Iterator[Job], pending: int) -> None:
-        workers = max(1, min(self.config.smtp.connections, pending))
+        count = max(1, min(self.config.smtp.connections, pending))
         sessions = [first] + [
-            SmtpSession(self.config.smtp, self.config.smtp_password) for _ in range(workers - 1)
+            SmtpSession(self.config.smtp, self.config.smtp_password) for _ in range(count - 1)
         ]
         threads = [
             threading.Thread(target=self._work, args=(session,), daemon=True)
@@ -277,142 +388,188 @@ class _Run:
             thread.start()
         try:
             for job in jobs:
-                while not self.stop.is_set():
-                    try:
-                        self.jobs.put(job, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if self.stop.is_set():
+                if not self._put(job, threads):
                     break
-        except KeyboardInterrupt:
-            self._halt("interrupted: the messages in flight were finished and recorded")
+        except BaseException:
+            self.stop.set()  # e.g. KeyboardInterrupt in a caller without signal handlers
+            raise
         finally:
-            for _ in threads:
-                self._put_end()
-            self._join(threads)
+            self.fed.set()
+            for thread in threads:
+                thread.join()
         if self.stop.is_set() and not self.stopped_by:
-            self.stopped_by = "stopped: the messages in flight were finished and recorded"
+            self.stopped_by = (
+                "stopped: the messages in flight were finished and recorded; "
+                "`newsletter send` again resumes the rest"
+            )
 
-    def _join(self, threads: list[threading.Thread]) -> None:
-        for thread in threads:
-            while thread.is_alive():
-                try:
-                    thread.join(timeout=0.2)
-                except KeyboardInterrupt:
-                    self._halt("interrupted: the messages in flight were finished and recorded")
-
-    def _put_end(self) -> None:
-        while True:
+    def _put(self, job: Job, threads: list[threading.Thread]) -> bool:
+        """Queue one job, waiting as long as the workers are busy; False: stop feeding."""
+        while not self.stop.is_set():
             try:
-                self.jobs.put(None, timeout=0.2)
-                return
+                self.jobs.put(job, timeout=0.1)
+                return True
             except queue.Full:
-                self._drain()
+                if not any(thread.is_alive() for thread in threads):
+                    return False
+        return False
 
-    def _drain(self) -> None:
-        try:
-            while self.jobs.get_nowait() is not None:
-                pass
-        except queue.Empty:
-            pass
-
-    def _halt(self, reason: str) -> None:
+    def halt(self, reason: str) -> None:
+        """Stop the run after the messages in flight, saying why (the first reason wins)."""
         with self.lock:
             if not self.stopped_by:
                 self.stopped_by = reason
         self.stop.set()
-        self._drain()
 
     def _work(self, session: SmtpSession) -> None:
-        ledger = Store.open(self.config.database_path)
+        ledger: Store | None = None
         try:
-            while True:
-                job = self.jobs.get()
-                if job is None or self.stop.is_set():
-                    return
-                outcome, attempts = self._attempt(session, job)
-                self._record(ledger, job, outcome, attempts)
+            ledger = Store.open(self.config.database_path)
+            while not self.stop.is_set():
+                try:
+                    job = self.jobs.get(timeout=0.1)
+                except queue.Empty:
+                    if self.fed.is_set():
+                        return
+                    continue
+                self._record(ledger, self._attempt(session, job))
+        except Exception as error:  # a bug or a broken machine: stop cleanly, say what
+            self.halt(f"sending stopped on an unexpected {type(error).__name__}: {error}")
         finally:
             session.close()
-            ledger.close()
+            if ledger is not None:
+                ledger.close()
 
-    def _attempt(self, session: SmtpSession, job: Job) -> tuple[Outcome | None, int]:
+    def _attempt(self, session: SmtpSession, job: Job) -> Result:
         """Offer one message, retrying a 4xx or a lost connection with backoff."""
         message = self.templates[job.edition].build(
             Recipient(job.email, job.name, job.token, str(job.subscriber))
         )
-        attempts, outcome = 0, None
+        attempts, outcome = 0, Outcome("retry", "not tried")
         smtp = self.config.smtp
         for attempt in range(smtp.retries + 1):
             if attempt and self.stop.wait(smtp.retry_delay * 2 ** (attempt - 1)):
                 break
-            self.limiter.wait()
+            if not self.limiter.wait():
+                break
             attempts += 1
             try:
                 outcome = session.send(self.sender, job.email, message)
             except SmtpUnavailable as error:
                 outcome = Outcome("down", str(error))
-            if outcome.status in ("sent", "failed"):
+            if outcome.status != "retry":
                 break
-        if outcome is not None and outcome.status == "down":
-            self._halt(f"{outcome.reply}; stopped: `newsletter send` again resumes the rest")
-        return outcome, attempts
-
-    def _record(self, ledger: Store, job: Job, outcome: Outcome | None, attempts: int) -> None:
-        """Commit what became of one message, right away."""
-        status = outcome.status if outcome and outcome.status in ("sent", "failed") else "pending"
-        ledger.db.execute(
-            "UPDATE deliveries SET status = ?, attempts = attempts + ?, error = ?, "
-            "done_at = CASE WHEN ? != 'pending' THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END "
-            "WHERE issue = ? AND subscriber = ? AND status = 'pending'",
-            (status, attempts, outcome.reply if outcome and status != "sent" else None, status,
-             self.issue, job.subscriber),
-        )  # fmt: skip
+        if outcome.status == "down":
+            self.halt(f"{outcome.reply}; stopped: `newsletter send` again resumes the rest")
+        elif outcome.status == "stop":
+            self.halt(
+                f"{outcome.reply}; nobody was marked failed: once the server accepts us, "
+                "`newsletter send` again resumes"
+            )
+        status = outcome.status if outcome.status in ("sent", "failed") else "pending"
+        deferred = outcome.status == "retry" and attempts > 0
         with self.lock:
-            if status == "sent":
+            self.report.deferred += deferred
+        said = outcome.reply if status != "sent" and attempts else None
+        return Result(job, status, attempts if outcome.status != "stop" else 0, said)
+
+    def _record(self, ledger: Store, result: Result) -> None:
+        """Commit what became of one message, right away; if the ledger cannot take
+        it, keep it for `record_leftovers` and stop the run."""
+        try:
+            mark_delivery(ledger.db, self.issue, result.job.subscriber, result.status,
+                          result.attempts, result.error)  # fmt: skip
+        except sqlite3.Error as error:
+            with self.lock:
+                self.unrecorded.append(result)
+            self.halt(f"cannot record deliveries in {self.config.database_path}: {error}")
+            return
+        self._count(result)
+
+    def _count(self, result: Result) -> None:
+        with self.lock:
+            if result.status == "sent":
                 self.report.sent += 1
-            elif status == "failed":
+            elif result.status == "failed":
                 self.report.failed += 1
-                self.report.failures.append((job.email, outcome.reply if outcome else ""))
-            elif outcome is not None and outcome.status == "retry":
-                self.report.deferred += 1
+                self.report.failures.append((result.job.email, result.error or ""))
         if self.options.progress:
             self.options.progress(1)
+
+    def record_leftovers(self, store: Store, journal: Journal) -> None:
+        """Try once more to record what the workers could not; what still fails goes
+        into the journal (replayed before the next send), so nobody gets it twice."""
+        left: list[Result] = []
+        for result in self.unrecorded:
+            try:
+                mark_delivery(store.db, self.issue, result.job.subscriber, result.status,
+                              result.attempts, result.error)  # fmt: skip
+                self._count(result)
+            except sqlite3.Error:
+                left.append(result)
+        accepted = [result for result in left if result.status == "sent"]
+        if accepted:
+            try:
+                journal.write(self.issue, accepted)
+            except OSError as error:
+                addresses = ", ".join(result.job.email for result in accepted)
+                self.halt(f"the server accepted messages to {addresses} that neither the "
+                          f"ledger nor {journal.path} could record ({error}): do not "
+                          "send again before marking them sent")  # fmt: skip
+
+
+class Journal:
+    """Deliveries the server accepted that the ledger could not record (a locked or
+    full database): one JSON line each, beside the database, fsynced. The next
+    `send` records them before it sends anything, and refuses to send while it
+    cannot."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(f"{database.name}.unrecorded")
+
+    def write(self, issue: int, results: list[Result]) -> None:
+        with self.path.open("a", encoding="utf-8") as file:
+            for result in results:
+                line = {"issue": issue, "subscriber": result.job.subscriber,
+                        "attempts": result.attempts}  # fmt: skip
+                file.write(json.dumps(line) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+
+    def replay(self, store: Store) -> int:
+        """Record the journal's deliveries as sent, then remove it; how many."""
+        if not self.path.exists():
+            return 0
+        try:
+            lines = [json.loads(line) for line in self.path.read_text("utf-8").splitlines()]
+            with store.transaction() as db:
+                for line in lines:
+                    mark_delivery(db, int(line["issue"]), int(line["subscriber"]), "sent",
+                                  int(line["attempts"]), None)  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError, sqlite3.Error) as error:
+            raise NewsletterError(
+                f"{self.path}: cannot record the deliveries an earlier send could not "
+                f"({error}); nothing is sent until they are recorded"
+            ) from None
+        self.path.unlink()
+        return len(lines)
 
 
 class RateLimiter:
     """At most `rate` messages a second across all sessions (0: no limit)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, stop: threading.Event) -> None:
         self.interval = 1 / rate if rate > 0 else 0.0
         self.next = time.monotonic()
         self.lock = threading.Lock()
+        self.stop = stop
 
-    def wait(self) -> None:
+    def wait(self) -> bool:
+        """Wait for this message's slot; False when the run is stopped meanwhile."""
         if not self.interval:
-            return
+            return True
         with self.lock:
             now = time.monotonic()
             slot = max(self.next, now)
             self.next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
-
-
-class SendLock:
-    """One `send` at a time per database (see `locks.py`)."""
-
-    def __init__(self, database: Path) -> None:
-        self.lock = beside(database, "send")
-
-    def __enter__(self) -> SendLock:
-        if not self.lock.acquire():
-            raise NewsletterError(
-                f"another `newsletter send` ({self.lock.holder()}) is delivering from "
-                f"{self.lock.path.parent}; run again when it has finished"
-            )
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.lock.release()
+        return slot <= now or not self.stop.wait(slot - now)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.smtpd import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIGEST = ROOT / "digests" / "sample-digest.md"
@@ -40,3 +43,10 @@ def newsletter_process(cwd: Path, *arguments: str, **popen: object) -> subproces
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.Popen([sys.executable, "-m", "newsletter", *arguments], cwd=cwd,
                             text=True, env=env, **popen)  # type: ignore[call-overload]  # fmt: skip
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, with faults on demand."""
+    with SmtpServer() as running:
+        yield running

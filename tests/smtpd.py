@@ -1,8 +1,9 @@
 """A real SMTP server for tests (aiosmtpd on 127.0.0.1), with faults on demand.
 
 Faults live here, in the server's handler, never in patched clients: a reply
-scripted per recipient (451 once, 550 always), a connection dropped after N
-messages, a slow server, a login that is refused.
+scripted per recipient (451 once, 550 always), a reply to MAIL FROM or after the
+message for everyone, a connection dropped after N messages, a slow server, a
+login that is refused; and a hook that runs as each message arrives.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -49,8 +51,22 @@ class FaultyHandler:
     drop_after: int | None = None  # close the connection instead of accepting message N+1
     delay: float = 0.0  # seconds before answering DATA
     pipelining: bool = True  # offer PIPELINING (RFC 2920), as most servers do
+    mail_reply: str = ""  # answer every MAIL FROM with this instead of 250
+    data_reply: str = ""  # answer every message with this instead of 250
+    on_message: Callable[[int], None] | None = None  # told the count as each one arrives
     received: list[Received] = field(default_factory=list)
+    mail_from: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        self.mail_from.append(" ".join([address, *options]))
+        return "250 OK"
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -74,6 +90,8 @@ class FaultyHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.data_reply:
+            return self.data_reply
         with self.lock:
             if self.drop_after is not None and len(self.received) >= self.drop_after:
                 self.drop_after = None  # once
@@ -81,6 +99,9 @@ class FaultyHandler:
                 return "421 dropped"
             for recipient in envelope.rcpt_tos:
                 self.received.append(Received(recipient.lower(), envelope.original_content))
+            count = len(self.received)
+        if self.on_message:
+            self.on_message(count)
         return "250 OK: queued"
 
     def count(self) -> Counter[str]:
@@ -89,20 +110,31 @@ class FaultyHandler:
 
     def wait_for(self, messages: int, timeout: float = 30) -> None:
         """Until at least `messages` have arrived (or `timeout` seconds pass)."""
-        deadline = time.monotonic() + timeout
-        while sum(self.count().values()) < messages and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: sum(self.count().values()) >= messages, timeout)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30) -> None:
+    """Poll `condition` until it holds; fail the test if it does not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {condition}")
+        time.sleep(0.01)
 
 
 class SmtpServer:
     """aiosmtpd in a thread; `port` is free, `handler` is the faulty handler."""
 
     def __init__(
-        self, login: tuple[str, str] | None = None, tls_context: ssl.SSLContext | None = None
+        self,
+        login: tuple[str, str] | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        smtputf8: bool = False,
     ) -> None:
         self.handler = FaultyHandler()
         self.port = free_port()
         kwargs: dict[str, Any] = {"tls_context": tls_context} if tls_context else {}
+        kwargs["enable_SMTPUTF8"] = smtputf8
         if login:
             kwargs.update(
                 authenticator=_Authenticator(*login), auth_required=True, auth_require_tls=False

@@ -12,10 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import ROOT, SAMPLE_DIGEST
 from tests.smtpd import SmtpServer
@@ -29,12 +26,6 @@ def console_script() -> list[str]:
     """The installed `newsletter` script beside this Python, else `python -m newsletter`."""
     script = Path(sys.executable).parent / "newsletter"
     return [str(script)] if script.exists() else [sys.executable, "-m", "newsletter"]
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with SmtpServer() as running:
-        yield running
 
 
 def newsletter(site: Path, *arguments: str) -> subprocess.CompletedProcess[str]:

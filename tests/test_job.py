@@ -7,7 +7,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,8 @@ from newsletter.locks import beside
 from newsletter.schedule import crontab_line, missed_run
 from newsletter.status import gather
 from tests.conftest import SAMPLE_DIGEST, newsletter_process
+from tests.helpers import THREE, make_site, many, sent_addresses
 from tests.smtpd import SmtpServer
-from tests.test_send import THREE, make_site
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with SmtpServer() as running:
-        yield running
 
 
 def add_digest(site: Path, name: str, *ids: str) -> None:
@@ -214,8 +207,6 @@ def test_status_of_a_new_checkout(workspace: Path) -> None:
 def test_sigterm_during_a_send_finishes_the_messages_in_flight_and_records_them(
     workspace: Path, server: SmtpServer
 ) -> None:
-    from tests.test_send import many, sent_addresses
-
     people = many(40)
     server.handler.delay = 0.1
     site = make_site(workspace, server.port, people, connections=2)

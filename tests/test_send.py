@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
-import shutil
 import signal
-import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,66 +12,14 @@ from click.testing import CliRunner
 
 from newsletter import subscribers
 from newsletter.cli import cli
-from newsletter.compose import compose
 from newsletter.config import load_config
 from newsletter.preview import dry_run
 from newsletter.render import UNSUBSCRIBE_PLACEHOLDER
-from newsletter.send import send
+from newsletter.send import IncompleteSend, send
 from newsletter.store import Store
-from tests.conftest import SAMPLE_DIGEST, newsletter_process
+from tests.conftest import newsletter_process
+from tests.helpers import SUBJECTS, THREE, ledger, make_site, many, sent_addresses, tokens
 from tests.smtpd import SmtpServer, free_port
-
-THREE = [("li.wei@example.org", "Li Wei", "zh"), ("ann@example.org", "Ann", "en"),
-         ("bob@example.org", "", "bilingual")]  # fmt: skip
-SUBJECTS = {"zh": "AI 论文周报 第1期", "en": "AI Paper Digest #1",
-            "bilingual": "AI Paper Digest #1 · AI 论文周报 第1期"}  # fmt: skip
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with SmtpServer() as running:
-        yield running
-
-
-def make_site(
-    workspace: Path, port: int, people: list[tuple[str, str, str]], **smtp: object
-) -> Path:
-    settings = {"host": "127.0.0.1", "port": port, "connections": 2, "retry_delay": 0.01,
-                "timeout": 5, **smtp}  # fmt: skip
-    lines = ["[smtp]"] + [
-        f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}"
-        for key, value in settings.items()
-    ]
-    (workspace / "newsletter.toml").write_text("\n".join(lines).replace("'", '"') + "\n")
-    (workspace / "digests").mkdir(exist_ok=True)
-    shutil.copy(SAMPLE_DIGEST, workspace / "digests" / "sample-digest.md")
-    config = load_config()
-    compose(config, date=dt.date(2024, 7, 15))
-    with Store.open(config.database_path) as store:
-        for address, name, lang in people:
-            subscribers.add(store, address, name, lang)
-    return workspace
-
-
-def many(count: int) -> list[tuple[str, str, str]]:
-    langs = ["bilingual", "en", "zh"]
-    return [(f"reader{i:03d}@example.org", f"Reader {i}", langs[i % 3]) for i in range(count)]
-
-
-def ledger(site: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(site / "newsletter.db") as db:
-        return db.execute(sql, args).fetchall()
-
-
-def sent_addresses(site: Path) -> set[str]:
-    """Whom the ledger records as sent to."""
-    rows = ledger(site, "SELECT s.email FROM deliveries d JOIN subscribers s "
-                        "ON s.id = d.subscriber WHERE d.status = 'sent'")  # fmt: skip
-    return {str(address) for (address,) in rows}
-
-
-def tokens(site: Path) -> dict[str, str]:
-    return dict(ledger(site, "SELECT email, token FROM subscribers"))  # type: ignore[arg-type]
 
 
 def test_each_subscriber_gets_one_message_in_their_language(
@@ -166,12 +110,20 @@ def test_a_recipient_refused_for_a_while_is_deferred_then_resumed(
 ) -> None:
     server.handler.replies = {"ann@example.org": ["451 4.3.0 mailbox busy"]}
     site = make_site(workspace, server.port, THREE, retries=2)
-    first = send(load_config())
+    with pytest.raises(IncompleteSend, match="1 delivery deferred") as stopped:
+        send(load_config())
+    first = stopped.value.report
     assert (first.sent, first.deferred, first.complete) == (2, 1, False)
     assert ledger(site, "SELECT status FROM issues") == [("sending",)]
     ann = ledger(site, "SELECT d.attempts, d.status FROM deliveries d JOIN subscribers s "
                        "ON s.id = d.subscriber WHERE s.email = 'ann@example.org'")  # fmt: skip
     assert ann == [(3, "pending")]
+    result = CliRunner().invoke(cli, ["send"])  # still refused: the run did not complete
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 1 delivery deferred: the server said to try again later; "
+        "`newsletter send` again retries them"
+    )
     server.handler.replies = {}
     second = send(load_config())
     assert (second.sent, second.already, second.complete) == (1, 2, True)
@@ -194,7 +146,8 @@ def test_someone_who_unsubscribes_during_a_send_is_skipped(
 ) -> None:
     server.handler.replies = {"ann@example.org": ["451 later"]}
     site = make_site(workspace, server.port, THREE, retries=0)
-    send(load_config())
+    with pytest.raises(IncompleteSend):
+        send(load_config())
     with Store.open(site / "newsletter.db") as store:
         subscribers.unsubscribe(store, tokens(site)["ann@example.org"])
     server.handler.replies = {}
@@ -267,7 +220,8 @@ def test_two_sends_at_once_never_deliver_twice(workspace: Path, server: SmtpServ
     assert server.handler.count() == {address: 1 for address, _, _ in people}
     if codes[1] != 0:
         loser = results[0 if first.returncode else 1][1]
-        assert "another `newsletter send` (pid" in loser
+        winner = first.pid if first.returncode == 0 else second.pid
+        assert f"another `newsletter send` (pid {winner}) is delivering an issue" in loser
         assert "Traceback" not in loser
 
 

@@ -1,0 +1,71 @@
+"""Helpers the send, job and end-to-end tests share: a composed site, its ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+from pathlib import Path
+
+from newsletter import subscribers
+from newsletter.compose import compose
+from newsletter.config import load_config
+from newsletter.store import Store
+from tests.conftest import SAMPLE_DIGEST
+
+THREE = [("li.wei@example.org", "Li Wei", "zh"), ("ann@example.org", "Ann", "en"),
+         ("bob@example.org", "", "bilingual")]  # fmt: skip
+SUBJECTS = {"zh": "AI 论文周报 第1期", "en": "AI Paper Digest #1",
+            "bilingual": "AI Paper Digest #1 · AI 论文周报 第1期"}  # fmt: skip
+
+
+def make_site(
+    workspace: Path, port: int, people: list[tuple[str, str, str]], **smtp: object
+) -> Path:
+    settings = {"host": "127.0.0.1", "port": port, "connections": 2, "retry_delay": 0.01,
+                "timeout": 5, **smtp}  # fmt: skip
+    lines = ["[smtp]"] + [
+        f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}"
+        for key, value in settings.items()
+    ]
+    (workspace / "newsletter.toml").write_text("\n".join(lines).replace("'", '"') + "\n")
+    (workspace / "digests").mkdir(exist_ok=True)
+    shutil.copy(SAMPLE_DIGEST, workspace / "digests" / "sample-digest.md")
+    config = load_config()
+    compose(config, date=dt.date(2024, 7, 15))
+    with Store.open(config.database_path) as store:
+        for address, name, lang in people:
+            subscribers.add(store, address, name, lang)
+    return workspace
+
+
+def many(count: int) -> list[tuple[str, str, str]]:
+    langs = ["bilingual", "en", "zh"]
+    return [(f"reader{i:03d}@example.org", f"Reader {i}", langs[i % 3]) for i in range(count)]
+
+
+def ledger(site: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(site / "newsletter.db") as db:
+        return db.execute(sql, args).fetchall()
+
+
+def sent_addresses(site: Path) -> set[str]:
+    """Whom the ledger records as sent to."""
+    rows = ledger(site, "SELECT s.email FROM deliveries d JOIN subscribers s "
+                        "ON s.id = d.subscriber WHERE d.status = 'sent'")  # fmt: skip
+    return {str(address) for (address,) in rows}
+
+
+def tokens(site: Path) -> dict[str, str]:
+    return dict(ledger(site, "SELECT email, token FROM subscribers"))  # type: ignore[arg-type]
+
+
+def import_many(site: Path, count: int) -> list[tuple[str, str, str]]:
+    """`count` subscribers through a CSV import (one transaction: fast)."""
+    people = many(count)
+    csv = site / "people.csv"
+    csv.write_text("email,name,lang\n" + "".join(f"{a},{n},{lang}\n" for a, n, lang in people))
+    with Store.open(site / "newsletter.db") as store:
+        result = subscribers.import_csv(store, csv)
+    assert result.added == count, result.problems
+    return people
