@@ -20,7 +20,7 @@ from newsletter.schedule import crontab_line, missed_run
 from newsletter.status import gather
 from tests.conftest import SAMPLE_DIGEST, newsletter_process
 from tests.helpers import THREE, make_site, many, sent_addresses
-from tests.smtpd import SmtpServer
+from tests.smtpd import SmtpServer, wait_until
 
 
 def add_digest(site: Path, name: str, *ids: str) -> None:
@@ -131,7 +131,8 @@ def test_schedule_catches_up_and_stops_cleanly_on_sigterm(
     process = _schedule_after_a_missed_run(
         site, 'cron = "* * * * *"\ntimezone = "UTC"\nlog_file = "logs/weekly.log"'
     )
-    server.handler.wait_for(3)
+    log = site / "logs" / "weekly.log"
+    wait_until(lambda: log.exists() and "run finished" in log.read_text())
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
@@ -211,7 +212,7 @@ def test_sigterm_during_a_send_finishes_the_messages_in_flight_and_records_them(
     server.handler.delay = 0.1
     site = make_site(workspace, server.port, people, connections=2)
     process = _schedule_after_a_missed_run(site, 'cron = "* * * * *"\ntimezone = "UTC"')
-    server.handler.wait_for(6)
+    wait_until(lambda: len(sent_addresses(site)) >= 6)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
