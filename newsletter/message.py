@@ -95,7 +95,7 @@ class MessageTemplate:
                 b"MIME-Version: 1.0",
                 b"List-Id: " + list_id(settings).encode(),
                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-                b'Content-Type: multipart/alternative; boundary="' + self.boundary + b'"',
+                b'Content-Type: multipart/alternative;\r\n boundary="' + self.boundary + b'"',
             ]
         )
 

@@ -182,12 +182,15 @@ def import_csv(store: Store, path: Path, resubscribe: bool = False) -> ImportRes
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """Each data row of the CSV file with the line it starts on (a quoted field may
-    span lines), its columns named by the header, lower-cased."""
+    span lines), its columns named by the header, lower-cased. Line breaks inside
+    fields are kept as they are (to be refused in a name); a file that is not valid
+    CSV (a quote left open swallows the rest of the file) is an error."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise SubscriberError(f"{path}: cannot read: {error}") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    line = 1
     try:
         header = [column.strip().lower() for column in next(reader, [])]
         if "email" not in header:
@@ -200,7 +203,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             if any(cell.strip() for cell in row):
                 yield line, {key: value for key, value in zip(header, row, strict=False) if key}
     except csv.Error as error:
-        raise SubscriberError(f"{path}:{reader.line_num}: not valid CSV: {error}") from None
+        raise SubscriberError(f"{path}:{line}: not valid CSV: {error}") from None
 
 
 def find(store: Store, email: str) -> Subscriber | None:
