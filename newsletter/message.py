@@ -204,7 +204,7 @@ def _encode_phrase(phrase: str) -> str:
     """A display name: bare atoms or a quoted string when short and ASCII, else RFC 2047
     encoded-words, one per line (folded with CRLF and a space)."""
     if phrase.isascii() and len(phrase) <= PLAIN_PHRASE_MAX:
-        if _ATOMS.fullmatch(phrase):
+        if _ATOMS.fullmatch(phrase) and "=?" not in phrase:  # else it could read as RFC 2047
             return phrase
         return '"' + phrase.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return "\r\n ".join(_encoded_words(phrase))

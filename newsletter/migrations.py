@@ -99,6 +99,7 @@ def m003_subscribers_and_deliveries(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX deliveries_pending ON deliveries (issue, status)")
+    db.execute("CREATE INDEX deliveries_subscriber ON deliveries (subscriber)")
 
 
 def m004_runs(db: sqlite3.Connection) -> None:
@@ -137,6 +138,8 @@ def m005_suppressions_and_kept_deliveries(db: sqlite3.Connection) -> None:
     serves the ledger's keyset paging as the old key did. A row without a subscriber
     can never be pending (CHECK): removal finishes a person's pending rows first, so
     `send`, which joins pending rows to `subscribers`, could not pick one up anyway.
+    The index on `subscriber` lets a removal find that person's rows without reading
+    the whole ledger.
     """
     db.execute(
         """
@@ -172,6 +175,7 @@ def m005_suppressions_and_kept_deliveries(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE deliveries")
     db.execute("ALTER TABLE deliveries_new RENAME TO deliveries")
     db.execute("CREATE INDEX deliveries_pending ON deliveries (issue, status)")
+    db.execute("CREATE INDEX deliveries_subscriber ON deliveries (subscriber)")
 
 
 MIGRATIONS: Sequence[Migration] = (

@@ -104,6 +104,9 @@ def test_short_names_stay_readable_in_the_raw_header() -> None:
     assert b"\r\nTo: Ann Lee <ann@example.org>\r\n" in b"\r\n" + build("Ann Lee")
     assert b'\r\nTo: "Lee, Ann" <ann@example.org>\r\n' in b"\r\n" + build("Lee, Ann")
     assert b"\r\nTo: ann@example.org\r\n" in b"\r\n" + build("")
+    assert b'\r\nTo: "=?utf-8?b?QUFB?=" <ann@example.org>\r\n' in b"\r\n" + build(
+        "=?utf-8?b?QUFB?="
+    )
 
 
 def test_a_long_address_goes_on_its_own_line() -> None:
