@@ -282,14 +282,28 @@ def subscribers() -> None:
     """Manage the subscriber list (CSV import: email,name,lang)."""
 
 
+RESUBSCRIBE_HELP = (
+    "Add back addresses that were removed from the list (`subscribers remove`); "
+    "only for people who asked to come back."
+)
+
+
 @subscribers.command("add")
 @click.argument("email")
-@click.option("--name", default="", help="The subscriber's name.")
+@click.option(
+    "--name", default="", help="The subscriber's name (one line, at most 100 characters)."
+)
 @click.option("--lang", type=click.Choice(["bilingual", "en", "zh"]), default="bilingual",
               show_default=True, help="The edition they receive.")  # fmt: skip
+@click.option("--resubscribe", is_flag=True, help=RESUBSCRIBE_HELP)
 @click.pass_context
-def subscribers_add(ctx: click.Context, email: str, name: str, lang: str) -> None:
+def subscribers_add(
+    ctx: click.Context, email: str, name: str, lang: str, resubscribe: bool
+) -> None:
     """Add one subscriber.
+
+    An address removed earlier is refused unless --resubscribe says they asked
+    to come back.
 
     \b
     Example:
@@ -298,18 +312,21 @@ def subscribers_add(ctx: click.Context, email: str, name: str, lang: str) -> Non
     from newsletter import subscribers as subs
 
     with _store(ctx) as store:
-        added = subs.add(store, email, name, lang)
+        added = subs.add(store, email, name, lang, resubscribe=resubscribe)
     click.echo(f"added {added.email} ({added.lang})")
 
 
 @subscribers.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--resubscribe", is_flag=True, help=RESUBSCRIBE_HELP)
 @click.pass_context
-def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
+def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) -> None:
     """Import subscribers from a CSV file with the header email,name,lang.
 
     Good rows are imported in one transaction; each bad row is reported with its
-    line (and the exit code is 1). Addresses already on the list are left alone.
+    line (and the exit code is 1). Addresses already on the list are left alone;
+    addresses removed earlier are kept off it (each named on stderr) unless
+    --resubscribe. Names are one line of at most 100 characters.
 
     \b
     Example:
@@ -318,10 +335,11 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
     from newsletter import subscribers as subs
 
     with _store(ctx) as store:
-        result = subs.import_csv(store, csv_file)
-    for problem in result.problems:
-        warn(problem)
+        result = subs.import_csv(store, csv_file, resubscribe=resubscribe)
+    for line in [*result.kept_off, *result.problems]:
+        warn(line)
     click.echo(f"{result.added} added, {result.already} already on the list, "
+               f"{len(result.kept_off)} removed earlier and kept off, "
                f"{len(result.problems)} with errors")  # fmt: skip
     if result.problems:
         ctx.exit(1)
@@ -355,7 +373,11 @@ def subscribers_list(ctx: click.Context, status: str | None, as_json: bool) -> N
 @click.argument("email")
 @click.pass_context
 def subscribers_remove(ctx: click.Context, email: str) -> None:
-    """Remove a subscriber and their delivery history.
+    """Remove a subscriber: erase their data and keep them off the list.
+
+    Past issues still count the messages they were sent. Only a hash of the
+    address is kept, so that `add` and `import` do not bring them back unless
+    told to with --resubscribe.
 
     \b
     Example:
@@ -374,9 +396,11 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 def unsubscribe(ctx: click.Context, token: str) -> None:
     """Unsubscribe the subscriber whose messages carry TOKEN in their links.
 
+    Put `--` before a token that starts with `-` (some made by older releases do).
+
     \b
     Example:
-        newsletter unsubscribe 3q2-7Vx…
+        newsletter unsubscribe -- 4kQ8r…
     """
     from newsletter import subscribers as subs
 

@@ -9,6 +9,13 @@ message, so it is used to check messages (tests, dry runs), not to build them.
 The message: `multipart/alternative`, the text part first and the HTML second,
 UTF-8, with `List-Id`, `List-Unsubscribe` (a `mailto:` and an `https:` link, each
 carrying the subscriber's token) and `List-Unsubscribe-Post` (RFC 8058 one-click).
+
+Headers are written by hand, so they are made safe by hand, whatever the store
+holds: every value is stripped of control characters (a CR or LF would end the
+header and start another: `Bcc:` injection), the token is percent-encoded in
+links, and a display name that is long or not plain ASCII is written as RFC 2047
+encoded-words of at most 75 characters, one per folded line, so no header line
+grows past 78 characters but for an address or URL that cannot be folded.
 """
 
 from __future__ import annotations
@@ -25,6 +32,13 @@ from newsletter.config import NewsletterSettings
 from newsletter.render import UNSUBSCRIBE_PLACEHOLDER
 
 CRLF = b"\r\n"
+# Control characters (C0, DEL, C1), Unicode line and paragraph separators, and lone
+# surrogates: none belongs in a header, whatever the store says.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
+_ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*")
+PLAIN_PHRASE_MAX = 60  # a longer ASCII display name is folded as encoded-words too
+WORD_BYTES = 42  # UTF-8 bytes per encoded-word: "=?utf-8?b?" + 56 + "?=" is 68 characters
+LINE_MAX = 78  # RFC 5322's "should"; lines longer still hold an unfoldable address or URL
 
 
 @dataclass(frozen=True)
@@ -39,14 +53,14 @@ class Recipient:
 
 def unsubscribe_url(settings: NewsletterSettings, token: str) -> str:
     """The page that unsubscribes the holder of `token` (the visible link and header)."""
-    return f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
+    return f"{settings.base_url.rstrip('/')}/unsubscribe/{quote(token, safe='')}"
 
 
 def list_id(settings: NewsletterSettings) -> str:
     """RFC 2919 List-Id: `AI Paper Digest <ai-paper-digest.digest.example.org>`."""
     slug = re.sub(r"[^a-z0-9]+", "-", settings.title_en.lower()).strip("-") or "newsletter"
     host = urlsplit(settings.base_url).hostname or sender_domain(settings)
-    return f"{_encode_phrase(settings.title_en)} <{slug}.{host}>"
+    return _name_addr("List-Id", settings.title_en, f"{slug}.{host}")
 
 
 def sender_domain(settings: NewsletterSettings) -> str:
@@ -76,12 +90,12 @@ class MessageTemplate:
         self.boundary = f"=_newsletter_{issue}_{digest}".encode()
         self.fixed_headers = CRLF.join(
             [
-                b"From: " + _header_address(settings.from_),
+                b"From: " + _header_address(settings.from_).encode(),
                 b"Subject: " + _encode_subject(subject),
                 b"MIME-Version: 1.0",
                 b"List-Id: " + list_id(settings).encode(),
                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-                b'Content-Type: multipart/alternative; boundary="' + self.boundary + b'"',
+                b'Content-Type: multipart/alternative;\r\n boundary="' + self.boundary + b'"',
             ]
         )
 
@@ -93,7 +107,7 @@ class MessageTemplate:
         ).encode()
         headers = CRLF.join(
             [
-                b"To: " + _recipient_header(recipient),
+                b"To: " + _recipient_header(recipient).encode(),
                 b"Date: " + (date or email.utils.formatdate(localtime=True)).encode(),
                 b"Message-ID: " + self.message_id(recipient).encode(),
                 b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
@@ -122,7 +136,7 @@ class MessageTemplate:
 
     def message_id(self, recipient: Recipient) -> str:
         """Unique per issue and recipient, and the same on every retry of that message."""
-        return f"<issue-{self.issue}.{recipient.key}@{self.domain}>"
+        return f"<issue-{self.issue}.{header_safe(recipient.key)}@{self.domain}>"
 
 
 class _Base64Body:
@@ -148,32 +162,61 @@ def _base64(data: bytes) -> bytes:
     return CRLF.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
 
 
-def _recipient_header(recipient: Recipient) -> bytes:
+def header_safe(value: str) -> str:
+    """`value` with each run of characters that could break a header line made one space."""
+    if value.isprintable():  # the common case, checked in C
+        return value
+    return _UNSAFE.sub(" ", value)
+
+
+def _recipient_header(recipient: Recipient) -> str:
     """`Name <addr>` without parsing anything: the address was checked when stored."""
-    if not recipient.name:
-        return recipient.email.encode()
-    return f"{_encode_phrase(recipient.name)} <{recipient.email}>".encode()
+    return _name_addr("To", recipient.name, recipient.email)
 
 
-def _header_address(value: str) -> bytes:
-    """`Name <addr>` with the name RFC 2047-encoded when it is not plain ASCII."""
-    name, address = email.utils.parseaddr(value)
-    if not name:
-        return address.encode()
-    return f"{_encode_phrase(name)} <{address}>".encode()
+def _header_address(value: str) -> str:
+    """`Name <addr>` from the configured `from`, the name encoded as a display name."""
+    name, address = email.utils.parseaddr(header_safe(value))
+    return _name_addr("From", name, address)
+
+
+def _name_addr(field: str, name: str, address: str) -> str:
+    """`phrase <address>` for header `field`, folded before `<` when the line would
+    pass 78 characters; the bare address when there is no name."""
+    phrase, address = _encode_phrase(header_safe(name).strip()), header_safe(address)
+    if not phrase:
+        return address
+    last_line = f"{field}: {phrase}".rpartition("\n")[2]
+    fold = "\r\n" if len(last_line) + len(address) + 3 > LINE_MAX else ""
+    return f"{phrase}{fold} <{address}>"
 
 
 def _encode_subject(subject: str) -> bytes:
-    """RFC 2047 for anything beyond ASCII, folded with CRLF."""
-    if subject.isascii():
+    """RFC 2047 for anything beyond ASCII, folded with CRLF (at spaces, for ASCII)."""
+    subject = header_safe(subject)
+    if subject.isascii() and len(subject) <= LINE_MAX - len("Subject: "):
         return subject.encode()
-    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n").encode()
+    charset = "us-ascii" if subject.isascii() else "utf-8"
+    return Header(subject, charset, header_name="Subject").encode(linesep="\r\n").encode()
 
 
 def _encode_phrase(phrase: str) -> str:
-    """A display name: bare atoms, a quoted string, or RFC 2047 words."""
-    if not phrase.isascii():
-        return Header(phrase, "utf-8").encode(linesep="\r\n")
-    if re.fullmatch(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*", phrase):
-        return phrase
-    return '"' + phrase.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A display name: bare atoms or a quoted string when short and ASCII, else RFC 2047
+    encoded-words, one per line (folded with CRLF and a space)."""
+    if phrase.isascii() and len(phrase) <= PLAIN_PHRASE_MAX:
+        if _ATOMS.fullmatch(phrase) and "=?" not in phrase:  # else it could read as RFC 2047
+            return phrase
+        return '"' + phrase.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "\r\n ".join(_encoded_words(phrase))
+
+
+def _encoded_words(text: str) -> list[str]:
+    """`text` as base64 encoded-words of whole characters (RFC 2047 section 5)."""
+    data, words, start = text.encode("utf-8"), [], 0
+    while start < len(data):
+        end = min(start + WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode()}?=")
+        start = end
+    return words

@@ -99,6 +99,7 @@ def m003_subscribers_and_deliveries(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX deliveries_pending ON deliveries (issue, status)")
+    db.execute("CREATE INDEX deliveries_subscriber ON deliveries (subscriber)")
 
 
 def m004_runs(db: sqlite3.Connection) -> None:
@@ -120,11 +121,69 @@ def m004_runs(db: sqlite3.Connection) -> None:
     )
 
 
+def m005_suppressions_and_kept_deliveries(db: sqlite3.Connection) -> None:
+    """Removing someone erases them but not the history, and keeps them off the list.
+
+    `suppressions` holds a SHA-256 of each removed address (case-folded), nothing
+    else: enough for `add` and `import` to recognise the address and refuse to bring
+    it back, not enough to mail it. (An unsalted hash of an address can be confirmed
+    by someone who already knows the address; that is all it gives away.)
+
+    `deliveries` is rebuilt so that a removed subscriber's rows stay, without them:
+    `subscriber` becomes nullable and `ON DELETE SET NULL` (was `ON DELETE CASCADE`,
+    which made an issue sent to 5 people count 4 after one removal), with a surrogate
+    key since the old key `(issue, subscriber)` cannot hold a NULL. `UNIQUE (issue,
+    subscriber)` still allows one row per issue and real subscriber (SQLite's UNIQUE
+    treats NULLs as distinct, so several removed people's rows can share an issue) and
+    serves the ledger's keyset paging as the old key did. A row without a subscriber
+    can never be pending (CHECK): removal finishes a person's pending rows first, so
+    `send`, which joins pending rows to `subscribers`, could not pick one up anyway.
+    The index on `subscriber` lets a removal find that person's rows without reading
+    the whole ledger.
+    """
+    db.execute(
+        """
+        CREATE TABLE suppressions (
+            address_sha256 TEXT PRIMARY KEY,
+            reason TEXT NOT NULL DEFAULT 'removed',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE deliveries_new (
+            id INTEGER PRIMARY KEY,
+            issue INTEGER NOT NULL REFERENCES issues (number),
+            subscriber INTEGER REFERENCES subscribers (id) ON DELETE SET NULL,
+            edition TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            done_at TEXT,
+            UNIQUE (issue, subscriber),
+            CHECK (subscriber IS NOT NULL OR status != 'pending')
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO deliveries_new (issue, subscriber, edition, status, attempts, error, "
+        "done_at) SELECT issue, subscriber, edition, status, attempts, error, done_at "
+        "FROM deliveries ORDER BY issue, subscriber"
+    )
+    db.execute("DROP TABLE deliveries")
+    db.execute("ALTER TABLE deliveries_new RENAME TO deliveries")
+    db.execute("CREATE INDEX deliveries_pending ON deliveries (issue, status)")
+    db.execute("CREATE INDEX deliveries_subscriber ON deliveries (subscriber)")
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
     m003_subscribers_and_deliveries,
     m004_runs,
+    m005_suppressions_and_kept_deliveries,
 )
 
 

@@ -1,28 +1,39 @@
 """Look before you send: the dry run, and a test send to one address.
 
 The dry run builds every message on the real path (every recipient, every
-personal link), checks each, and writes one sample `.eml` per edition into the
-issue's folder; it opens no connection and changes nothing in the database. The
-test send mails the issue once to one address, outside the ledger.
+personal link) and checks each as a subscriber would see it: the header lines whole
+(no bare CR or LF, none past 998 bytes), their own unsubscribe link in the decoded
+text and HTML bodies, no placeholder left anywhere. It opens no connection and
+changes nothing in the database. It also writes one sample `.eml` per edition into
+the issue's folder, which is committed with the archive: the samples are built for a
+made-up reader (`reader@example.invalid`), never for a subscriber, so the archive
+holds no address and no working token. The test send mails the issue once to one
+address, outside the ledger.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.policy
+import functools
+import re
 import time
 from collections.abc import Iterator
 
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.mailer import SmtpSession
-from newsletter.message import MessageTemplate, Recipient
+from newsletter.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.render import EDITIONS, GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send import SendReport, load_templates, pick_issue
 from newsletter.store import Issue, Store
 from newsletter.subscribers import normalise_email, normalise_lang
 
-SAMPLE_RECIPIENT = Recipient("reader@example.org", "Sample Reader", "sample-token", "sample")
+SAMPLE_RECIPIENT = Recipient("reader@example.invalid", "Sample Reader", "SampleToken", "sample")
+HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")  # a field's first line, or a folded one
+MAX_LINE = 998  # bytes, without the CRLF (RFC 5322 section 2.1.1)
 
 
 def dry_run(config: Config, issue_number: int | None = None) -> SendReport:
@@ -36,16 +47,14 @@ def dry_run(config: Config, issue_number: int | None = None) -> SendReport:
             return report
         templates = load_templates(config, issue)
         started = time.perf_counter()
-        samples: dict[str, Recipient] = {}
         for edition, recipient in _audience(store, issue):
             message = templates[edition].build(recipient)
-            _check(message, recipient, report)
+            report.warnings.extend(check(templates[edition], message, recipient))
             sizes = report.editions.setdefault(edition, {"recipients": 0, "max_bytes": 0})
             sizes["recipients"] += 1
             sizes["max_bytes"] = max(sizes["max_bytes"], len(message))
-            samples.setdefault(edition, recipient)
         report.seconds = time.perf_counter() - started
-        report.samples = _write_samples(config, issue, templates, samples)
+        report.samples = _write_samples(config, issue, templates, report)
         _check_html_size(config, issue, templates, report)
         return report
 
@@ -93,21 +102,71 @@ def _audience(store: Store, issue: Issue) -> Iterator[tuple[str, Recipient]]:
         yield row[4], Recipient(row[1], row[2], row[3], str(row[0]))
 
 
-def _check(message: bytes, recipient: Recipient, report: SendReport) -> None:
-    """What a subscriber would notice: their own link present, no placeholder left."""
-    if UNSUBSCRIBE_PLACEHOLDER.encode() in message or recipient.token.encode() not in message:
-        report.warnings.append(f"{recipient.email}: the unsubscribe link is not personalised")
+def check(template: MessageTemplate, message: bytes, recipient: Recipient) -> list[str]:
+    """What a subscriber would notice, one line each: a broken header, their own
+    unsubscribe link missing from the text or the HTML they read, a placeholder left."""
+    head, _, body = message.partition(b"\r\n\r\n")
+    problems = [f"{recipient.email}: {problem}" for problem in _header_problems(head)]
+    if UNSUBSCRIBE_PLACEHOLDER.encode() in head:
+        problems.append(f"{recipient.email}: a header still holds {UNSUBSCRIBE_PLACEHOLDER}")
+    link = unsubscribe_url(template.settings, recipient.token).encode()
+    for kind, text in zip(("text", "HTML"), _decoded_parts(template, body), strict=True):
+        if text is None:
+            problems.append(f"{recipient.email}: the {kind} part cannot be decoded")
+        elif UNSUBSCRIBE_PLACEHOLDER.encode() in text or link not in text:
+            problems.append(f"{recipient.email}: the {kind} part's unsubscribe link is "
+                            "not personalised")  # fmt: skip
+    return problems
+
+
+def _header_problems(head: bytes) -> list[str]:
+    """Lines that are not a field or its folded continuation, or are too long."""
+    problems = []
+    for line in head.split(b"\r\n"):
+        if b"\r" in line or b"\n" in line or not HEADER_LINE.match(line):
+            problems.append(f"a header line is broken: {line[:60]!r}")
+        elif len(line) > MAX_LINE:
+            problems.append(f"a header line is {len(line)} bytes long: {line[:60]!r}")
+    return problems
+
+
+def _decoded_parts(template: MessageTemplate, body: bytes) -> list[bytes | None]:
+    """The text and HTML bodies as a reader's client decodes them (base64)."""
+    parts = body.split(b"--" + template.boundary)[1:3]
+    parts += [b""] * (2 - len(parts))
+    heads = (template.text_body.head, template.html_body.head)
+    pairs = zip(parts, heads, strict=True)
+    return [_decoded(part.partition(b"\r\n\r\n")[2], head) for part, head in pairs]
+
+
+def _decoded(content: bytes, head: bytes) -> bytes | None:
+    """`content` decoded. Its opening is the same in every message of an edition (whole
+    lines of 57 bytes, encoded once): when it is, that opening is decoded once, not for
+    each of a hundred thousand recipients, and the result is the same."""
+    if not content:
+        return None
+    try:
+        if head and content.startswith(head):
+            return _decoded_once(head) + base64.b64decode(content[len(head) :])
+        return base64.b64decode(content)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _decoded_once(head: bytes) -> bytes:
+    return base64.b64decode(head)
 
 
 def _write_samples(
-    config: Config, issue: Issue, templates: dict[str, MessageTemplate],
-    samples: dict[str, Recipient],
-) -> list[str]:  # fmt: skip
-    """One `sample-<edition>.eml` per edition, to open in a mail client."""
+    config: Config, issue: Issue, templates: dict[str, MessageTemplate], report: SendReport
+) -> list[str]:
+    """One `sample-<edition>.eml` per edition, for a made-up reader, to open in a mail
+    client (and to commit: they hold no subscriber's address or token)."""
     written = []
     for edition in EDITIONS:
-        recipient = samples.get(edition, SAMPLE_RECIPIENT)
-        message = templates[edition].build(recipient)
+        message = templates[edition].build(SAMPLE_RECIPIENT)
+        report.warnings.extend(check(templates[edition], message, SAMPLE_RECIPIENT))
         email.message_from_bytes(message, policy=email.policy.default)  # it parses
         path = config.issues_path / issue.folder / f"sample-{edition}.eml"
         path.write_bytes(message)

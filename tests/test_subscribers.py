@@ -1,0 +1,131 @@
+"""Removal against the ledger: who is removed stays gone, and history keeps its counts.
+
+Real SQLite files, sends to the real test SMTP server, `status --json` as the user
+reads the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+from newsletter.config import load_config
+from newsletter.migrations import MIGRATIONS, migrate, schema_version
+from newsletter.send import send, start_deliveries
+from newsletter.store import Store
+from newsletter.subscribers import address_hash, remove
+from tests.smtpd import SmtpServer
+from tests.test_send import THREE, ledger, make_site
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    with SmtpServer() as running:
+        yield running
+
+
+def deliveries(issue: int = 1) -> dict[str, int]:
+    result = CliRunner().invoke(cli, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    [found] = [i for i in json.loads(result.stdout)["issues"] if i["number"] == issue]
+    return dict(found["deliveries"])
+
+
+def test_removing_someone_keeps_the_counts_of_issues_they_were_sent(
+    workspace: Path, server: SmtpServer
+) -> None:
+    site = make_site(workspace, server.port, THREE)
+    assert send(load_config()).sent == 3
+    removed = CliRunner().invoke(cli, ["subscribers", "remove", "ann@example.org"])
+    assert removed.exit_code == 0, removed.output
+    assert deliveries() == {"sent": 3, "failed": 0, "pending": 0, "skipped": 0}
+    assert ledger(site, "SELECT count(*) FROM deliveries WHERE subscriber IS NULL") == [(1,)]
+    assert ledger(site, "SELECT count(*) FROM subscribers") == [(2,)]
+
+
+def test_removing_someone_during_a_send_skips_them_and_the_send_completes(
+    workspace: Path, server: SmtpServer
+) -> None:
+    site = make_site(workspace, server.port, THREE)
+    config = load_config()
+    with Store.open(config.database_path) as store:
+        issue = store.issue(1)
+        assert issue is not None
+        start_deliveries(store, issue)  # the audience is fixed: three pending
+        remove(store, "bob@example.org")
+    report = send(config)
+    assert (report.sent, report.complete) == (2, True)
+    assert server.handler.count() == {"li.wei@example.org": 1, "ann@example.org": 1}
+    assert deliveries() == {"sent": 2, "failed": 0, "pending": 0, "skipped": 1}
+    assert ledger(site, "SELECT status FROM issues") == [("sent",)]
+
+
+def test_a_failed_delivery_forgets_the_reply_that_quoted_the_address(
+    workspace: Path, server: SmtpServer
+) -> None:
+    site = make_site(workspace, server.port, THREE)
+    server.handler.replies["bob@example.org"] = ["550 5.1.1 <bob@example.org>: no such user"]
+    assert send(load_config()).failed == 1
+    CliRunner().invoke(cli, ["subscribers", "remove", "bob@example.org"])
+    assert deliveries() == {"sent": 2, "failed": 1, "pending": 0, "skipped": 0}
+    assert ledger(site, "SELECT error FROM deliveries WHERE subscriber IS NULL") == [(None,)]
+
+
+def test_a_delivery_without_a_subscriber_can_never_be_pending(workspace: Path) -> None:
+    with Store.open(workspace / "newsletter.db") as store:
+        store.db.execute(
+            "INSERT INTO issues (number, date, subject, folder) VALUES (1, '', '', '')"
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            store.db.execute(
+                "INSERT INTO deliveries (issue, subscriber, edition) VALUES (1, NULL, 'en')"
+            )
+
+
+def test_migration_5_keeps_the_ledger_and_its_guarantees(workspace: Path) -> None:
+    path = workspace / "newsletter.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db, MIGRATIONS[:4])
+    db.execute("INSERT INTO issues (number, date, subject, folder) VALUES (1, '', '', '')")
+    db.executemany(
+        "INSERT INTO subscribers (id, email, token) VALUES (?, ?, ?)",
+        [(1, "ann@example.org", "-legacy1"), (2, "bob@example.org", "legacy2")],
+    )
+    db.execute(
+        "INSERT INTO deliveries (issue, subscriber, edition, status, attempts, done_at) "
+        "VALUES (1, 1, 'en', 'sent', 1, 'T1'), (1, 2, 'zh', 'failed', 2, 'T2')"
+    )
+    db.close()
+    with Store.open(path) as store:
+        assert schema_version(store.db) == len(MIGRATIONS) >= 5
+        rows = "SELECT issue, subscriber, edition, status, attempts, done_at FROM deliveries"
+        assert [tuple(row) for row in store.db.execute(rows)] == [
+            (1, 1, "en", "sent", 1, "T1"), (1, 2, "zh", "failed", 2, "T2")]  # fmt: skip
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            store.db.execute(
+                "INSERT INTO deliveries (issue, subscriber, edition) VALUES (1, 1, 'en')"
+            )
+        remove(store, "ann@example.org")
+        counts = "SELECT status, count(*) FROM deliveries GROUP BY status ORDER BY status"
+        assert [tuple(row) for row in store.db.execute(counts)] == [("failed", 1), ("sent", 1)]
+        found = store.db.execute("SELECT address_sha256 FROM suppressions").fetchall()
+        assert [tuple(row) for row in found] == [(address_hash("ANN@example.org"),)]
+
+
+def test_a_name_stored_with_cr_lf_is_sent_without_an_extra_header(
+    workspace: Path, server: SmtpServer
+) -> None:
+    site = make_site(workspace, server.port, THREE[:1])
+    with sqlite3.connect(site / "newsletter.db") as db:  # as an older release let in
+        db.execute("UPDATE subscribers SET name = 'Evil' || char(13, 10) || 'Bcc: x@evil.example'")
+    assert send(load_config()).sent == 1
+    [received] = server.handler.received
+    assert received.message["Bcc"] is None
+    assert received.message["To"] == '"Evil Bcc: x@evil.example" <li.wei@example.org>'
