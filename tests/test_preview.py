@@ -6,15 +6,18 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from newsletter.config import load_config
-from newsletter.message import Recipient
+from newsletter.errors import NewsletterError
+from newsletter.message import MessageTemplate, Recipient
 from newsletter.preview import SAMPLE_RECIPIENT, check, dry_run
 from newsletter.render import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send import load_templates
 from newsletter.store import Store
+from tests.helpers import THREE, make_site, tokens
 from tests.smtpd import free_port
 from tests.test_message import parse
-from tests.test_send import THREE, make_site, tokens
 
 FOLDER = Path("issues") / "0001-2024-07-15"
 SAMPLE_LINK = "https://digest.example.org/unsubscribe/SampleToken"
@@ -36,16 +39,31 @@ def test_the_samples_are_built_for_a_made_up_reader(workspace: Path) -> None:
     assert SAMPLE_RECIPIENT.email.endswith(".invalid")  # RFC 2606: never delivered
 
 
-def test_the_dry_run_finds_a_body_without_the_personal_link(workspace: Path) -> None:
+def test_the_dry_run_refuses_an_edition_without_the_personal_link(workspace: Path) -> None:
     site = make_site(workspace, free_port(), THREE)
     described = json.loads((site / FOLDER / "issue.json").read_text(encoding="utf-8"))
     text_file = site / FOLDER / described["editions"]["zh"]["text"]
     fixed = "https://digest.example.org/unsubscribe"
     text_file.write_text(text_file.read_text().replace(UNSUBSCRIBE_PLACEHOLDER, fixed))
-    report = dry_run(load_config())
-    assert report.warnings == [
-        "li.wei@example.org: the text part's unsubscribe link is not personalised",
-        "reader@example.invalid: the text part's unsubscribe link is not personalised",
+    with pytest.raises(NewsletterError, match="the zh edition has no unsubscribe link"):
+        dry_run(load_config())
+
+
+def test_the_check_finds_a_body_without_the_personal_link(workspace: Path) -> None:
+    make_site(workspace, free_port(), [])
+    config = load_config()
+    folder = config.issues_path / "0001-2024-07-15"
+    fixed = "https://digest.example.org/unsubscribe"
+    template = MessageTemplate(
+        config.newsletter,
+        1,
+        "AI Paper Digest #1",
+        (folder / "zh.html").read_text(),
+        (folder / "zh.txt").read_text().replace(UNSUBSCRIBE_PLACEHOLDER, fixed),
+    )
+    reader = Recipient("ann@example.org", "Ann", "T0k3n", "1")
+    assert check(template, template.build(reader), reader) == [
+        "ann@example.org: the text part's unsubscribe link is not personalised"
     ]  # the token is still in List-Unsubscribe: the header alone proves nothing
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,8 @@ from newsletter.migrations import MIGRATIONS, migrate, schema_version
 from newsletter.send import send, start_deliveries
 from newsletter.store import Store
 from newsletter.subscribers import address_hash, remove
+from tests.helpers import THREE, ledger, make_site
 from tests.smtpd import SmtpServer
-from tests.test_send import THREE, ledger, make_site
-
-
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    with SmtpServer() as running:
-        yield running
 
 
 def deliveries(issue: int = 1) -> dict[str, int]:
