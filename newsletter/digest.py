@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsletter import similarity
+from newsletter import markup, similarity
 from newsletter.arxiv import arxiv_id_from_url, canonical_url
 from newsletter.errors import DigestError
 
@@ -143,7 +143,8 @@ def parse_bytes(data: bytes, path: str) -> ParseResult:
 def parse_text(text: str, path: str) -> ParseResult:
     """Parse the text of one digest; duplicates within it are kept once."""
     result = ParseResult()
-    entries = _split_entries(_normalise(text), path, result.warnings)
+    text = _drop_invalid(_normalise(text), path, result.warnings)
+    entries = _split_entries(text, path, result.warnings)
     _drop_stray_paragraphs(entries, path, result.warnings)
     seen: dict[str, int] = {}
     for entry in entries:
@@ -162,6 +163,7 @@ def parse_text(text: str, path: str) -> ParseResult:
             continue
         seen[paper.arxiv_id] = entry.line
         result.papers.append(paper)
+    result.warnings.sort(key=lambda warning: warning.line)  # in reading order
     return result
 
 
@@ -175,6 +177,24 @@ def _read(path: str | Path) -> bytes:
 def _normalise(text: str) -> str:
     """One line ending (LF) and no byte-order marks anywhere."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+
+
+def _drop_invalid(text: str, path: str, warnings: list[DigestWarning]) -> str:
+    """Remove the characters an email cannot carry (control characters, U+FFFE…),
+    one warning per line: they are invisible in an editor, and MJML refuses them."""
+    if not markup.INVALID_CHARS.search(text):  # the usual case, at C speed
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        found = markup.INVALID_CHARS.findall(line)
+        if found:
+            codes = ", ".join(dict.fromkeys(f"U+{ord(char):04X}" for char in found))
+            count = f"{len(found)} character{'s' * (len(found) != 1)}"
+            warnings.append(
+                DigestWarning(path, index + 1, f"removed {count} an email cannot carry ({codes})")
+            )
+            lines[index] = markup.drop_invalid(line)
+    return "\n".join(lines)
 
 
 def _split_entries(text: str, path: str, warnings: list[DigestWarning]) -> list[_Entry]:
