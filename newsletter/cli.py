@@ -38,6 +38,8 @@ class ErrorFunnel(click.Group):
             raise click.ClickException(str(error)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): click ends quietly
+            raise
         except Exception as error:
             if os.environ.get(DEBUG_ENV):
                 raise
