@@ -14,6 +14,7 @@ at all raises `DigestError`. The rules are listed in the README ("Digest format"
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -99,16 +100,39 @@ class _Entry:
     paragraphs: list[_Paragraph] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Source:
+    """A digest file as read: how it is named in sources and warnings, and its bytes."""
+
+    name: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        """What compose remembers of a digest, to warn about its content only once."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def read_sources(paths: Iterable[str | Path], name: Callable[[Path], str] = str) -> list[Source]:
+    """Read digest files; `name` says how each is called (e.g. relative to the workspace)."""
+    return [Source(name(Path(path)), _read(path)) for path in paths]
+
+
 def parse_files(paths: Iterable[str | Path], name: Callable[[Path], str] = str) -> ParseResult:
     """Parse digests in the order given; a paper named twice is kept once, first wins.
 
     `name` says how a file is called in sources and warnings (e.g. relative to the
     workspace); the file itself is read from its path.
     """
+    return parse_sources(read_sources(paths, name))
+
+
+def parse_sources(sources: Iterable[Source]) -> ParseResult:
+    """Parse digests already read, in order; a paper named twice is kept once, first wins."""
     result = ParseResult()
     seen: dict[str, str] = {}
-    for path in paths:
-        one = parse_bytes(_read(path), name(Path(path)))
+    for source in sources:
+        one = parse_bytes(source.data, source.name)
         result.warnings.extend(one.warnings)
         for paper in one.papers:
             if paper.arxiv_id in seen:

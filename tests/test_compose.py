@@ -207,3 +207,56 @@ def test_compose_warns_when_an_edition_would_be_clipped_by_gmail(site: Path) -> 
     assert len(clipped) == 3  # one per edition
     assert clipped[0].startswith("the bilingual edition's HTML is ")
     assert result.composed  # a warning, not an error: the editor decides
+
+
+def stray(warnings: list[str]) -> list[str]:
+    return [w for w in warnings if "stray paragraph" in w]
+
+
+def test_a_digests_warnings_are_shown_when_its_content_is_first_seen(site: Path) -> None:
+    first = compose(load_config(), date=dt.date(2024, 7, 14))
+    assert [w.split(":")[:2] for w in stray(first.warnings)] == [
+        ["digests/2024-07-12.md", "43"],
+        ["digests/2024-07-12.md", "45"],
+    ]
+    again = compose(load_config(), date=JULY_15)  # the weekly run, the same digest
+    assert (again.composed, stray(again.warnings)) == (True, [])
+    add_digest(site, "2024-07-19.md", "2408.00001")  # a new digest: its own news only
+    assert stray(compose(load_config(), date=JULY_15).warnings) == []
+    digest = site / "digests" / "2024-07-12.md"
+    digest.write_text(digest.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # changed
+    assert len(stray(compose(load_config(), date=JULY_15).warnings)) == 2
+
+
+def test_a_dry_run_shows_a_digests_warnings_and_records_nothing(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    add_digest(site, "2024-07-19.md", "2408.00001", "2408.00001")  # one duplicate inside
+    for _ in range(2):
+        result = compose(load_config(), date=JULY_15, dry_run=True)
+        assert [w.split(": ")[0] for w in result.warnings] == ["digests/2024-07-19.md:5"]
+    assert db_rows(site, "SELECT path FROM digests") == [("digests/2024-07-12.md",)]
+    assert len(compose(load_config(), date=JULY_15).warnings) == 1
+    assert compose(load_config(), date=JULY_15).warnings == []
+
+
+def test_a_paper_named_again_in_a_new_digest_is_news_once(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    add_digest(site, "2024-07-19.md", SAMPLE_IDS[0])
+    [warning] = compose(load_config(), date=JULY_15).warnings
+    assert warning.startswith(f"digests/2024-07-19.md:1: paper {SAMPLE_IDS[0]} is already at")
+    assert compose(load_config(), date=JULY_15).warnings == []
+
+
+def test_a_digest_with_control_characters_composes(site: Path) -> None:
+    # They used to stop compose with "issue.mjml.j2: the MJML does not compile".
+    add_digest(site, "2024-07-19.md", "2408.00001")
+    digest = site / "digests" / "2024-07-19.md"
+    digest.write_text(digest.read_text(encoding="utf-8").replace("摘要", "摘\x07要\ufffe"))
+    result = compose(load_config(), date=JULY_15)
+    assert result.composed and "2408.00001" in result.papers
+    assert "digests/2024-07-19.md:3: removed 2 characters an email cannot carry " in "\n".join(
+        result.warnings
+    )
+    assert result.folder is not None
+    html = (result.folder / "bilingual.html").read_text(encoding="utf-8")
+    assert "摘要 2408.00001。" in html
