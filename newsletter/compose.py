@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from newsletter.archive import ISSUE_JSON, FolderSwap, folder_name, issue_json
+from newsletter.archive import ISSUE_JSON, FolderSwap, folder_name, issue_json, recover
 from newsletter.config import Config
 from newsletter.digest import DigestWarning, Source, parse_sources, read_sources
 from newsletter.errors import NewsletterError
@@ -85,6 +85,8 @@ def compose(
         swap: FolderSwap | None = None
         try:
             with store.transaction(commit=not dry_run):
+                if not dry_run:  # a killed compose's leftovers, judged under the write lock
+                    result.warnings += _recover(config, store)
                 ingested = store.ingest(parsed.papers)
                 result.warnings += _first_seen(store, sources, parsed.warnings + ingested.warnings)
                 result.warnings += _sending_notes(store)
@@ -127,6 +129,16 @@ def _place_folder(
             f"cannot write issue {info.number} into {config.issues_path}: {error.strerror or error}"
         ) from None
     return swap
+
+
+def _recover(config: Config, store: Store) -> list[str]:
+    try:
+        return recover(config.issues_path, store.issue)
+    except OSError as error:
+        raise NewsletterError(
+            f"cannot clean up after an interrupted compose in {config.issues_path}: "
+            f"{error.strerror or error}: {error.filename}"
+        ) from None
 
 
 def _open_store(config: Config, dry_run: bool) -> Store:
