@@ -253,7 +253,7 @@ def inline_css(html: str) -> str:
     inlined: bytes = etree.tostring(
         tree.getroot(), method="html", pretty_print=True, encoding="utf-8"
     )
-    return "<!doctype html>\n" + inlined.decode("utf-8")
+    return "<!doctype html>\n" + inlined.decode("utf-8")  # MRML's doctype, as MRML writes it
 
 
 # The <style> blocks MJML writes itself (resets, Outlook fixes, the column widths of
