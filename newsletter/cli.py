@@ -38,6 +38,8 @@ class ErrorFunnel(click.Group):
             raise click.ClickException(str(error)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): click ends quietly
+            raise
         except Exception as error:
             if os.environ.get(DEBUG_ENV):
                 raise
@@ -118,7 +120,9 @@ def digest_parse(files: tuple[str, ...], as_json: bool) -> None:
     "--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]),
     help="The issue's date (default: today in the schedule's time zone).",
 )  # fmt: skip
-@click.option("--max-papers", type=click.IntRange(min=1), help="At most this many papers.")
+@click.option(
+    "--max-papers", type=click.IntRange(1, 1000), help="At most this many papers (1-1000)."
+)
 @click.option("--dry-run", is_flag=True, help="Render and report; record and write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.pass_context
@@ -166,7 +170,7 @@ def compose_issue(
 
 
 @cli.command("send")
-@click.option("--issue", "issue_number", type=click.IntRange(min=1), help="Send this issue.")
+@click.option("--issue", "issue_number", type=click.IntRange(1, 999_999), help="Send this issue.")
 @click.option("--dry-run", is_flag=True, help="Build and check every message; send nothing.")
 @click.option("--to", "to_address", metavar="EMAIL", help="Send the issue once to EMAIL only.")
 @click.option("--lang", type=click.Choice(["bilingual", "en", "zh"]), help="The edition for --to.")
@@ -438,7 +442,7 @@ def _store(ctx: click.Context) -> Store:
 
 
 @cli.command("schedule")
-@click.option("--next", "show_next", type=click.IntRange(min=1), metavar="N",
+@click.option("--next", "show_next", type=click.IntRange(1, 1000), metavar="N",
               help="Print the next N run times and exit.")  # fmt: skip
 @click.option("--print-crontab", is_flag=True, help="Print the crontab lines for system cron.")
 @click.pass_context

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from newsletter.archive import ISSUE_JSON, FolderSwap, folder_name, issue_json
+from newsletter.archive import ISSUE_JSON, FolderSwap, folder_name, issue_json, recover
 from newsletter.config import Config
-from newsletter.digest import parse_files
+from newsletter.digest import DigestWarning, Source, parse_sources, read_sources
 from newsletter.errors import NewsletterError
 from newsletter.locks import IssueLock
 from newsletter.render import EDITIONS, GMAIL_CLIP_BYTES, Edition, IssueInfo, Renderer, Timings
@@ -81,15 +81,18 @@ def compose(
     """Compose the next issue (or the waiting one again) into `issues_dir`."""
     date = date or today(config)
     limit = max_papers or config.newsletter.max_papers
-    parsed = parse_files(config.digest_files(), name=lambda path: _relative(path, config.root))
-    result = ComposeResult(dry_run=dry_run, warnings=[str(w) for w in parsed.warnings])
+    sources = read_sources(config.digest_files(), name=lambda path: _relative(path, config.root))
+    parsed = parse_sources(sources)
+    result = ComposeResult(dry_run=dry_run)
     renderer = Renderer(config.newsletter, config.templates_path, timings)
     with _exclusive(config, dry_run), _open_store(config, dry_run) as store:
         swap: FolderSwap | None = None
         try:
             with store.transaction(commit=not dry_run):
+                if not dry_run:  # a killed compose's leftovers, judged under the write lock
+                    result.warnings += recover(config.issues_path, store.issue)
                 ingested = store.ingest(parsed.papers)
-                result.warnings += [str(w) for w in ingested.warnings]
+                result.warnings += _first_seen(store, sources, parsed.warnings + ingested.warnings)
                 result.warnings += _sending_notes(store)
                 waiting = store.waiting_issue()
                 papers = store.unsent_papers(limit, releasing=waiting.number if waiting else None)
@@ -156,6 +159,17 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return os.fspath(path)
+
+
+def _first_seen(store: Store, sources: list[Source], warnings: list[DigestWarning]) -> list[str]:
+    """The warnings about digests whose content this store has not seen before.
+
+    A digest's warnings (a stray paragraph in an old digest) are news the first time
+    compose reads it, and again when it changes; repeating them every week, in every
+    log, only teaches people to skip warnings. `newsletter digest parse` shows all.
+    """
+    fresh = store.see_digests({source.name: source.sha256 for source in sources})
+    return [str(warning) for warning in warnings if warning.path in fresh]
 
 
 def _sending_notes(store: Store) -> list[str]:

@@ -14,13 +14,14 @@ at all raises `DigestError`. The rules are listed in the README ("Digest format"
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsletter import similarity
+from newsletter import markup, similarity
 from newsletter.arxiv import arxiv_id_from_url, canonical_url
 from newsletter.errors import DigestError
 
@@ -99,16 +100,39 @@ class _Entry:
     paragraphs: list[_Paragraph] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Source:
+    """A digest file as read: how it is named in sources and warnings, and its bytes."""
+
+    name: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        """What compose remembers of a digest, to warn about its content only once."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def read_sources(paths: Iterable[str | Path], name: Callable[[Path], str] = str) -> list[Source]:
+    """Read digest files; `name` says how each is called (e.g. relative to the workspace)."""
+    return [Source(name(Path(path)), _read(path)) for path in paths]
+
+
 def parse_files(paths: Iterable[str | Path], name: Callable[[Path], str] = str) -> ParseResult:
     """Parse digests in the order given; a paper named twice is kept once, first wins.
 
     `name` says how a file is called in sources and warnings (e.g. relative to the
     workspace); the file itself is read from its path.
     """
+    return parse_sources(read_sources(paths, name))
+
+
+def parse_sources(sources: Iterable[Source]) -> ParseResult:
+    """Parse digests already read, in order; a paper named twice is kept once, first wins."""
     result = ParseResult()
     seen: dict[str, str] = {}
-    for path in paths:
-        one = parse_bytes(_read(path), name(Path(path)))
+    for source in sources:
+        one = parse_bytes(source.data, source.name)
         result.warnings.extend(one.warnings)
         for paper in one.papers:
             if paper.arxiv_id in seen:
@@ -143,7 +167,8 @@ def parse_bytes(data: bytes, path: str) -> ParseResult:
 def parse_text(text: str, path: str) -> ParseResult:
     """Parse the text of one digest; duplicates within it are kept once."""
     result = ParseResult()
-    entries = _split_entries(_normalise(text), path, result.warnings)
+    text = _drop_invalid(_normalise(text), path, result.warnings)
+    entries = _split_entries(text, path, result.warnings)
     _drop_stray_paragraphs(entries, path, result.warnings)
     seen: dict[str, int] = {}
     for entry in entries:
@@ -162,6 +187,7 @@ def parse_text(text: str, path: str) -> ParseResult:
             continue
         seen[paper.arxiv_id] = entry.line
         result.papers.append(paper)
+    result.warnings.sort(key=lambda warning: warning.line)  # in reading order
     return result
 
 
@@ -175,6 +201,24 @@ def _read(path: str | Path) -> bytes:
 def _normalise(text: str) -> str:
     """One line ending (LF) and no byte-order marks anywhere."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+
+
+def _drop_invalid(text: str, path: str, warnings: list[DigestWarning]) -> str:
+    """Remove the characters an email cannot carry (control characters, U+FFFE…),
+    one warning per line: they are invisible in an editor, and MJML refuses them."""
+    if not markup.INVALID_CHARS.search(text):  # the usual case, at C speed
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        found = markup.INVALID_CHARS.findall(line)
+        if found:
+            codes = ", ".join(dict.fromkeys(f"U+{ord(char):04X}" for char in found))
+            count = f"{len(found)} character{'s' * (len(found) != 1)}"
+            warnings.append(
+                DigestWarning(path, index + 1, f"removed {count} an email cannot carry ({codes})")
+            )
+            lines[index] = markup.drop_invalid(line)
+    return "\n".join(lines)
 
 
 def _split_entries(text: str, path: str, warnings: list[DigestWarning]) -> list[_Entry]:

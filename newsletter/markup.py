@@ -14,13 +14,37 @@ from collections.abc import Iterator
 
 from markupsafe import Markup, escape
 
-# A bare URL ends at white space, at anything that cannot be in a URL, and at
-# full-width CJK punctuation (Chinese text puts "。" right after a link).
-_URL_CHARS = r"[^\s<>\"'\u3000-\u303f\uff00-\uffef（）【】《》「」『』]"
+# CJK text and punctuation, and the quotes, dashes and ellipsis Chinese text uses.
+# Chinese has no spaces, so a digest writes "见 https://a.example获取。": a bare URL
+# ends where any of these begins (an IRI with Chinese in it must be a `[text](url)`).
+_CJK = (
+    "\u2014-\u201f\u2026\u2e80-\u2fdf\u3000-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\ua000-\ua4cf\uac00-\ud7af\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffef"
+    "\U00020000-\U0003ffff"
+)
+_URL_CHARS = rf"[^\s<>\"'{_CJK}]"
 _BARE_URL = re.compile(rf"https?://{_URL_CHARS}+", re.IGNORECASE)
+_IS_CJK = re.compile(f"[{_CJK}]")
 _LINK = re.compile(r"\[(?P<text>[^\]\n]+)\]\((?P<url>[^)\s]+)\)")
 _TRAILING = ".,;:!?'\")]"
 _SAFE_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+
+
+# What an email must not carry: the C0 controls but tab and line ends (XML 1.0, and
+# so MJML, refuses them), DEL and the C1 controls (invisible, and in UTF-8 text the
+# mark of mojibake), and the Unicode noncharacters (U+FFFE, U+FFFF, U+FDD0-U+FDEF and
+# the last two code points of every plane). Lone surrogates cannot occur in text
+# decoded from UTF-8, and none of these is ever meant in a digest.
+INVALID_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    + "]"
+)
+
+
+def drop_invalid(text: str) -> str:
+    """`text` without the characters an email must not carry (INVALID_CHARS)."""
+    return INVALID_CHARS.sub("", text)
 
 
 def _pieces(text: str) -> Iterator[tuple[str, str | None]]:
@@ -50,22 +74,45 @@ def _bare_urls(text: str) -> Iterator[tuple[str, str | None]]:
 
 
 def to_html(text: str) -> Markup:
-    """One paragraph of summary markdown as safe HTML: links, line breaks, text."""
+    """One paragraph of summary markdown as safe HTML: links, line breaks, text.
+
+    A link whose text is a URL gets `class="url"`: the stylesheet lets only those
+    break anywhere (a long URL must not widen a phone's column; "GitHub 链接" must
+    not become "G|itHub").
+    """
     parts = []
     for piece, url in _pieces(text):
         if url is None:
             parts.append(escape(piece))
+        elif _SAFE_SCHEME.match(piece):
+            parts.append(Markup('<a href="{}" class="url">{}</a>').format(url, piece))
         else:
             parts.append(Markup('<a href="{}">{}</a>').format(url, piece))
     return Markup("").join(parts).replace("\n", Markup("<br>\n"))
 
 
 def to_text(text: str) -> str:
-    """One paragraph of summary markdown as plain text: `text (url)` for links."""
+    """One paragraph of summary markdown as plain text: `text (url)` for links.
+
+    A URL written out keeps a space between it and Chinese text on either side, or
+    a mail client's linkifier would take the Chinese into the link.
+    """
+    pieces = list(_pieces(text))
     out = []
-    for piece, url in _pieces(text):
-        out.append(piece if url is None or piece == url else f"{piece} ({url})")
+    for index, (piece, url) in enumerate(pieces):
+        if url is None:
+            out.append(piece)
+        elif piece != url:
+            out.append(f"{piece} ({url})")
+        else:
+            before = pieces[index - 1][0][-1:] if index else ""
+            after = pieces[index + 1][0][:1] if index + 1 < len(pieces) else ""
+            out.append(_space_if_cjk(before) + url + _space_if_cjk(after))
     return "".join(out)
+
+
+def _space_if_cjk(neighbour: str) -> str:
+    return " " if _IS_CJK.match(neighbour) else ""
 
 
 def paragraphs(summary: str) -> list[str]:
@@ -94,7 +141,8 @@ def display_width(text: str) -> int:
 # Closing punctuation may not start a line, opening punctuation may not end one.
 _NO_LINE_START = set("，。、；：？！）》」』】〉,.;:?!)]}%")
 _NO_LINE_END = set("（《「『【〈([{")
-_WRAP_TOKEN = re.compile(r"https?://\S+|[A-Za-z0-9\u00c0-\u024f'’\-_/.@#&+=%]+\s*|\s+|.", re.DOTALL)
+_WORD = r"[A-Za-z0-9\u00c0-\u024f'’\-_/.@#&+=%]+\s*"
+_WRAP_TOKEN = re.compile(rf"https?://{_URL_CHARS}+|{_WORD}|\s+|.", re.DOTALL)
 
 
 def wrap(text: str, width: int = 72, indent: str = "", subsequent: str | None = None) -> str:

@@ -178,12 +178,27 @@ def m005_suppressions_and_kept_deliveries(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX deliveries_subscriber ON deliveries (subscriber)")
 
 
+def m006_digests(db: sqlite3.Connection) -> None:
+    """The content of each digest file as compose last read it (a SHA-256): a digest's
+    warnings are shown when its content is first seen, not every week after."""
+    db.execute(
+        """
+        CREATE TABLE digests (
+            path TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            seen_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
     m003_subscribers_and_deliveries,
     m004_runs,
     m005_suppressions_and_kept_deliveries,
+    m006_digests,
 )
 
 

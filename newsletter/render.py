@@ -119,11 +119,13 @@ class Renderer:
         return {name: self.edition(info, name) for name in EDITIONS}
 
     def edition(self, info: IssueInfo, name: str) -> Edition:
+        """One edition, refused if it lost its unsubscribe link on the way."""
         context = self.context(info, name)
         source = self.timings.measure("jinja", lambda: self.mjml(context))
         html = self.timings.measure("mjml", lambda: compile_mjml(source))
         html = self.timings.measure("premailer", lambda: inline_css(html))
         text = self.timings.measure("text", lambda: self.text(context))
+        _check_unsubscribe(name, html, text)
         issue = context["issue"]
         return Edition(name, issue["subject"], issue["preheader"], source, html, text)
 
@@ -168,7 +170,9 @@ class Renderer:
 
     def _render_template(self, name: str, context: dict[str, Any]) -> str:
         try:
-            return self.env.get_template(name).render(context)
+            # Papers stored before the parser dropped control characters may still
+            # carry them, and one would stop MJML: no digest can make compose fail.
+            return markup.drop_invalid(self.env.get_template(name).render(context))
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(
                 f"{error.filename or error.name}:{error.lineno}: {error.message}"
@@ -195,6 +199,20 @@ class Renderer:
         return f"{MJML_TEMPLATE} (rendered)"
 
 
+def _check_unsubscribe(edition: str, html: str, text: str) -> None:
+    """Every message must carry its unsubscribe link: an edition without the
+    placeholder (a template that dropped `unsubscribe_url`, HTML cut short) is an error."""
+    # In the HTML it must be a link's target: a summary could hold the bare text.
+    for part, found in (("HTML", f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in html),
+                        ("text", UNSUBSCRIBE_PLACEHOLDER in text)):  # fmt: skip
+        if not found:
+            raise TemplateError(
+                f"the {edition} edition's {part} has no unsubscribe link "
+                f"({UNSUBSCRIBE_PLACEHOLDER}, from {{{{ unsubscribe_url }}}} in the templates); "
+                "no issue is written"
+            )
+
+
 def compile_mjml(source: str) -> str:
     """MJML → HTML with mjml-python, with no web-font links (nothing remote)."""
     from mjml import mjml2html
@@ -206,11 +224,24 @@ def compile_mjml(source: str) -> str:
 
 
 def inline_css(html: str) -> str:
-    """Inline the CSS with premailer, as email clients want it."""
-    import premailer
+    """Inline the CSS with premailer, as email clients want it.
 
+    The HTML is parsed here rather than by premailer, with `huge_tree`: libxml2
+    stops at a text node over 10,000,000 bytes (a 10 MB paragraph), and its HTML
+    parser "recovers" by dropping the rest of the document, footer and unsubscribe
+    link included, without a word.
+    """
+    import premailer
+    from lxml import etree  # type: ignore[import-untyped]
+
+    parser = etree.HTMLParser(huge_tree=True)
+    document = etree.fromstring(_skip_mjml_styles(html).strip(), parser)
+    fatal = [error for error in parser.error_log if error.level == etree.ErrorLevels.FATAL]
+    if document is None or fatal:
+        reason = fatal[0].message if fatal else "empty document"
+        raise TemplateError(f"{MJML_TEMPLATE}: the HTML cannot be parsed for inlining: {reason}")
     inliner = premailer.Premailer(
-        _skip_mjml_styles(html),
+        document,
         allow_network=False,  # MJML may link web fonts; we never fetch anything
         strip_important=False,  # MJML's phone layout relies on !important
         keep_style_tags=True,  # media queries (phone, dark mode) must stay
@@ -218,10 +249,11 @@ def inline_css(html: str) -> str:
         disable_validation=True,
         cssutils_logging_level=logging.CRITICAL,
     )
-    inlined: str = inliner.transform()
-    if not inlined.lstrip().lower().startswith("<!doctype"):
-        inlined = "<!doctype html>\n" + inlined  # premailer drops MRML's lowercase one
-    return inlined
+    tree = inliner.transform()  # given a parsed document, premailer returns its tree
+    inlined: bytes = etree.tostring(
+        tree.getroot(), method="html", pretty_print=True, encoding="utf-8"
+    )
+    return "<!doctype html>\n" + inlined.decode("utf-8")  # MRML's doctype, as MRML writes it
 
 
 # The <style> blocks MJML writes itself (resets, Outlook fixes, the column widths of

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsletter.archive import recover
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.locks import IssueLock
@@ -185,10 +186,10 @@ def send(config: Config, options: SendOptions | None = None) -> SendReport:
     options = options or SendOptions()
     stop = options.stop or threading.Event()
     with IssueLock(config.database_path, "send"), Store.open(config.database_path) as store:
-        journal = Journal(config.database_path)
-        journal.replay(store)
+        Journal(config.database_path).replay(store)
+        notes = recover(config.issues_path, store.issue)  # what a killed compose left
         issue = pick_issue(store, options.issue)
-        report = SendReport(issue=issue.number if issue else None)
+        report = SendReport(issue=issue.number if issue else None, warnings=notes)
         if issue is None or issue.status == "sent":
             report.complete = report.started = issue is not None
             return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,6 +227,23 @@ class Store:
             status=row["status"],
             papers=tuple(paper[0] for paper in papers),
         )
+
+    def see_digests(self, hashes: Mapping[str, str]) -> set[str]:
+        """Record each digest's content hash (by name); return the names whose content
+        is new: never seen, or changed since. Call it inside the caller's transaction,
+        so that a dry run (rolled back) records nothing."""
+        fresh = set()
+        for name, sha256 in hashes.items():
+            row = self.db.execute("SELECT sha256 FROM digests WHERE path = ?", (name,)).fetchone()
+            if row is not None and row[0] == sha256:
+                continue
+            fresh.add(name)
+            self.db.execute(
+                "INSERT INTO digests (path, sha256) VALUES (?, ?) ON CONFLICT (path) DO UPDATE "
+                "SET sha256 = excluded.sha256, seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (name, sha256),
+            )
+        return fresh
 
     def papers(self) -> list[Paper]:
         """Every stored paper, oldest first."""

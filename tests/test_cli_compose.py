@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from tests.conftest import SAMPLE_DIGEST
+from tests.conftest import ROOT, SAMPLE_DIGEST
 from tests.test_digest import SAMPLE_IDS
 
 
@@ -93,3 +93,30 @@ def test_bad_options_are_usage_errors(site: Path, arguments: list[str]) -> None:
     result = CliRunner().invoke(cli, ["compose", *arguments])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_stray_paragraph_warnings_are_shown_once_not_every_week(site: Path) -> None:
+    first = CliRunner().invoke(cli, ["compose", "--date", "2024-07-15"])
+    assert first.exit_code == 0, first.output
+    assert first.stderr.count("stray paragraph left out") == 2
+    again = CliRunner().invoke(cli, ["compose", "--date", "2024-07-22", "--json"])
+    assert again.exit_code == 0, again.output
+    assert again.stderr == ""
+    assert json.loads(again.stdout)["warnings"] == []
+    parse = CliRunner().invoke(cli, ["digest", "parse", "digests/sample-digest.md"])
+    assert parse.stderr.count("stray paragraph left out") == 2  # an explicit look shows all
+
+
+def test_an_issue_without_its_unsubscribe_link_is_not_written(site: Path) -> None:
+    partials = site / "templates" / "partials"
+    partials.mkdir(parents=True)
+    footer = (ROOT / "templates" / "partials" / "footer.mjml.j2").read_text(encoding="utf-8")
+    (partials / "footer.mjml.j2").write_text(footer.replace("{{ unsubscribe_url }}", "#"))
+    result = CliRunner().invoke(cli, ["compose"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Error: the bilingual edition's HTML has no unsubscribe link (%%UNSUBSCRIBE_URL%%, "
+        "from {{ unsubscribe_url }} in the templates); no issue is written"
+    )
+    assert "Traceback" not in result.output
+    assert not (site / "issues").exists() or not any((site / "issues").iterdir())

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from tests.conftest import SAMPLE_DIGEST
+from tests.conftest import SAMPLE_DIGEST, newsletter_process
 
 
 def test_parse_json_prints_the_contract_objects_in_order() -> None:
@@ -77,3 +80,56 @@ def test_a_missing_file_is_a_usage_error() -> None:
 def test_parse_needs_a_file() -> None:
     result = CliRunner().invoke(cli, ["digest", "parse"])
     assert result.exit_code == 2
+
+
+def big_digest(folder: Path, papers: int = 400) -> Path:
+    """A digest whose listing is far larger than a pipe holds (64 KB)."""
+    entries = [
+        f"## Paper number {n} with a title long enough to fill a line\n"
+        f"[第 {n} 篇论文](https://arxiv.org/abs/2401.{n:05d})\n本文提出了一种新方法。\n"
+        for n in range(1, papers + 1)
+    ]
+    path = folder / "big.md"
+    path.write_text("\n".join(entries), encoding="utf-8")
+    return path
+
+
+def test_piped_into_head_it_ends_quietly(workspace: Path) -> None:
+    digest = big_digest(workspace)
+    parse = newsletter_process(workspace, "digest", "parse", digest.name,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    head = subprocess.Popen(["head", "-1"], stdin=parse.stdout, stdout=subprocess.PIPE, text=True)
+    with parse, head:
+        assert parse.stdout is not None and parse.stderr is not None
+        parse.stdout.close()  # head holds the only reading end now, as in a shell pipeline
+        first_line, _ = head.communicate(timeout=60)
+        errors = parse.stderr.read()
+        parse.wait(timeout=60)
+    assert first_line == "2401.00001   Paper number 1 with a title long enough to fill a line\n"
+    assert errors == ""
+    assert parse.returncode == 1
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["digest", "parse", "big.md", "--json"],
+        ["--help"],
+        ["config"],
+        ["digest", "parse", "big.md"],
+    ],
+)
+def test_a_reader_gone_before_any_output_ends_it_quietly(
+    workspace: Path, arguments: list[str]
+) -> None:
+    big_digest(workspace)
+    reading, writing = os.pipe()
+    os.close(reading)  # as `newsletter … | head -0`: every write meets a closed pipe
+    errors = workspace / "errors.txt"
+    with errors.open("w") as error_file:
+        process = newsletter_process(workspace, *arguments, stdout=writing,
+                                     stderr=error_file)  # fmt: skip
+        os.close(writing)
+        process.wait(timeout=60)
+    assert errors.read_text() == ""
+    assert process.returncode == 1

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from newsletter.archive import FolderSwap
+from newsletter.archive import FolderSwap, recover
 from newsletter.compose import compose
 from newsletter.config import load_config
 from newsletter.errors import NewsletterError, TemplateError
 from newsletter.render import CHECKOUT_TEMPLATES
+from newsletter.store import Store
 from tests.conftest import SAMPLE_DIGEST
 from tests.test_digest import SAMPLE_IDS
 
@@ -207,3 +210,196 @@ def test_compose_warns_when_an_edition_would_be_clipped_by_gmail(site: Path) -> 
     assert len(clipped) == 3  # one per edition
     assert clipped[0].startswith("the bilingual edition's HTML is ")
     assert result.composed  # a warning, not an error: the editor decides
+
+
+def stray(warnings: list[str]) -> list[str]:
+    return [w for w in warnings if "stray paragraph" in w]
+
+
+def test_a_digests_warnings_are_shown_when_its_content_is_first_seen(site: Path) -> None:
+    first = compose(load_config(), date=dt.date(2024, 7, 14))
+    assert [w.split(":")[:2] for w in stray(first.warnings)] == [
+        ["digests/2024-07-12.md", "43"],
+        ["digests/2024-07-12.md", "45"],
+    ]
+    again = compose(load_config(), date=JULY_15)  # the weekly run, the same digest
+    assert (again.composed, stray(again.warnings)) == (True, [])
+    add_digest(site, "2024-07-19.md", "2408.00001")  # a new digest: its own news only
+    assert stray(compose(load_config(), date=JULY_15).warnings) == []
+    digest = site / "digests" / "2024-07-12.md"
+    digest.write_text(digest.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # changed
+    assert len(stray(compose(load_config(), date=JULY_15).warnings)) == 2
+
+
+def test_a_dry_run_shows_a_digests_warnings_and_records_nothing(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    add_digest(site, "2024-07-19.md", "2408.00001", "2408.00001")  # one duplicate inside
+    for _ in range(2):
+        result = compose(load_config(), date=JULY_15, dry_run=True)
+        assert [w.split(": ")[0] for w in result.warnings] == ["digests/2024-07-19.md:5"]
+    assert db_rows(site, "SELECT path FROM digests") == [("digests/2024-07-12.md",)]
+    assert len(compose(load_config(), date=JULY_15).warnings) == 1
+    assert compose(load_config(), date=JULY_15).warnings == []
+
+
+def test_a_paper_named_again_in_a_new_digest_is_news_once(site: Path) -> None:
+    compose(load_config(), date=JULY_15)
+    add_digest(site, "2024-07-19.md", SAMPLE_IDS[0])
+    [warning] = compose(load_config(), date=JULY_15).warnings
+    assert warning.startswith(f"digests/2024-07-19.md:1: paper {SAMPLE_IDS[0]} is already at")
+    assert compose(load_config(), date=JULY_15).warnings == []
+
+
+def test_a_digest_with_control_characters_composes(site: Path) -> None:
+    # They used to stop compose with "issue.mjml.j2: the MJML does not compile".
+    add_digest(site, "2024-07-19.md", "2408.00001")
+    digest = site / "digests" / "2024-07-19.md"
+    digest.write_text(digest.read_text(encoding="utf-8").replace("摘要", "摘\x07要\ufffe"))
+    result = compose(load_config(), date=JULY_15)
+    assert result.composed and "2408.00001" in result.papers
+    assert "digests/2024-07-19.md:3: removed 2 characters an email cannot carry " in "\n".join(
+        result.warnings
+    )
+    assert result.folder is not None
+    html = (result.folder / "bilingual.html").read_text(encoding="utf-8")
+    assert "摘要 2408.00001。" in html
+
+
+# A compose killed mid-way: the hidden folders it leaves, and the next compose's repair.
+
+
+@pytest.fixture(scope="module")
+def dead_pid() -> int:
+    """The id of a process that has ended (a leftover's maker, killed)."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def rewrite_papers(folder: Path, papers: list[str]) -> None:
+    """Make `folder` hold another composition of its issue (other papers)."""
+    described = json.loads((folder / "issue.json").read_text(encoding="utf-8"))
+    (folder / "issue.json").write_text(json.dumps({**described, "papers": papers}))
+
+
+def recover_with_store(site: Path) -> list[str]:
+    with Store.open(site / "newsletter.db") as store:
+        return recover(site / "issues", store.issue)
+
+
+def test_a_compose_killed_while_writing_leaves_nothing_at_the_next(
+    site: Path, dead_pid: int
+) -> None:
+    compose(load_config(), date=dt.date(2024, 7, 14))
+    issues = site / "issues"
+    for name in [f".0001-2024-07-15.{dead_pid}.ab_cd123.tmp", ".0001-2024-07-15.k2j3h4g5.tmp"]:
+        (issues / name).mkdir()
+        (issues / name / "bilingual.html").write_text("<html><body>half")
+    theirs = f".0002-2024-07-15.{os.getppid()}.zz991100.tmp"  # a live compose's
+    for name in [theirs, ".git", ".0001-notes.tmp", f".0001-2024-07-15.{dead_pid}.bak"]:
+        (issues / name).mkdir()
+    result = compose(load_config(), date=JULY_15)
+    assert listing(issues) == [
+        f".0001-2024-07-15.{dead_pid}.bak",
+        ".0001-notes.tmp",
+        theirs,
+        ".git",
+        "0001-2024-07-15",
+    ]
+    assert not [w for w in result.warnings if "put back" in w]
+
+
+def test_killed_with_the_old_folder_set_aside_it_is_put_back(site: Path, dead_pid: int) -> None:
+    compose(load_config(), date=dt.date(2024, 7, 14))
+    issues = site / "issues"
+    before = contents(issues / "0001-2024-07-14")
+    # a recompose for the 15th, killed between its two renames
+    (issues / "0001-2024-07-14").rename(issues / f".0001-2024-07-14.{dead_pid}.old")
+    shutil.copytree(issues / f".0001-2024-07-14.{dead_pid}.old",
+                    issues / f".0001-2024-07-15.{dead_pid}.x1y2z3ab.tmp")  # fmt: skip
+    assert recover_with_store(site) == [
+        f"{issues / '0001-2024-07-14'}: put back as it was before an interrupted compose"
+    ]
+    assert listing(issues) == ["0001-2024-07-14"]
+    assert contents(issues / "0001-2024-07-14") == before
+
+
+def test_killed_before_the_commit_the_recorded_folder_wins(site: Path, dead_pid: int) -> None:
+    compose(load_config(), date=JULY_15)
+    issues, name = site / "issues", "0001-2024-07-15"
+    before = contents(issues / name)
+    # a recompose (same date, one more paper) with its folder in place, not committed
+    shutil.copytree(issues / name, issues / f".{name}.{dead_pid}.old")
+    rewrite_papers(issues / name, [*SAMPLE_IDS, "2408.00001"])
+    assert len(recover_with_store(site)) == 1
+    assert listing(issues) == [name]
+    assert contents(issues / name) == before
+
+
+def test_killed_after_the_commit_before_the_rename_the_recorded_folder_is_placed(
+    site: Path, dead_pid: int
+) -> None:
+    """Compose commits, then renames: a kill in between leaves the recorded issue in
+    a `.tmp` folder beside the old one; the next compose puts it in place."""
+    compose(load_config(), date=JULY_15)
+    issues, name = site / "issues", "0001-2024-07-15"
+    recorded = contents(issues / name)
+    shutil.copytree(issues / name, issues / f".{name}.{dead_pid}.k9j8h7g6.tmp")
+    rewrite_papers(issues / name, SAMPLE_IDS[:3])  # the folder as it was before
+    assert recover_with_store(site) == [
+        f"{issues / name}: put in place, as recorded before a compose was interrupted"
+    ]
+    assert listing(issues) == [name]
+    assert contents(issues / name) == recorded
+
+
+@pytest.mark.parametrize("same_date", [True, False])
+def test_killed_after_the_commit_the_old_folder_goes(
+    site: Path, dead_pid: int, same_date: bool
+) -> None:
+    compose(load_config(), date=dt.date(2024, 7, 14))
+    issues = site / "issues"
+    stale = issues / f".0001-2024-07-14.{dead_pid}.old"
+    shutil.copytree(issues / "0001-2024-07-14", stale)
+    if same_date:
+        rewrite_papers(stale, SAMPLE_IDS[:3])
+    else:  # the recompose moved the issue to the 15th; its cleanup was killed
+        compose(load_config(), date=JULY_15)
+    recorded = "0001-2024-07-14" if same_date else "0001-2024-07-15"
+    before = contents(issues / recorded)
+    assert recover_with_store(site) == []
+    assert listing(issues) == [recorded]
+    assert contents(issues / recorded) == before
+
+
+def test_a_folder_set_aside_that_the_store_does_not_know_is_kept(site: Path, dead_pid: int) -> None:
+    compose(load_config(), date=JULY_15)
+    issues = site / "issues"
+    (issues / f".0007-2024-07-01.{dead_pid}.old").mkdir()
+    (issues / f".0007-2024-07-01.{dead_pid}.old" / "notes.txt").write_text("mine")
+    (issues / f".0008-2024-07-01.{os.getppid()}.old").mkdir()  # a live compose's: left alone
+    recover_with_store(site)
+    assert (issues / "0007-2024-07-01" / "notes.txt").read_text() == "mine"
+    assert (issues / f".0008-2024-07-01.{os.getppid()}.old").is_dir()
+
+
+def test_the_next_compose_repairs_and_says_so(site: Path, dead_pid: int) -> None:
+    compose(load_config(), date=dt.date(2024, 7, 14))
+    issues = site / "issues"
+    (issues / "0001-2024-07-14").rename(issues / f".0001-2024-07-14.{dead_pid}.old")
+    dry = compose(load_config(), date=JULY_15, dry_run=True)  # a dry run changes nothing
+    assert listing(issues) == [f".0001-2024-07-14.{dead_pid}.old"]
+    assert not [w for w in dry.warnings if "put back" in w]
+    result = compose(load_config(), date=JULY_15)
+    assert [w for w in result.warnings if "put back" in w] == [
+        f"{issues / '0001-2024-07-14'}: put back as it was before an interrupted compose"
+    ]
+    assert listing(issues) == ["0001-2024-07-15"]  # then recomposed, as always

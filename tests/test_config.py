@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -334,8 +335,22 @@ def test_full_readme_example_is_accepted(tmp_path: Path) -> None:
         ('[newsletter]\ndigests = ["a/*.md", "b"]\n', "newsletter", "digests", ("a/*.md", "b")),
         ('[schedule]\ntimezone = "UTC"\n', "schedule", "timezone", "UTC"),
         ('[schedule]\ntimezone = "Europe/Berlin"\n', "schedule", "timezone", "Europe/Berlin"),
+        ('[newsletter]\nfrom = "digest@example.org"\n', "newsletter", "from_",
+         "digest@example.org"),
+        ('[newsletter]\nfrom = "AI 论文周报 <digest@example.org>"\n', "newsletter", "from_",
+         "AI 论文周报 <digest@example.org>"),
+        ('[newsletter]\nunsubscribe_mailto = "leave@example.org"\n', "newsletter",
+         "unsubscribe_mailto", "leave@example.org"),
+        ('[newsletter]\nbase_url = "http://localhost:8080/digest/"\n', "newsletter", "base_url",
+         "http://localhost:8080/digest/"),
+        ('[newsletter]\nsubject_en = "{title_en:.20} #{number:03d} {{weekly}}"\n', "newsletter",
+         "subject_en", "{title_en:.20} #{number:03d} {{weekly}}"),
+        ("[smtp]\nconnections = 100\n", "smtp", "connections", 100),
+        ("[smtp]\ntimeout = 600\n", "smtp", "timeout", 600.0),
+        ("[smtp]\nretries = 0\n", "smtp", "retries", 0),
+        ("[schedule]\ngrace_hours = 0\n", "schedule", "grace_hours", 0.0),
     ],
-)
+)  # fmt: skip
 def test_good_values_are_accepted(
     tmp_path: Path, text: str, section: str, attribute: str, expected: object
 ) -> None:
@@ -389,7 +404,82 @@ BAD_VALUES = [
         '[schedule]\ntimezone = "../etc/passwd"\n', "schedule.timezone", id="timezone-path"
     ),
     pytest.param("[schedule]\ncron = 5\n", "schedule.cron", id="cron-int"),
-]
+    # Addresses and links that would go out broken to every subscriber.
+    pytest.param('[newsletter]\nfrom = "not an address"\n', "newsletter.from", id="from-words"),
+    pytest.param('[newsletter]\nfrom = "a@b.example, c@d.example"\n', "newsletter.from",
+                 id="from-two"),
+    pytest.param('[newsletter]\nfrom = "Digest <digest@>"\n', "newsletter.from", id="from-no-host"),
+    pytest.param('[newsletter]\nunsubscribe_mailto = "nobody"\n', "newsletter.unsubscribe_mailto",
+                 id="mailto-words"),
+    pytest.param('[newsletter]\nunsubscribe_mailto = "U <u@example.org>"\n',
+                 "newsletter.unsubscribe_mailto", id="mailto-with-a-name"),
+    pytest.param('[newsletter]\nbase_url = "digest.example.org"\n', "newsletter.base_url",
+                 id="base-url-no-scheme"),
+    pytest.param('[newsletter]\nbase_url = "/digest"\n', "newsletter.base_url", id="base-url-path"),
+    pytest.param('[newsletter]\nbase_url = "ftp://digest.example.org"\n', "newsletter.base_url",
+                 id="base-url-ftp"),
+    pytest.param('[newsletter]\nbase_url = "https://"\n', "newsletter.base_url",
+                 id="base-url-no-host"),
+    pytest.param('[newsletter]\nbase_url = "https://d.example.org/?p=1"\n', "newsletter.base_url",
+                 id="base-url-query"),
+    pytest.param('[newsletter]\nbase_url = "https://d.example.org:99999"\n', "newsletter.base_url",
+                 id="base-url-bad-port"),
+    pytest.param('[newsletter]\nbase_url = "https://user:pw@d.example.org"\n',
+                 "newsletter.base_url", id="base-url-credentials"),
+    # Numbers out of their bounds: no OverflowError, no hang later.
+    pytest.param("[smtp]\ntimeout = inf\n", "smtp.timeout", id="timeout-inf"),
+    pytest.param("[smtp]\ntimeout = 1e400\n", "smtp.timeout", id="timeout-overflows-to-inf"),
+    pytest.param("[smtp]\ntimeout = 100000000000000000000000000000000000000000000000000000000000"
+                 "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+                 "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+                 "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+                 "00000000000000000000000000000000000\n", "smtp.timeout", id="timeout-huge-int"),
+    pytest.param("[smtp]\nconnections = 100000000\n", "smtp.connections", id="connections-1e8"),
+    pytest.param("[smtp]\nconnections = 1e8\n", "smtp.connections", id="connections-float"),
+    pytest.param("[smtp]\nrate_per_second = inf\n", "smtp.rate_per_second", id="rate-inf"),
+    pytest.param("[smtp]\nrate_per_second = nan\n", "smtp.rate_per_second", id="rate-nan"),
+    pytest.param("[smtp]\nretries = 100000\n", "smtp.retries", id="retries-huge"),
+    pytest.param("[smtp]\nretry_delay = inf\n", "smtp.retry_delay", id="retry-delay-inf"),
+    pytest.param("[smtp]\nport = 99999999999999999999\n", "smtp.port", id="port-huge"),
+    pytest.param("[newsletter]\nmax_papers = 99999999999999999999\n", "newsletter.max_papers",
+                 id="max-papers-huge"),
+    pytest.param("[schedule]\ngrace_hours = inf\n", "schedule.grace_hours", id="grace-inf"),
+    pytest.param("[schedule]\ngrace_hours = 1e300\n", "schedule.grace_hours", id="grace-huge"),
+    # Control characters would split a header (or a path).
+    pytest.param('[newsletter]\ntitle_en = "Digest\\r\\nBcc: all@example.org"\n',
+                 "newsletter.title_en", id="title-crlf"),
+    pytest.param('[newsletter]\ntitle_zh = "周报\\n"\n', "newsletter.title_zh", id="title-lf"),
+    pytest.param('[newsletter]\nbase_url = "https://d.example.org\\r\\nX: y"\n',
+                 "newsletter.base_url", id="base-url-crlf"),
+    pytest.param('[newsletter]\nfrom = "D <d@example.org>\\r\\nBcc: x@example.org"\n',
+                 "newsletter.from", id="from-crlf"),
+    pytest.param('[newsletter]\nsubject_en = "#{number}\\r\\nBcc: x@example.org"\n',
+                 "newsletter.subject_en", id="subject-crlf"),
+    pytest.param('[newsletter]\ndatabase = "news\\u0000.db"\n', "newsletter.database",
+                 id="path-nul"),
+    pytest.param('[newsletter]\ndigests = ["a.md", "b\\u0085.md"]\n', "newsletter.digests",
+                 id="glob-c1"),
+    pytest.param('[smtp]\nhost = "mail\\u2028.example.org"\n', "smtp.host", id="host-line-sep"),
+    # Subject patterns name plain fields only.
+    pytest.param('[newsletter]\nsubject_en = "{title_en.__doc__}"\n', "newsletter.subject_en",
+                 id="subject-attribute"),
+    pytest.param('[newsletter]\nsubject_en = "{title_en[0]}"\n', "newsletter.subject_en",
+                 id="subject-index"),
+    pytest.param('[newsletter]\nsubject_en = "{0}"\n', "newsletter.subject_en", id="subject-0"),
+    pytest.param('[newsletter]\nsubject_en = "{}"\n', "newsletter.subject_en", id="subject-empty"),
+    pytest.param('[newsletter]\nsubject_en = "{issue}"\n', "newsletter.subject_en",
+                 id="subject-unknown"),
+    pytest.param('[newsletter]\nsubject_en = "{number!r}"\n', "newsletter.subject_en",
+                 id="subject-conversion"),
+    pytest.param('[newsletter]\nsubject_en = "{title_en:>1000000000}"\n', "newsletter.subject_en",
+                 id="subject-huge-width"),
+    pytest.param('[newsletter]\nsubject_en = "{number:{papers}}"\n', "newsletter.subject_en",
+                 id="subject-nested"),
+    pytest.param('[newsletter]\nsubject_en = "{date:d}"\n', "newsletter.subject_en",
+                 id="subject-spec-misfits"),
+    pytest.param('[newsletter]\nsubject_en = "#{number"\n', "newsletter.subject_en",
+                 id="subject-unclosed"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("text", "key"), BAD_VALUES)
@@ -532,6 +622,62 @@ def test_non_numeric_port_variable_is_an_error_naming_it(tmp_path: Path, value: 
 
     assert "NEWSLETTER_SMTP_PORT" in message
     assert repr(value) in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NEWSLETTER_SMTP_PORT", "99999999999999999999"),
+        ("NEWSLETTER_SMTP_PORT", "0"),
+        ("NEWSLETTER_SMTP_PORT", "１０２５"),  # full-width digits, which int() would take
+        ("NEWSLETTER_SMTP_PORT", "2_5"),
+        ("NEWSLETTER_SMTP_HOST", "mail.example.org\r\nX: y"),
+        ("NEWSLETTER_SMTP_USERNAME", "me\n"),
+    ],
+)
+def test_environment_overrides_go_through_the_same_checks(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    message = config_error(environ={variable: value}, cwd=tmp_path)
+
+    assert message.startswith(f"{variable}: ")
+
+
+def test_every_number_setting_has_bounds() -> None:
+    from newsletter.config import BOUNDS
+
+    numbers = {
+        f"{section}.{f.name}"
+        for section, cls in [("newsletter", NewsletterSettings), ("smtp", SmtpSettings),
+                             ("schedule", ScheduleSettings)]
+        for f in fields(cls)
+        if isinstance(f.default, int | float) and not isinstance(f.default, bool)
+    }  # fmt: skip
+    assert numbers == set(BOUNDS)
+    assert str(BOUNDS["smtp.timeout"]) == "more than 0 and at most 600 seconds"
+
+
+def test_a_bound_is_named_in_the_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[smtp]\nconnections = 100000000\n")
+
+    message = config_error(path, environ={}, cwd=tmp_path)
+
+    assert message == (
+        f"{path.resolve()}: smtp.connections: 100000000 is out of range: "
+        "it must be at least 1 and at most 100"
+    )
+
+
+def test_a_subject_field_error_names_what_may_be_used(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[newsletter]\nsubject_en = "{title_en.__doc__}"\n')
+
+    message = config_error(path, environ={}, cwd=tmp_path)
+
+    assert message == (
+        f"{path.resolve()}: newsletter.subject_en: '{{title_en.__doc__}}' is not a subject "
+        "pattern ({title_en.__doc__} is not a field); it may name {number}, {date}, {papers}, "
+        "{title_en}, {title_zh}"
+    )
 
 
 def test_out_of_range_port_variable_is_an_error(tmp_path: Path) -> None:
@@ -838,3 +984,27 @@ def test_cli_non_numeric_port_variable_is_an_error(tmp_path: Path) -> None:
     result = invoke(["--config", str(path), "config"], env={"NEWSLETTER_SMTP_PORT": "abc"})
 
     assert_one_error_line(result, "NEWSLETTER_SMTP_PORT", "'abc'")
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[newsletter]\nfrom = "not an address"\n', "newsletter.from"),
+        ('[newsletter]\nbase_url = "digest.example.org"\n', "newsletter.base_url"),
+        ("[smtp]\nconnections = 100000000\n", "smtp.connections"),
+    ],
+)
+@pytest.mark.parametrize("command", [["config"], ["compose", "--dry-run"]])
+def test_cli_refuses_a_bad_sender_link_or_number_before_doing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str, command: list[str]
+) -> None:
+    path = write_config(tmp_path, text)
+    touch(tmp_path / "digests" / "a.md")
+    monkeypatch.chdir(tmp_path)
+
+    result = invoke(command)
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"Error: {path.resolve()}: {key}: ")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter.markup import display_width, paragraphs, to_html, to_text, wrap
+from newsletter.markup import display_width, drop_invalid, paragraphs, to_html, to_text, wrap
 
 
 def test_markdown_links_and_bare_urls_become_links() -> None:
@@ -16,7 +17,7 @@ def test_markdown_links_and_bare_urls_become_links() -> None:
     )
     assert html == (
         '代码见 <a href="https://github.com/a/b">GitHub 链接</a>，'
-        '演示 <a href="https://demo.example.org/x">https://demo.example.org/x</a>。'
+        '演示 <a href="https://demo.example.org/x" class="url">https://demo.example.org/x</a>。'
     )
 
 
@@ -41,9 +42,53 @@ def test_a_link_text_cannot_inject_markup() -> None:
 
 def test_sentence_punctuation_after_a_url_is_not_part_of_it() -> None:
     assert to_html("See https://a.example/x. Or https://en.wikipedia.org/wiki/A_(b)).") == (
-        'See <a href="https://a.example/x">https://a.example/x</a>. Or '
-        '<a href="https://en.wikipedia.org/wiki/A_(b)">https://en.wikipedia.org/wiki/A_(b)</a>).'
+        'See <a href="https://a.example/x" class="url">https://a.example/x</a>. Or '
+        '<a href="https://en.wikipedia.org/wiki/A_(b)" class="url">'
+        "https://en.wikipedia.org/wiki/A_(b)</a>)."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "url", "after"),
+    [  # from the sample digest, where a URL runs straight into the Chinese after it
+        ("请访问https://vader-vid.github.io获取。", "https://vader-vid.github.io", "获取。"),
+        ("模型 https://github.com/LLaVA-VL/LLaVA-NeXT获取。",
+         "https://github.com/LLaVA-VL/LLaVA-NeXT", "获取。"),
+        ("见 https://a.example/p/“项目”", "https://a.example/p/", "“项目”"),
+        ("见 https://a.example/p……", "https://a.example/p", "……"),
+        ("见 https://a.example/p——代码", "https://a.example/p", "——代码"),
+        ("见 https://a.example/p，以及", "https://a.example/p", "，以及"),
+    ],
+)  # fmt: skip
+def test_a_bare_url_ends_where_chinese_begins(text: str, url: str, after: str) -> None:
+    html = to_html(text)
+    assert f'<a href="{url}" class="url">{url}</a>{after}' in html
+    assert "%E" not in html
+
+
+def test_text_edition_keeps_a_space_between_a_url_and_chinese() -> None:
+    assert to_text("请访问https://vader-vid.github.io获取。") == (
+        "请访问 https://vader-vid.github.io 获取。"
+    )
+    assert to_text("See https://a.example/x. 见 https://b.example。") == (
+        "See https://a.example/x. 见 https://b.example 。"
+    )
+    assert wrap("请访问https://vader-vid.github.io获取。", 20).split("\n")[1] == (
+        "https://vader-vid.github.io"
+    )
+
+
+def test_only_a_link_that_shows_a_url_may_break_anywhere() -> None:
+    html = to_html("代码见 [GitHub 链接](https://github.com/a/b) 与 https://github.com/a/b")
+    assert '<a href="https://github.com/a/b">GitHub 链接</a>' in html
+    assert '<a href="https://github.com/a/b" class="url">https://github.com/a/b</a>' in html
+
+
+def test_characters_an_email_cannot_carry_are_dropped() -> None:
+    text = "a\x00b\x07c\x0bd\x1fe\x7ff\x85g\x9fh\ufffei\uffffj\ufdd0k\U0010ffffl"
+    assert drop_invalid(text) == "abcdefghijkl"
+    kept = "tab\tline\ncr\r中文 emoji 🙂 zero\u200bwidth"
+    assert drop_invalid(kept) == kept
 
 
 def test_line_breaks_inside_a_paragraph_are_kept() -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import html as html_lib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,3 +271,151 @@ def test_a_workspace_template_overrides_the_packaged_one(tmp_path: Path) -> None
     html = render_with(folder)["en"].html
     assert "because you asked for it" in html
     assert "阅读原文" in render_with(folder)["bilingual"].html  # the rest still packaged
+
+
+def test_an_edition_without_its_unsubscribe_link_is_refused(tmp_path: Path) -> None:
+    folder = broken_workspace(
+        tmp_path, "partials/footer.mjml.j2", '<a href="{{ unsubscribe_url }}">', '<a href="#">'
+    )
+    with pytest.raises(TemplateError) as caught:
+        render_with(folder)
+    assert str(caught.value) == (
+        f"the bilingual edition's HTML has no unsubscribe link ({UNSUBSCRIBE_PLACEHOLDER}, "
+        "from {{ unsubscribe_url }} in the templates); no issue is written"
+    )
+
+
+def test_a_10_mb_paragraph_keeps_the_footer_and_the_unsubscribe_link() -> None:
+    # libxml2 stops at a text node over 10,000,000 bytes unless told `huge_tree`, and
+    # its HTML parser then drops the rest of the document without a word.
+    summary = "a" * 10_200_000
+    paper = Paper("2401.00001", "Long", "长", "https://arxiv.org/abs/2401.00001", summary,
+                  None, "d.md:1")  # fmt: skip
+    edition = Renderer(NewsletterSettings()).edition(sample_issue([paper]), "en")
+    assert summary in edition.html
+    assert f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in edition.html
+    assert "because you subscribed to it." in edition.html
+    assert edition.html.rstrip().endswith("</html>")
+
+
+def test_the_samples_links_stop_before_the_chinese_after_them(
+    editions: dict[str, Edition],
+) -> None:
+    html, text = editions["bilingual"].html, editions["bilingual"].text
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert "https://vader-vid.github.io" in hrefs
+    assert "https://github.com/LLaVA-VL/LLaVA-NeXT" in hrefs
+    assert not [href for href in hrefs if "%E" in href or re.search(r"[^\x00-\x7f]", href)]
+    flat = re.sub(r"\s+", " ", text)
+    assert "https://vader-vid.github.io 获取" in flat
+    assert "https://github.com/LLaVA-VL/LLaVA-NeXT 获取" in flat
+
+
+def test_link_text_breaks_only_where_it_is_a_url(editions: dict[str, Edition]) -> None:
+    links = re.findall(r"<a ([^>]*)>(.*?)</a>", body(editions["bilingual"].html), re.DOTALL)
+    assert "break-all" not in editions["bilingual"].html
+    words = [(attrs, label) for attrs, label in links if "GitHub" in label and "://" not in label]
+    urls = [(attrs, label) for attrs, label in links if label.startswith("https://")]
+    assert words and urls
+    for attrs, label in words:
+        assert "anywhere" not in attrs and "break" not in attrs, label
+    for attrs, label in urls:
+        assert "overflow-wrap:anywhere" in attrs, label
+
+
+# Colour contrast: every text colour against the background it shows on, computed from
+# the HTML as a mail client gets it, in light mode (inline styles) and in dark mode
+# (the `prefers-color-scheme: dark` rules, which win with !important).
+
+HEX = r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b"  # premailer shortens #ffffff to #fff
+
+
+def full_hex(colour: str) -> str:
+    colour = colour.lower()
+    return "#" + "".join(c * 2 for c in colour[1:]) if len(colour) == 4 else colour
+
+
+def luminance(colour: str) -> float:
+    colour = full_hex(colour)
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    """The WCAG 2 contrast ratio of two `#rrggbb` colours."""
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_contrast_formula_matches_the_wcag_examples() -> None:
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+    assert contrast("#6b7280", "#f2f4f7") == pytest.approx(4.39, abs=0.01)  # the old footer
+
+
+def dark_rules(html: str) -> dict[str, list[tuple[str, str]]]:
+    """{property: [(selector, colour)]} of the dark-mode media query."""
+    start = html.index("@media (prefers-color-scheme: dark)")
+    block = html[html.index("{", start) + 1 : html.index("</style>", start)]
+    rules: dict[str, list[tuple[str, str]]] = {"color": [], "background-color": []}
+    for selectors, declarations in re.findall(r"([^{}]+)\{([^{}]*)\}", block):
+        for prop, colour in re.findall(rf"(?<![\w-])(color|background-color)\s*:\s*({HEX})",
+                                       declarations):  # fmt: skip
+            rules[prop] += [(selector.strip(), colour) for selector in selectors.split(",")]
+    return rules
+
+
+def inline(element: Any, prop: str) -> str | None:
+    names = "color" if prop == "color" else "background-color|background"
+    found = re.search(rf"(?:^|;)\s*(?:{names})\s*:\s*({HEX})", element.get("style", ""))
+    if found:
+        return full_hex(found.group(1))
+    return element.get("bgcolor") if prop != "color" else None
+
+
+def text_colours(html: str, dark: bool) -> set[tuple[str, str, str]]:
+    """(text, colour, background) of every visible piece of text."""
+    import lxml.html
+
+    root = lxml.html.fromstring(html)
+    matched: dict[str, dict[Any, str]] = {"color": {}, "background-color": {}}
+    if dark:
+        for prop, rules in dark_rules(html).items():
+            for selector, colour in rules:
+                for element in root.cssselect(selector):
+                    matched[prop][element] = full_hex(colour)
+
+    def resolve(element: Any, prop: str) -> str:
+        for node in [element, *element.iterancestors()]:
+            value = matched[prop].get(node) or inline(node, prop)
+            if value:
+                return value
+        return "#ffffff"
+
+    found = set()
+    for element in root.find("body").iter():
+        hidden = any("display:none" in (node.get("style") or "").replace(" ", "")
+                     for node in [element, *element.iterancestors()])  # fmt: skip
+        own = (element.text or "") + "".join(child.tail or "" for child in element)
+        if hidden or not isinstance(element.tag, str) or not own.strip():
+            continue
+        found.add(
+            (own.strip()[:30], resolve(element, "color"), resolve(element, "background-color"))
+        )
+    return found
+
+
+@pytest.mark.parametrize("name", EDITIONS)
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_every_text_colour_meets_wcag_aa_contrast(
+    editions: dict[str, Edition], name: str, dark: bool
+) -> None:
+    pairs = text_colours(editions[name].html, dark)
+    failing = [(text, fg, bg, round(contrast(fg, bg), 2)) for text, fg, bg in pairs
+               if contrast(fg, bg) < 4.5]  # fmt: skip
+    assert failing == []
+    texts = {text for text, _, _ in pairs}
+    assert any("View in browser" in t or "在浏览器中查看" in t for t in texts)  # header
+    assert any("退订" in t or "Unsubscribe" in t for t in texts)  # footer
+    assert len({(fg, bg) for _, fg, bg in pairs}) >= 6  # masthead, cards, links, footer…

@@ -355,3 +355,17 @@ def test_subscribers_stay_unchanged_by_a_refused_run(workspace: Path, server: Sm
         send(load_config())
     with Store.open(site / "newsletter.db") as store:
         assert {s.status for s in subscribers.listing(store)} == {"active"}
+
+
+def test_send_right_after_a_killed_compose_puts_the_issue_back_and_sends_it(
+    workspace: Path, server: SmtpServer
+) -> None:
+    site = make_site(workspace, server.port, THREE)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # the pid of a compose that was killed
+    folder = _issue_json(site).parent
+    folder.rename(folder.with_name(f".{folder.name}.{gone.pid}.old"))
+    result = CliRunner().invoke(cli, ["send"])
+    assert result.exit_code == 0, result.output
+    assert f"{folder}: put back as it was before an interrupted compose" in result.stderr
+    assert server.handler.count() == {address: 1 for address, _, _ in THREE}
