@@ -42,9 +42,23 @@ INVALID_CHARS = re.compile(
 )
 
 
+# A class with astral code points puts the regex engine on a slow path (180 ms
+# over a 6 MB digest, against 20 ms for the plane-0 part alone): look for the
+# plane-0 characters, and for the astral ones only in a text that has any.
+_INVALID_BMP = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def has_invalid(text: str) -> bool:
+    """Whether `text` holds a character of INVALID_CHARS (fast on long texts)."""
+    if _INVALID_BMP.search(text):
+        return True
+    return bool(_ASTRAL.search(text)) and bool(INVALID_CHARS.search(text))
+
+
 def drop_invalid(text: str) -> str:
     """`text` without the characters an email must not carry (INVALID_CHARS)."""
-    return INVALID_CHARS.sub("", text)
+    return INVALID_CHARS.sub("", text) if has_invalid(text) else text
 
 
 def _pieces(text: str) -> Iterator[tuple[str, str | None]]:
