@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsletter.archive import FolderSwap  # noqa: E402
-from newsletter.compose import _files  # noqa: E402
+from newsletter.compose.folder import FolderSwap, folder_files  # noqa: E402
+from newsletter.compose.render import IssueInfo, Renderer, Timings  # noqa: E402
 from newsletter.config import NewsletterSettings  # noqa: E402
-from newsletter.digest import Paper, parse_files  # noqa: E402
-from newsletter.render import IssueInfo, Renderer, Timings  # noqa: E402
+from newsletter.digest import parse_files  # noqa: E402
+from newsletter.model import Paper  # noqa: E402
 
 SAMPLE = ROOT / "digests" / "sample-digest.md"
 
@@ -38,7 +38,7 @@ def papers(count: int) -> list[Paper]:
     ids = [f"2407.{9000 + i:05d}" for i in range(count)]
     return [
         Paper(arxiv_id, p.title_en, p.title_zh, f"https://arxiv.org/abs/{arxiv_id}",
-              p.summary_zh, p.summary_en, p.source)
+              p.summary_zh, p.summary_en, p.source_file, p.source_line)
         for arxiv_id, p in zip(ids, (sample * (count // len(sample) + 1))[:count], strict=True)
     ]  # fmt: skip
 
@@ -66,7 +66,8 @@ def main() -> None:
             start = time.perf_counter()
             editions = renderer.render(info)
             write = time.perf_counter()
-            swap = FolderSwap(Path(folder), f"{run:04d}-2024-07-15", _files(info, editions))
+            files = folder_files(run, "2024-07-15", [p.arxiv_id for p in info.papers], editions)
+            swap = FolderSwap(Path(folder), f"{run:04d}-2024-07-15", files)
             swap.replace()
             swap.commit()
             timings.stages.setdefault("write", []).append(time.perf_counter() - write)

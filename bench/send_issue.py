@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from newsletter.compose import compose  # noqa: E402
 from newsletter.config import Config, load_config  # noqa: E402
-from newsletter.message import Recipient  # noqa: E402
-from newsletter.send import SendOptions, SendReport, load_templates, pick_issue, send  # noqa: E402
+from newsletter.send.deliver import SendOptions, SendReport, load_templates, pick_issue, send  # noqa: E402
+from newsletter.send.message import Recipient  # noqa: E402
 from newsletter.store import Store  # noqa: E402
 from newsletter.subscribers import new_token  # noqa: E402
 

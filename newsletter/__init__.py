@@ -1,16 +1,17 @@
 """newsletter: a weekly bilingual digest of AI papers, composed and mailed over SMTP.
 
-The public API; the command line (`newsletter.cli`) is a thin layer over it. Only
-standard-library modules are imported here, so `newsletter --help` starts fast.
-The steps of the flow, each importing its heavier dependencies itself:
-`newsletter.compose.compose` (Jinja2, mjml-python, premailer via `render`),
-`newsletter.send.send` and `newsletter.preview` (smtplib), `newsletter.job.run_once`
-and `newsletter.schedule.run_forever` (APScheduler), `newsletter.status.gather`.
+The package is the flow, one sub-package per stage (each `__init__` says what it
+takes in and gives out): `digest` (markdown -> papers), `store` (SQLite: every SQL
+statement), `compose` (papers -> an issue folder), `send` (an issue -> one message
+per subscriber), `schedule` (the weekly job). Beside them: `model` (the shared
+vocabulary), `config`, `subscribers` (the list), `status`, `cli` (a thin layer
+over all of it). Stages import their heavy dependencies (Jinja2, mjml-python,
+APScheduler) only when used, so `newsletter --help` starts fast.
 """
 
 from newsletter.config import Config, load_config
-from newsletter.digest import DigestWarning, Paper, ParseResult, parse_files, parse_text
 from newsletter.errors import ConfigError, DigestError, NewsletterError, StoreError
+from newsletter.model import DigestWarning, Issue, Paper, Subscriber
 from newsletter.store import Store
 
 __version__ = "0.1.0"
@@ -20,12 +21,11 @@ __all__ = [
     "ConfigError",
     "DigestError",
     "DigestWarning",
+    "Issue",
     "NewsletterError",
     "Paper",
-    "ParseResult",
     "Store",
     "StoreError",
+    "Subscriber",
     "load_config",
-    "parse_files",
-    "parse_text",
 ]

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ConfigError
+from newsletter.text import shorten
 
 CONFIG_NAME = "newsletter.toml"
 CONFIG_ENV = "NEWSLETTER_CONFIG"
@@ -331,10 +332,9 @@ def _checked_text(value: str, key: str, where: str) -> str:
     return value
 
 
-def _short(value: Any, width: int = 60) -> str:
+def _short(value: Any) -> str:
     """A value as an error message quotes it: repr, cut to one readable length."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return shorten(repr(value), 60)
 
 
 def _validate(config: Config, source: str) -> None:
@@ -357,7 +357,7 @@ def _validate(config: Config, source: str) -> None:
             getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
         )
     try:
-        from newsletter.cron import CronError, parse
+        from newsletter.schedule.cron import CronError, parse
 
         parse(config.schedule.cron)
     except CronError as error:

@@ -66,29 +66,29 @@ class FileLock:
             self.file = None
 
 
-def beside(database: Path, purpose: str) -> FileLock:
-    """The lock for `purpose` (`send`, `run`) of the store at `database`."""
-    return FileLock(database.with_name(f"{database.name}.{purpose}-lock"))
+class Busy(NewsletterError):
+    """Another process holds the lock; the message says which and what it is doing."""
 
 
-class IssueLock:
-    """One `compose` or `send` at a time per database.
+class Exclusive:
+    """Hold the lock for `purpose` beside the database for the block, or raise Busy.
 
-    `send` holds it from reading the issue's files to the last delivery, `compose`
-    from picking papers to placing the issue's folder: a compose can never change
-    an issue that a send has read, nor a send start on a half-placed issue.
+    One way to exclude, for every purpose: one `compose` or `send` at a time
+    (`issue_lock`), and one weekly job at a time (`run_lock`, whose caller skips a
+    run when one is still going).
     """
 
-    def __init__(self, database: Path, command: str) -> None:
-        self.lock = beside(database, "send")
+    def __init__(self, database: Path, purpose: str, command: str, doing: dict[str, str]) -> None:
+        self.lock = FileLock(database.with_name(f"{database.name}.{purpose}-lock"))
         self.command = command
+        self.doing = doing  # what each holding command is doing, for the message
 
-    def __enter__(self) -> IssueLock:
+    def __enter__(self) -> Exclusive:
         if not self.lock.acquire(self.command):
             pid, _, command = self.lock.holder().removeprefix("pid ").partition(" ")
-            doing = _DOING.get(command, "is composing or sending")
+            doing = self.doing.get(command, "is running")
             who = f"`newsletter {command}` (pid {pid})" if pid.isdigit() and command else "process"
-            raise NewsletterError(
+            raise Busy(
                 f"another {who} {doing} from {self.lock.path.parent}; "
                 f"run `newsletter {self.command}` again when it has finished"
             )
@@ -98,4 +98,17 @@ class IssueLock:
         self.lock.release()
 
 
-_DOING = {"send": "is delivering an issue", "compose": "is composing an issue"}
+def issue_lock(database: Path, command: str) -> Exclusive:
+    """One `compose` or `send` at a time per database.
+
+    `send` holds it from reading the issue's files to the last delivery, `compose`
+    from picking papers to placing the issue's folder: a compose can never change
+    an issue that a send has read, nor a send start on a half-placed issue.
+    """
+    doing = {"send": "is delivering an issue", "compose": "is composing an issue"}
+    return Exclusive(database, "send", command, doing)
+
+
+def run_lock(database: Path) -> Exclusive:
+    """One weekly job at a time per database, whatever starts it."""
+    return Exclusive(database, "run", "run-once", {"run-once": "is running the weekly job"})

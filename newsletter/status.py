@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Any
 
-from newsletter import cron
 from newsletter.config import Config
 from newsletter.digest import parse_files
 from newsletter.errors import NewsletterError
-from newsletter.store import Store
+from newsletter.model import Issue
+from newsletter.schedule import cron
+from newsletter.store import Store, deliveries, issues, papers, runs, subscribers
 
 
 def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
@@ -29,37 +31,25 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
     }
     in_digests = _digest_ids(config)
     state["unsent_papers"] = len(in_digests)
-    if not config.database_path.exists():
+    store = Store.open_existing(config.database_path)
+    if store is None:
         return state
-    with Store.open(config.database_path) as store:
+    with store:
         db = store.db
-        stored = {row[0] for row in db.execute("SELECT arxiv_id FROM papers")}
-        issued_sql = "SELECT arxiv_id FROM papers JOIN issue_papers ON paper = papers.id"
-        issued = {row[0] for row in db.execute(issued_sql)}
+        stored, issued = papers.stored_and_issued(db)
         state["unsent_papers"] = len((in_digests | stored) - issued)
-        for issue in store.issues()[-last_issues:]:
-            counts = dict(db.execute(
-                "SELECT status, count(*) FROM deliveries WHERE issue = ? GROUP BY status",
-                (issue.number,)).fetchall())  # fmt: skip
-            state["issues"].append({
-                "number": issue.number, "date": issue.date, "status": issue.status,
-                "papers": len(issue.papers), "folder": issue.folder,
-                "deliveries": {key: counts.get(key, 0)
-                               for key in ("sent", "failed", "pending", "skipped")},
-            })  # fmt: skip
-        subscribers = state["subscribers"]
-        for column, key in (("status", "by_status"), ("lang", "by_language")):
-            subscribers[key] = dict(db.execute(
-                f"SELECT {column}, count(*) FROM subscribers GROUP BY {column} ORDER BY {column}"
-            ).fetchall())  # fmt: skip
-        subscribers["total"] = sum(subscribers["by_status"].values())
-        row = db.execute(
-            "SELECT started_at, finished_at, outcome, issue, sent, failed FROM runs "
-            "ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row:
-            state["last_run"] = dict(row)
+        state["issues"] = [_issue_state(db, issue) for issue in issues.listing(db)[-last_issues:]]
+        by_status, by_language = subscribers.counts(db)
+        state["subscribers"] = {"total": sum(by_status.values()), "by_status": by_status,
+                                "by_language": by_language}  # fmt: skip
+        state["last_run"] = runs.last(db)
     return state
+
+
+def _issue_state(db: sqlite3.Connection, issue: Issue) -> dict[str, Any]:
+    return {"number": issue.number, "date": issue.date, "status": issue.status,
+            "papers": len(issue.papers), "folder": issue.folder,
+            "deliveries": deliveries.counts(db, issue.number)}  # fmt: skip
 
 
 def _digest_ids(config: Config) -> set[str]:
@@ -70,7 +60,7 @@ def _digest_ids(config: Config) -> set[str]:
         return set()
 
 
-def render(state: dict[str, Any]) -> list[str]:
+def describe(state: dict[str, Any]) -> list[str]:
     """The readable form of `gather`'s document."""
     lines = [f"Unsent papers: {state['unsent_papers']}"]
     if state["issues"]:
@@ -84,10 +74,10 @@ def render(state: dict[str, Any]) -> list[str]:
             )
     else:
         lines.append("Issues: none yet")
-    subscribers = state["subscribers"]
-    by = ", ".join(f"{k} {v}" for k, v in subscribers["by_status"].items()) or "none"
-    langs = ", ".join(f"{k} {v}" for k, v in subscribers["by_language"].items()) or "none"
-    lines.append(f"Subscribers: {subscribers['total']} ({by}; {langs})")
+    people = state["subscribers"]
+    by = ", ".join(f"{k} {v}" for k, v in people["by_status"].items()) or "none"
+    langs = ", ".join(f"{k} {v}" for k, v in people["by_language"].items()) or "none"
+    lines.append(f"Subscribers: {people['total']} ({by}; {langs})")
     last = state["last_run"]
     if last:
         lines.append(f"Last run: {last['started_at']}: {last['outcome'] or 'running'}")

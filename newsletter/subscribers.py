@@ -20,18 +20,17 @@ import hashlib
 import io
 import re
 import secrets
-import sqlite3
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from newsletter.errors import NewsletterError
+from newsletter.model import EDITIONS, Subscriber
 from newsletter.store import Store
+from newsletter.store import subscribers as rows
+from newsletter.text import shorten
 
-LANGUAGES = ("bilingual", "en", "zh")
-STATUSES = ("active", "unsubscribed", "bounced")
 NAME_MAX = 100  # characters: a display name, not a biography
 TOKEN_ALPHABET = string.digits + string.ascii_letters
 TOKEN_LENGTH = 33  # 62 ** 33 > 2 ** 192
@@ -42,21 +41,6 @@ _FORBIDDEN_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
 
 class SubscriberError(NewsletterError):
     """An address or a subscriber that cannot be used."""
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    id: int
-    email: str
-    name: str
-    lang: str
-    status: str
-    token: str
-    created_at: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"email": self.email, "name": self.name, "lang": self.lang,
-                "status": self.status, "created_at": self.created_at}  # fmt: skip
 
 
 @dataclass
@@ -98,12 +82,12 @@ def normalise_name(name: str | None) -> str:
     bad = _FORBIDDEN_IN_NAME.search(value)
     if bad:
         raise SubscriberError(
-            f"the name {_shorten(value)!r} contains a control character "
+            f"the name {shorten(value)!r} contains a control character "
             f"(U+{ord(bad.group()):04X}); names are one line of text"
         )
     if len(value) > NAME_MAX:
         raise SubscriberError(
-            f"the name {_shorten(value)!r} is {len(value)} characters long; "
+            f"the name {shorten(value)!r} is {len(value)} characters long; "
             f"at most {NAME_MAX} are allowed"
         )
     return value
@@ -111,8 +95,8 @@ def normalise_name(name: str | None) -> str:
 
 def normalise_lang(lang: str | None) -> str:
     value = (lang or "").strip().lower() or "bilingual"
-    if value not in LANGUAGES:
-        raise SubscriberError(f"{lang!r} is not a language: use {', '.join(LANGUAGES)}")
+    if value not in EDITIONS:
+        raise SubscriberError(f"{lang!r} is not a language: use {', '.join(EDITIONS)}")
     return value
 
 
@@ -123,10 +107,7 @@ def address_hash(email: str) -> str:
 
 def is_suppressed(store: Store, email: str) -> bool:
     """Whether `email` was removed from the list (and so must not be added back)."""
-    row = store.db.execute(
-        "SELECT 1 FROM suppressions WHERE address_sha256 = ?", (address_hash(email),)
-    ).fetchone()
-    return row is not None
+    return rows.is_suppressed(store.db, address_hash(email))
 
 
 def add(
@@ -145,7 +126,7 @@ def add(
                 f"{address} was removed from the list earlier; add it again only if they "
                 "asked to come back: --resubscribe"
             )
-        _insert(db, address, clean_name, language)
+        rows.insert(db, address, clean_name, language, new_token())
     found = find(store, address)
     assert found is not None
     return found
@@ -175,7 +156,7 @@ def import_csv(store: Store, path: Path, resubscribe: bool = False) -> ImportRes
                     "(--resubscribe adds it back if they asked to come back)"
                 )
             else:
-                _insert(db, address, name, language)
+                rows.insert(db, address, name, language, new_token())
                 result.added += 1
     return result
 
@@ -207,16 +188,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def find(store: Store, email: str) -> Subscriber | None:
-    row = store.db.execute(
-        "SELECT * FROM subscribers WHERE email = ? COLLATE NOCASE", (email.strip(),)
-    ).fetchone()
-    return _subscriber(row) if row else None
+    return rows.find(store.db, email)
 
 
 def listing(store: Store, status: str | None = None) -> list[Subscriber]:
-    where, args = (" WHERE status = ?", [status]) if status else ("", [])
-    rows = store.db.execute(f"SELECT * FROM subscribers{where} ORDER BY id", args)
-    return [_subscriber(row) for row in rows]
+    return rows.listing(store.db, status)
 
 
 def remove(store: Store, email: str) -> Subscriber:
@@ -227,61 +203,29 @@ def remove(store: Store, email: str) -> Subscriber:
     pending is skipped.
     """
     with store.transaction() as db:
-        subscriber = find(store, email)
+        subscriber = rows.find(db, email)
         if subscriber is None:
             raise SubscriberError(f"{email.strip()} is not on the list")
-        db.execute(
-            "UPDATE deliveries SET error = NULL, status = CASE status WHEN 'pending' "
-            "THEN 'skipped' ELSE status END, done_at = coalesce(done_at, "
-            "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) WHERE subscriber = ?",
-            (subscriber.id,),
-        )
-        db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber.id,))
-        db.execute(
-            "INSERT OR IGNORE INTO suppressions (address_sha256) VALUES (?)",
-            (address_hash(subscriber.email),),
-        )
+        rows.delete(db, subscriber.id)
+        rows.suppress(db, address_hash(subscriber.email))
     return subscriber
 
 
 def unsubscribe(store: Store, token: str) -> Subscriber:
     """Unsubscribe by the token in a message's links; doing it twice is harmless."""
     with store.transaction() as db:
-        row = db.execute("SELECT * FROM subscribers WHERE token = ?", (token.strip(),)).fetchone()
-        if row is None:
+        found = rows.find_by_token(db, token.strip())
+        if found is None:
             raise SubscriberError("no subscriber has that unsubscribe token")
-        db.execute(
-            "UPDATE subscribers SET status = 'unsubscribed', "
-            "changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
-            "WHERE id = ? AND status != 'unsubscribed'",
-            (row["id"],),
-        )
-    found = find(store, row["email"])
-    assert found is not None
-    return found
+        rows.set_unsubscribed(db, found.id)
+    gone = rows.find_by_token(store.db, found.token)
+    assert gone is not None
+    return gone
 
 
 def _may_add(store: Store, address: str, resubscribe: bool) -> bool:
     """False for an address removed earlier; with `resubscribe`, lift that and say True."""
     if resubscribe:
-        store.db.execute(
-            "DELETE FROM suppressions WHERE address_sha256 = ?", (address_hash(address),)
-        )
+        rows.lift_suppression(store.db, address_hash(address))
         return True
     return not is_suppressed(store, address)
-
-
-def _insert(db: sqlite3.Connection, email: str, name: str, lang: str) -> None:
-    db.execute(
-        "INSERT INTO subscribers (email, name, lang, token) VALUES (?, ?, ?, ?)",
-        (email, name, lang, new_token()),
-    )
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _subscriber(row: sqlite3.Row) -> Subscriber:
-    return Subscriber(row["id"], row["email"], row["name"], row["lang"], row["status"],
-                      row["token"], row["created_at"])  # fmt: skip

@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import shutil
 import sqlite3
+from email.message import EmailMessage
 from pathlib import Path
 
 from newsletter import subscribers
 from newsletter.compose import compose
 from newsletter.config import load_config
+from newsletter.model import Paper
 from newsletter.store import Store
 from tests.conftest import SAMPLE_DIGEST
+
+SAMPLE_IDS = [
+    "2406.11832",
+    "2407.04051",
+    "2407.04363",
+    "2407.04842",
+    "2407.05975",
+    "2407.06581",
+    "2407.03502",
+    "2407.07726",
+    "2407.07304",
+    "2407.07895",
+    "2407.08348",
+    "2407.08737",
+    "2407.07053",
+]
+"""The papers of the bundled sample digest, in digest order."""
 
 THREE = [("li.wei@example.org", "Li Wei", "zh"), ("ann@example.org", "Ann", "en"),
          ("bob@example.org", "", "bilingual")]  # fmt: skip
@@ -69,3 +90,18 @@ def import_many(site: Path, count: int) -> list[tuple[str, str, str]]:
         result = subscribers.import_csv(store, csv)
     assert result.added == count, result.problems
     return people
+
+
+def make_paper(arxiv_id: str, source: str, summary: str = "摘要。") -> Paper:
+    """A paper as a digest at `source` (`file:line`) would give it."""
+    file, _, line = source.rpartition(":")
+    return Paper(arxiv_id, f"Title {arxiv_id}", f"标题 {arxiv_id}",
+                 f"https://arxiv.org/abs/{arxiv_id}", summary, None, file, int(line))  # fmt: skip
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    """A message as a mail client reads it, with no defect."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    assert not message.defects
+    return message

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, SAMPLE_DIGEST
+from tests.helpers import SAMPLE_IDS
 from tests.smtpd import SmtpServer
-from tests.test_digest import SAMPLE_IDS
 
 SUBJECTS = {"li.wei@example.org": "AI 论文周报 第{n}期", "ann@example.org": "AI Paper Digest #{n}",
             "bob@example.org": "AI Paper Digest #{n} · AI 论文周报 第{n}期"}  # fmt: skip

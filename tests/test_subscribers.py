@@ -15,15 +15,16 @@ from click.testing import CliRunner
 
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.migrations import MIGRATIONS, migrate, schema_version
-from newsletter.send import send, start_deliveries
+from newsletter.send import send
 from newsletter.store import Store
+from newsletter.store import deliveries as ledger_rows
+from newsletter.store.migrations import MIGRATIONS, migrate, schema_version
 from newsletter.subscribers import address_hash, remove
 from tests.helpers import THREE, ledger, make_site
 from tests.smtpd import SmtpServer
 
 
-def deliveries(issue: int = 1) -> dict[str, int]:
+def delivery_counts(issue: int = 1) -> dict[str, int]:
     result = CliRunner().invoke(cli, ["status", "--json"])
     assert result.exit_code == 0, result.output
     [found] = [i for i in json.loads(result.stdout)["issues"] if i["number"] == issue]
@@ -37,7 +38,7 @@ def test_removing_someone_keeps_the_counts_of_issues_they_were_sent(
     assert send(load_config()).sent == 3
     removed = CliRunner().invoke(cli, ["subscribers", "remove", "ann@example.org"])
     assert removed.exit_code == 0, removed.output
-    assert deliveries() == {"sent": 3, "failed": 0, "pending": 0, "skipped": 0}
+    assert delivery_counts() == {"sent": 3, "failed": 0, "pending": 0, "skipped": 0}
     assert ledger(site, "SELECT count(*) FROM deliveries WHERE subscriber IS NULL") == [(1,)]
     assert ledger(site, "SELECT count(*) FROM subscribers") == [(2,)]
 
@@ -48,14 +49,13 @@ def test_removing_someone_during_a_send_skips_them_and_the_send_completes(
     site = make_site(workspace, server.port, THREE)
     config = load_config()
     with Store.open(config.database_path) as store:
-        issue = store.issue(1)
-        assert issue is not None
-        start_deliveries(store, issue)  # the audience is fixed: three pending
+        with store.transaction() as db:
+            ledger_rows.start(db, 1)  # the audience is fixed: three pending
         remove(store, "bob@example.org")
     report = send(config)
     assert (report.sent, report.complete) == (2, True)
     assert server.handler.count() == {"li.wei@example.org": 1, "ann@example.org": 1}
-    assert deliveries() == {"sent": 2, "failed": 0, "pending": 0, "skipped": 1}
+    assert delivery_counts() == {"sent": 2, "failed": 0, "pending": 0, "skipped": 1}
     assert ledger(site, "SELECT status FROM issues") == [("sent",)]
 
 
@@ -66,7 +66,7 @@ def test_a_failed_delivery_forgets_the_reply_that_quoted_the_address(
     server.handler.replies["bob@example.org"] = ["550 5.1.1 <bob@example.org>: no such user"]
     assert send(load_config()).failed == 1
     CliRunner().invoke(cli, ["subscribers", "remove", "bob@example.org"])
-    assert deliveries() == {"sent": 2, "failed": 1, "pending": 0, "skipped": 0}
+    assert delivery_counts() == {"sent": 2, "failed": 1, "pending": 0, "skipped": 0}
     assert ledger(site, "SELECT error FROM deliveries WHERE subscriber IS NULL") == [(None,)]
 
 

@@ -1,0 +1,53 @@
+"""`config` and `smtp-sink`: check the settings, try a send locally."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from newsletter.cli.app import App, cli, pass_app, print_json, warn
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@pass_app
+def config_show(app: App, as_json: bool) -> None:
+    """Check the configuration and print the settings in force (secrets hidden).
+
+    \b
+    Example:
+        newsletter --config site/newsletter.toml config
+    """
+    config = app.config
+    document = config.describe()
+    if as_json:
+        print_json(document)
+        return
+    click.echo(f"# {config.source}")
+    for section, values in document["settings"].items():
+        click.echo(f"[{section}]")
+        for key, value in values.items():
+            click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+
+
+@cli.command("smtp-sink")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=1025, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--mbox", default="smtp-sink.mbox", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where received messages are stored (an mbox file).")  # fmt: skip
+def smtp_sink(host: str, port: int, mbox: Path) -> None:
+    """Run a local SMTP server that keeps what it receives, for trying `send`.
+
+    Point `send` at it (smtp.host 127.0.0.1, smtp.port 1025, security none) and open
+    the mbox file in a mail client. Stop it with Ctrl-C.
+
+    \b
+    Example:
+        newsletter smtp-sink --port 1025 --mbox sent.mbox
+    """
+    from newsletter.sink import run_sink
+
+    run_sink(host, port, mbox, announce=warn)

@@ -1,0 +1,17 @@
+"""Stage 3, compose: unsent papers in, an issue folder in `issues/` out.
+
+`issue.py` picks the papers and records the issue; `render.py` turns them into
+three editions (Jinja2 -> MJML -> mjml-python -> HTML -> premailer, and text),
+with `mjml_check.py`, `markup.py` and `textlayout.py` as its helpers;
+`folder.py` writes and reads issue folders, the archive `send` mails from.
+"""
+
+from typing import TYPE_CHECKING
+
+from newsletter._lazy import exports
+
+if TYPE_CHECKING:
+    from newsletter.compose.issue import ComposeResult, compose, today
+
+__all__ = ["ComposeResult", "compose", "today"]
+__getattr__ = exports(__name__, dict.fromkeys(__all__, "issue"))

@@ -1,0 +1,303 @@
+"""The rendering pipeline: papers → Jinja2 → MJML → mjml-python → HTML → premailer.
+
+Read top to bottom, this is what `compose` does to each edition of an issue:
+
+1. `Renderer.mjml` renders `issue.mjml.j2` with Jinja2 (autoescape on, undefined
+   names are errors) and checks the MJML, since mjml-python lets typos through;
+2. `compile_mjml` compiles it with mjml-python (no web fonts, nothing remote);
+3. `inline_css` inlines the CSS with premailer, keeping `!important` (MJML's
+   phone layout needs it) and the doctype (premailer drops MRML's lowercase one);
+4. `Renderer.text` renders `issue.txt.j2`, the plain-text alternative, from the
+   same data (never scraped from the HTML).
+
+Each edition is rendered once per issue. What is personal (the unsubscribe link)
+is left as a placeholder that survives all of this unchanged, so that `send` fills
+it in by plain substitution, without rendering anything per recipient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+
+from newsletter import text as texts
+from newsletter.compose import markup, textlayout
+from newsletter.config import NewsletterSettings
+from newsletter.errors import TemplateError
+from newsletter.mjml_schema import check_mjml
+from newsletter.model import EDITIONS, HTML_LANG, UNSUBSCRIBE_PLACEHOLDER, Edition, Paper
+
+PLACEHOLDERS = {"unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
+"""Personal parts of a message, as they stand in the rendered HTML and text."""
+
+MJML_TEMPLATE = "issue.mjml.j2"
+TEXT_TEMPLATE = "issue.txt.j2"
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+CHECKOUT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    """What the templates know about the issue itself."""
+
+    number: int
+    date: dt.date
+    folder: str
+    papers: Sequence[Paper]
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each stage, for the benchmark."""
+
+    stages: dict[str, list[float]] = field(default_factory=dict)
+
+    def measure(self, stage: str, work: Callable[[], T]) -> T:
+        start = time.perf_counter()
+        result = work()
+        self.stages.setdefault(stage, []).append(time.perf_counter() - start)
+        return result
+
+
+class Renderer:
+    """Renders issues with the workspace's templates, the packaged ones filling gaps."""
+
+    def __init__(
+        self,
+        settings: NewsletterSettings,
+        templates_dir: Path | None = None,
+        timings: Timings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.timings = timings or Timings()
+        folders = [path for path in (templates_dir, _packaged_templates()) if path]
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(path) for path in folders]),
+            autoescape=jinja2.select_autoescape(["mjml.j2", "html.j2"], default=False),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=False,
+        )
+        self.env.filters.update(
+            md=markup.to_html, md_text=markup.to_text, paragraphs=markup.paragraphs,
+            wrap=textlayout.wrap,
+        )  # fmt: skip
+
+    def render(self, info: IssueInfo) -> dict[str, Edition]:
+        """Every edition of an issue."""
+        return {name: self.edition(info, name) for name in EDITIONS}
+
+    def edition(self, info: IssueInfo, name: str) -> Edition:
+        """One edition, refused if it lost its unsubscribe link on the way."""
+        context = self.context(info, name)
+        source = self.timings.measure("jinja", lambda: self.mjml(context))
+        html = self.timings.measure("mjml", lambda: compile_mjml(source))
+        html = self.timings.measure("premailer", lambda: inline_css(html))
+        text = self.timings.measure("text", lambda: self.text(context))
+        _check_unsubscribe(name, html, text)
+        issue = context["issue"]
+        return Edition(name, issue["subject"], issue["preheader"], source, html, text)
+
+    def context(self, info: IssueInfo, name: str) -> dict[str, Any]:
+        """The variables the templates see (documented in `issue.mjml.j2`)."""
+        settings = self.settings
+        return {
+            "edition": name,
+            "lang": HTML_LANG[name],
+            "newsletter": {
+                "title_en": settings.title_en,
+                "title_zh": settings.title_zh,
+                "base_url": settings.base_url,
+            },
+            "issue": {
+                "number": info.number,
+                "date": info.date.isoformat(),
+                "count": len(info.papers),
+                "subject": subject(settings, name, info),
+                "preheader": preheader(name, info.papers),
+                "web_url": web_url(settings, info.folder, name),
+            },
+            "papers": info.papers,
+            **PLACEHOLDERS,
+        }
+
+    def mjml(self, context: dict[str, Any]) -> str:
+        """Jinja → MJML, checked: a typo in a template stops here, not in an inbox."""
+        source = self._render_template(MJML_TEMPLATE, context)
+        problems = check_mjml(source)
+        if problems:
+            problem = problems[0]
+            raise TemplateError(
+                f"{self._locate(source, problem.line)}: {problem.message} "
+                f"(rendered MJML line {problem.line})"
+            )
+        return source
+
+    def text(self, context: dict[str, Any]) -> str:
+        text = self._render_template(TEXT_TEMPLATE, context)
+        return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+    def _render_template(self, name: str, context: dict[str, Any]) -> str:
+        try:
+            # Papers stored before the parser dropped control characters may still
+            # carry them, and one would stop MJML: no digest can make compose fail.
+            return texts.drop_invalid(self.env.get_template(name).render(context))
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(
+                f"{error.filename or error.name}:{error.lineno}: {error.message}"
+            ) from None
+        except jinja2.TemplateNotFound as error:
+            raise TemplateError(f"template {error.name} not found in {self._folders()}") from None
+        except jinja2.TemplateError as error:  # undefined names and the like
+            raise TemplateError(f"{_template_frame(error) or name}: {error.message}") from None
+
+    def _folders(self) -> str:
+        loader = self.env.loader
+        assert isinstance(loader, jinja2.FileSystemLoader)
+        return " or ".join(str(path) for path in loader.searchpath)
+
+    def _locate(self, source: str, line: int) -> str:
+        """Which template line wrote line `line` of the MJML: found by its text."""
+        wanted = source.splitlines()[line - 1].strip() if line else ""
+        assert isinstance(self.env.loader, jinja2.FileSystemLoader)
+        for name in self.env.list_templates(filter_func=lambda name: name.endswith(".mjml.j2")):
+            text, filename, _ = self.env.loader.get_source(self.env, name)
+            for number, template_line in enumerate(text.splitlines(), start=1):
+                if wanted and template_line.strip() == wanted:
+                    return f"{filename}:{number}"
+        return f"{MJML_TEMPLATE} (rendered)"
+
+
+def _check_unsubscribe(edition: str, html: str, text: str) -> None:
+    """Every message must carry its unsubscribe link: an edition without the
+    placeholder (a template that dropped `unsubscribe_url`, HTML cut short) is an error."""
+    # In the HTML it must be a link's target: a summary could hold the bare text.
+    for part, found in (("HTML", f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in html),
+                        ("text", UNSUBSCRIBE_PLACEHOLDER in text)):  # fmt: skip
+        if not found:
+            raise TemplateError(
+                f"the {edition} edition's {part} has no unsubscribe link "
+                f"({UNSUBSCRIBE_PLACEHOLDER}, from {{{{ unsubscribe_url }}}} in the templates); "
+                "no issue is written"
+            )
+
+
+def compile_mjml(source: str) -> str:
+    """MJML → HTML with mjml-python, with no web-font links (nothing remote)."""
+    from mjml import mjml2html
+
+    try:
+        return mjml2html(source, fonts={}, disable_comments=True)
+    except ValueError as error:
+        raise TemplateError(f"{MJML_TEMPLATE}: the MJML does not compile: {error}") from None
+
+
+def inline_css(html: str) -> str:
+    """Inline the CSS with premailer, as email clients want it.
+
+    The HTML is parsed here rather than by premailer, with `huge_tree`: libxml2
+    stops at a text node over 10,000,000 bytes (a 10 MB paragraph), and its HTML
+    parser "recovers" by dropping the rest of the document, footer and unsubscribe
+    link included, without a word.
+    """
+    import premailer
+    from lxml import etree  # type: ignore[import-untyped]
+
+    parser = etree.HTMLParser(huge_tree=True)
+    document = etree.fromstring(_skip_mjml_styles(html).strip(), parser)
+    fatal = [error for error in parser.error_log if error.level == etree.ErrorLevels.FATAL]
+    if document is None or fatal:
+        reason = fatal[0].message if fatal else "empty document"
+        raise TemplateError(f"{MJML_TEMPLATE}: the HTML cannot be parsed for inlining: {reason}")
+    inliner = premailer.Premailer(
+        document,
+        allow_network=False,  # MJML may link web fonts; we never fetch anything
+        strip_important=False,  # MJML's phone layout relies on !important
+        keep_style_tags=True,  # media queries (phone, dark mode) must stay
+        remove_classes=False,  # the dark-mode rules select by class
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+    )
+    tree = inliner.transform()  # given a parsed document, premailer returns its tree
+    inlined: bytes = etree.tostring(
+        tree.getroot(), method="html", pretty_print=True, encoding="utf-8"
+    )
+    return "<!doctype html>\n" + inlined.decode("utf-8")  # MRML's doctype, as MRML writes it
+
+
+# The <style> blocks MJML writes itself (resets, Outlook fixes, the column widths of
+# its media queries) stay as they are, as MJML means them to: inlining their resets
+# onto every table cell would add kilobytes, and parsing them costs premailer time.
+_MJML_STYLE = re.compile(
+    r"<style(?P<attributes>[^>]*)>(?=\s*(?:#outlook a|\.mj-outlook-group-fix|\.moz-text-html"
+    r"|@media only screen and \(min-width:))"
+)
+
+
+def _skip_mjml_styles(html: str) -> str:
+    return _MJML_STYLE.sub(r'<style\g<attributes> data-premailer="ignore">', html)
+
+
+def subject(settings: NewsletterSettings, edition: str, info: IssueInfo) -> str:
+    pattern: str = getattr(settings, f"subject_{edition}")
+    return pattern.format(
+        number=info.number,
+        date=info.date.isoformat(),
+        papers=len(info.papers),
+        title_en=settings.title_en,
+        title_zh=settings.title_zh,
+    )
+
+
+def preheader(edition: str, papers: Sequence[Paper], named: int = 3) -> str:
+    """The line a mail client shows after the subject: the first papers, by short name."""
+    more = len(papers) - named
+    english = ", ".join(_short_name(p.title_en or p.title_zh) for p in papers[:named])
+    chinese = "、".join(_short_name(p.title_zh or p.title_en) for p in papers[:named])
+    english += f" and {more} more" if more > 0 else ""
+    chinese = f"本期 {len(papers)} 篇论文：{chinese}" + ("等" if more > 0 else "")
+    if edition == "en":
+        return f"This week: {english}"
+    if edition == "zh":
+        return chinese
+    return f"{english} · {chinese}"
+
+
+def _short_name(title: str, limit: int = 40) -> str:
+    """`FunAudioLLM: Voice Understanding…` → `FunAudioLLM`; long titles are cut."""
+    head = re.split(r"[:：]", title, maxsplit=1)[0].strip()
+    if len(head) <= limit:
+        return head
+    return head[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def web_url(settings: NewsletterSettings, folder: str, edition: str) -> str:
+    """Where the web archive shows an edition: `base_url` + the issue's path."""
+    return f"{settings.base_url.rstrip('/')}/issues/{folder}/{edition}.html"
+
+
+def _template_frame(error: Exception) -> str | None:
+    """`template:line` of the innermost template frame in a Jinja error's traceback."""
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{filename}:{traceback.tb_lineno}"
+        traceback = traceback.tb_next
+    return found
+
+
+def _packaged_templates() -> Path:
+    """The templates shipped in the wheel, or the checkout's in a development install."""
+    return PACKAGED_TEMPLATES if PACKAGED_TEMPLATES.is_dir() else CHECKOUT_TEMPLATES

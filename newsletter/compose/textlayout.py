@@ -1,0 +1,87 @@
+"""The plain-text edition's layout: columns as a terminal or mail client counts them,
+and wrapping that knows Chinese has no spaces and some punctuation may not start
+or end a line."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from newsletter.compose.markup import URL_CHARS
+
+# East Asian Wide and Fullwidth characters (EastAsianWidth W and F) take two columns.
+# The big blocks are matched at C speed; the symbol blocks, where wide and narrow
+# characters mix (emoji, dingbats), are looked up one by one.
+_WIDE = re.compile(
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+    "\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe10-\ufe19\ufe30-\ufe6b\uff01-\uff60"
+    "\uffe0-\uffe6\U00016fe0-\U0001b2ff\U00020000-\U0003fffd]"
+)
+_MIXED = re.compile("[\u231a-\u2b55\U0001f000-\U0001faff]")
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal or a monospace mail client (CJK: 2 each)."""
+    symbols = _MIXED.findall(text)
+    wide_symbols = sum(unicodedata.east_asian_width(char) in "WF" for char in symbols)
+    return len(text) + len(_WIDE.findall(text)) + wide_symbols
+
+
+# Closing punctuation may not start a line, opening punctuation may not end one.
+_NO_LINE_START = set("，。、；：？！）》」』】〉,.;:?!)]}%")
+_NO_LINE_END = set("（《「『【〈([{")
+_WORD = r"[A-Za-z0-9\u00c0-\u024f'’\-_/.@#&+=%]+\s*"
+_WRAP_TOKEN = re.compile(rf"https?://{URL_CHARS}+|{_WORD}|\s+|.", re.DOTALL)
+
+
+def wrap(text: str, width: int = 72, indent: str = "", subsequent: str | None = None) -> str:
+    """Wrap text to `width` columns, counting CJK as two, never breaking a URL or word.
+
+    `textwrap` only breaks at spaces, and Chinese has none: here a Chinese character
+    is a place to break, except before closing punctuation (which takes the last
+    character of the line down with it). `indent` starts the first line,
+    `subsequent` (default: `indent`) the others; a URL longer than the line stays whole.
+    """
+    subsequent = indent if subsequent is None else subsequent
+    lines: list[str] = []
+    for source_line in text.split("\n"):
+        prefix = indent if not lines else subsequent
+        room = width - max(display_width(prefix), display_width(subsequent))
+        lines.extend(_wrap_line(source_line, max(room, 10)))
+    return "\n".join(
+        (indent if number == 0 else subsequent) + line if line else ""
+        for number, line in enumerate(lines)
+    )
+
+
+def _wrap_line(text: str, width: int) -> list[str]:
+    lines: list[list[str]] = [[]]
+    used = 0
+    for token in _WRAP_TOKEN.findall(text):
+        line = lines[-1]
+        ink, spaces = _token_width(token)
+        if used + ink <= width or not "".join(line).strip():
+            line.append(token)
+            used += ink + spaces
+            continue
+        if token.isspace():
+            lines.append([])
+            used = 0
+            continue
+        carried: list[str] = []
+        if token[0] in _NO_LINE_START and len(line) > 1:
+            carried = [line.pop()]  # no line may start with closing punctuation
+        while len(line) > 1 and line[-1].strip() in _NO_LINE_END:
+            carried.insert(0, line.pop())  # nor end with opening punctuation
+        lines.append([*carried, token])
+        used = sum(sum(_token_width(part)) for part in lines[-1])
+    return ["".join(line).rstrip() for line in lines]
+
+
+@functools.lru_cache(maxsize=8192)
+def _token_width(token: str) -> tuple[int, int]:
+    """(columns of the token's text, columns of the spaces after it): most tokens are
+    single Chinese characters, so the cache answers nearly every call."""
+    text = token.rstrip()
+    return display_width(text), len(token) - len(text)

@@ -1,0 +1,32 @@
+"""Stage 1, digest: markdown digest files in, `Paper`s and `DigestWarning`s out.
+
+`parse.py` reads the format (see the README, "The digest format"), `strays.py`
+finds paragraphs that repeat another entry's summary, `arxiv.py` normalises ids.
+Nothing here writes anything.
+"""
+
+from typing import TYPE_CHECKING
+
+from newsletter._lazy import exports
+
+if TYPE_CHECKING:
+    from newsletter.digest.parse import (
+        ParseResult,
+        Source,
+        parse_bytes,
+        parse_files,
+        parse_sources,
+        parse_text,
+        read_sources,
+    )
+
+__all__ = [
+    "ParseResult",
+    "Source",
+    "parse_bytes",
+    "parse_files",
+    "parse_sources",
+    "parse_text",
+    "read_sources",
+]
+__getattr__ = exports(__name__, dict.fromkeys(__all__, "parse"))

@@ -1,0 +1,124 @@
+"""The shared vocabulary of the flow: papers, issues, subscribers and editions.
+
+Every stage speaks these: the digest parser makes `Paper`s, the store keeps them
+with `Issue`s and `Subscriber`s, compose renders one edition per `EDITIONS` name,
+send fills in each subscriber's link where `UNSUBSCRIBE_PLACEHOLDER` stands. Plain
+data only, standard library only: importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+EDITIONS = ("bilingual", "en", "zh")
+"""The editions of an issue; a subscriber's `lang` is one of them."""
+
+HTML_LANG = {"bilingual": "zh-CN", "en": "en", "zh": "zh-CN"}
+"""The `lang` attribute of each edition's HTML."""
+
+SUBSCRIBER_STATUSES = ("active", "unsubscribed", "bounced")
+
+UNSUBSCRIBE_PLACEHOLDER = "%%UNSUBSCRIBE_URL%%"
+"""Where a composed edition holds the subscriber's own unsubscribe link; `send`
+fills it in by plain substitution, without rendering anything per recipient."""
+
+GMAIL_CLIP_BYTES = 102 * 1024
+"""Gmail shows "[Message clipped]" and hides the rest of a larger HTML body."""
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper as a digest gives it; `source_file:source_line` is its heading."""
+
+    arxiv_id: str
+    title_en: str
+    title_zh: str
+    url: str
+    summary_zh: str
+    summary_en: str | None
+    source_file: str
+    source_line: int
+
+    @property
+    def source(self) -> str:
+        """`digests/2024-07-15.md:5`, as warnings and `digest parse --json` name it."""
+        return f"{self.source_file}:{self.source_line}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arxiv_id": self.arxiv_id,
+            "title_en": self.title_en,
+            "title_zh": self.title_zh,
+            "url": self.url,
+            "summary_zh": self.summary_zh,
+            "summary_en": self.summary_en,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class DigestWarning:
+    """Something in a digest the user should fix; the rest of the digest is kept."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue as the store knows it; its files are in `issues_dir / folder`."""
+
+    number: int
+    date: str
+    subject: str
+    folder: str
+    papers: tuple[str, ...]
+    status: str = "composed"  # composed, sending, sent
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """Someone on the list; `token` is the key to their own links."""
+
+    id: int
+    email: str
+    name: str
+    lang: str
+    status: str
+    token: str
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"email": self.email, "name": self.name, "lang": self.lang,
+                "status": self.status, "created_at": self.created_at}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One edition of an issue as composed: what its messages are made of."""
+
+    name: str  # one of EDITIONS
+    subject: str
+    preheader: str
+    mjml: str
+    html: str  # with UNSUBSCRIBE_PLACEHOLDER where each subscriber's link goes
+    text: str
+
+    @property
+    def html_bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+def clip_warning(edition: str, html_bytes: int) -> str | None:
+    """What to say when an edition's HTML is long enough for Gmail to clip it."""
+    if html_bytes <= GMAIL_CLIP_BYTES:
+        return None
+    return (
+        f"the {edition} edition's HTML is {html_bytes / 1024:.0f} KB: Gmail clips messages "
+        f"over {GMAIL_CLIP_BYTES // 1024} KB (lower max_papers or trim the template)"
+    )

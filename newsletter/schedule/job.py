@@ -1,0 +1,156 @@
+"""The weekly job: finish an interrupted send, compose the next issue, send it.
+
+Whatever runs it (`newsletter schedule`, `newsletter run-once` from cron or a
+systemd timer), it is the same function. Two runs never overlap, even from two
+processes: each holds an exclusive lock on a file beside the database for its whole
+length. Every run logs one line when it starts and one when it ends, and is
+recorded in the store's `runs` table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from newsletter.compose import compose
+from newsletter.config import Config
+from newsletter.errors import NewsletterError
+from newsletter.locks import Busy, run_lock
+from newsletter.send import IncompleteSend, SendOptions, SendReport, send
+from newsletter.store import Store, issues, runs
+
+log = logging.getLogger("newsletter")
+
+
+@dataclass
+class RunResult:
+    """What one run of the weekly job did."""
+
+    outcome: str  # "sent", "nothing to send", "incomplete", "failed", "skipped"
+    issue: int | None = None
+    papers: int = 0
+    sent: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        issue = f"issue {self.issue}, {self.papers} papers, " if self.issue else ""
+        return (
+            f"run finished: {self.outcome}; {issue}{self.sent} sent, {self.failed} failed, "
+            f"{self.seconds:.1f} s"
+        )
+
+
+def run_once(config: Config, stop: threading.Event | None = None) -> RunResult:
+    """Resume, compose, send; logged and recorded. Never runs twice at once."""
+    try:
+        with run_lock(config.database_path):
+            return _logged_run(config, stop)
+    except Busy as busy:
+        log.info("run skipped: %s", busy)
+        return RunResult("skipped")
+
+
+def _logged_run(config: Config, stop: threading.Event | None) -> RunResult:
+    started = time.perf_counter()
+    run_id = _record_start(config)
+    log.info("run started (%s)", config.source)
+    result = RunResult("failed")
+    try:
+        result = _run(config, stop)
+    except NewsletterError as error:
+        log.error("run failed: %s", error)
+        raise
+    finally:
+        result.seconds = time.perf_counter() - started
+        _record_end(config, run_id, result)
+        log.info("%s", result.line())
+    return result
+
+
+def _run(config: Config, stop: threading.Event | None) -> RunResult:
+    result = RunResult("nothing to send")
+    try:
+        if _has_unfinished_send(config):  # an interrupted send comes first
+            _add(result, send(config, SendOptions(stop=stop)))
+        if stop and stop.is_set():
+            log.info("stopped before composing: the next run composes")
+            result.outcome = "incomplete"
+            return result
+        composed = compose(config)
+        for warning in composed.warnings:
+            log.warning("%s", warning)
+        if not composed.composed:
+            log.info("no unsent papers: nothing to compose; waiting for the next run")
+        else:
+            result.papers += len(composed.papers)
+            _add(result, send(config, SendOptions(stop=stop)))
+    except IncompleteSend as error:
+        _add(result, error.report)
+        result.outcome = "incomplete"
+        log.error("send stopped: %s", error)
+    return result
+
+
+def _add(result: RunResult, report: SendReport) -> None:
+    for warning in report.warnings:
+        log.warning("%s", warning)
+    result.issue = report.issue or result.issue
+    result.sent += report.sent
+    result.failed += report.failed
+    if report.issue is not None and report.started:
+        result.outcome = "sent" if report.complete else "incomplete"
+
+
+def _has_unfinished_send(config: Config) -> bool:
+    store = Store.open_existing(config.database_path)
+    if store is None:
+        return False
+    with store:
+        return any(issue.status == "sending" for issue in issues.listing(store.db))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _record_start(config: Config) -> int:
+    with Store.open(config.database_path) as store, store.transaction() as db:
+        return runs.start(db, _now())
+
+
+def _record_end(config: Config, run_id: int, result: RunResult) -> None:
+    with Store.open(config.database_path) as store, store.transaction() as db:
+        runs.finish(db, run_id, _now(), result.outcome, result.issue, result.papers,
+                    result.sent, result.failed)  # fmt: skip
+
+
+def last_run_started(config: Config) -> dt.datetime | None:
+    """When the weekly job last started, if ever."""
+    store = Store.open_existing(config.database_path)
+    if store is None:
+        return None
+    with store:
+        started = runs.last_started(store.db)
+    if started is None:
+        return None
+    return dt.datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+def setup_logging(config: Config) -> None:
+    """One line per event to stderr, and to the log file when one is configured."""
+    logger = logging.getLogger("newsletter")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S%z")
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if config.log_path:
+        config.log_path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(config.log_path, encoding="utf-8"))
+    logger.handlers.clear()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)

@@ -1,0 +1,16 @@
+"""Stage 4, send: a composed issue and the active list in, one message each out.
+
+`deliver.py` runs the exactly-once ledger and the worker pool, `smtp.py` speaks
+to the server, `message.py` builds each subscriber's message, `preview.py` is the
+dry run and the test send, `journal.py` keeps what the ledger could not record.
+"""
+
+from typing import TYPE_CHECKING
+
+from newsletter._lazy import exports
+
+if TYPE_CHECKING:
+    from newsletter.send.deliver import IncompleteSend, SendOptions, SendReport, send
+
+__all__ = ["IncompleteSend", "SendOptions", "SendReport", "send"]
+__getattr__ = exports(__name__, dict.fromkeys(__all__, "deliver"))

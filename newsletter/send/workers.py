@@ -1,0 +1,236 @@
+"""The workers of one send: SMTP sessions in threads, fed from the ledger.
+
+The main thread feeds a small queue; each worker takes a delivery, offers its
+message (retrying a 4xx or a lost connection with doubling delays), and commits
+the outcome at once on its own database connection; `smtp.rate_per_second` caps
+them all together. There are no end markers to lose: a worker leaves when `stop`
+is set (after the message in hand) or when the feed is done and the queue empty.
+A delivery the ledger cannot take is kept for `record_leftovers`.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from newsletter.config import Config
+from newsletter.send.journal import Journal, Recorded
+from newsletter.send.message import MessageTemplate, Recipient
+from newsletter.send.report import SendReport
+from newsletter.send.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
+from newsletter.store import Store, deliveries
+from newsletter.store.deliveries import Delivery
+
+QUEUED_PER_CONNECTION = 4
+"""Deliveries waiting per worker: enough to never starve one, few enough to stop at once."""
+
+STOPPED = (
+    "stopped: the messages in flight were finished and recorded; "
+    "`newsletter send` again resumes the rest"
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one delivery, as the ledger records it."""
+
+    delivery: Delivery
+    status: str  # sent, failed, pending (deferred, or not tried)
+    attempts: int
+    error: str | None
+
+
+class Workers:
+    """`smtp.connections` SMTP sessions delivering one issue's pending deliveries."""
+
+    def __init__(
+        self,
+        config: Config,
+        issue: int,
+        templates: dict[str, MessageTemplate],
+        stop: threading.Event,
+        report: SendReport,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.config, self.issue, self.templates = config, issue, templates
+        self.stop, self.report, self.progress = stop, report, progress
+        self.sender = next(iter(templates.values())).sender
+        size = max(1, config.smtp.connections) * QUEUED_PER_CONNECTION
+        self.queue: queue.Queue[Delivery] = queue.Queue(maxsize=size)
+        self.fed = threading.Event()
+        self.stopped_by = ""
+        self.lock = threading.Lock()
+        self.limiter = RateLimiter(config.smtp.rate_per_second, stop)
+        self.unrecorded: list[Result] = []
+
+    def deliver(self, first: SmtpSession, pending: Iterator[Delivery], count: int) -> None:
+        """Send every delivery `pending` yields (`count` of them), until done or stopped."""
+        sessions = [first] + [
+            SmtpSession(self.config.smtp, self.config.smtp_password)
+            for _ in range(max(1, min(self.config.smtp.connections, count)) - 1)
+        ]
+        threads = [threading.Thread(target=self._work, args=(s,), daemon=True) for s in sessions]
+        for thread in threads:
+            thread.start()
+        try:
+            for delivery in pending:
+                if not self._put(delivery, threads):
+                    break
+        except BaseException:
+            self.stop.set()  # e.g. KeyboardInterrupt in a caller without signal handlers
+            raise
+        finally:
+            self.fed.set()
+            for thread in threads:
+                thread.join()
+        if self.stop.is_set() and not self.stopped_by:
+            self.stopped_by = STOPPED
+
+    def _put(self, delivery: Delivery, threads: list[threading.Thread]) -> bool:
+        """Queue one delivery, waiting as long as the workers are busy; False: stop."""
+        while not self.stop.is_set():
+            try:
+                self.queue.put(delivery, timeout=0.1)
+                return True
+            except queue.Full:
+                if not any(thread.is_alive() for thread in threads):
+                    return False
+        return False
+
+    def halt(self, reason: str) -> None:
+        """Stop the run after the messages in flight, saying why (the first reason wins)."""
+        with self.lock:
+            if not self.stopped_by:
+                self.stopped_by = reason
+        self.stop.set()
+
+    def _work(self, session: SmtpSession) -> None:
+        ledger: Store | None = None
+        try:
+            ledger = Store.open(self.config.database_path)
+            while not self.stop.is_set():
+                try:
+                    delivery = self.queue.get(timeout=0.1)
+                except queue.Empty:
+                    if self.fed.is_set():
+                        return
+                    continue
+                self._record(ledger, self._attempt(session, delivery))
+        except Exception as error:  # a bug or a broken machine: stop cleanly, say what
+            self.halt(f"sending stopped on an unexpected {type(error).__name__}: {error}")
+        finally:
+            session.close()
+            if ledger is not None:
+                ledger.close()
+
+    def _attempt(self, session: SmtpSession, delivery: Delivery) -> Result:
+        """Offer one message, retrying a 4xx or a lost connection with backoff."""
+        address = smtp_address(delivery.email)
+        message = self.templates[delivery.edition].build(
+            Recipient(address, delivery.name, delivery.token, str(delivery.subscriber))
+        )
+        attempts, outcome = 0, Outcome("retry", "not tried")
+        smtp = self.config.smtp
+        for attempt in range(smtp.retries + 1):
+            if attempt and self.stop.wait(smtp.retry_delay * 2 ** (attempt - 1)):
+                break
+            if not self.limiter.wait():
+                break
+            attempts += 1
+            try:
+                outcome = session.send(self.sender, address, message)
+            except SmtpUnavailable as error:
+                outcome = Outcome("down", str(error))
+            if outcome.status != "retry":
+                break
+        return self._judge(delivery, outcome, attempts)
+
+    def _judge(self, delivery: Delivery, outcome: Outcome, attempts: int) -> Result:
+        """The ledger's view of an outcome; a server gone or refusing us stops the run."""
+        status = outcome.status if outcome.status in ("sent", "failed") else "pending"
+        said = outcome.reply if status != "sent" and attempts else None
+        if outcome.status == "down":
+            self.halt(f"{outcome.reply}; stopped: `newsletter send` again resumes the rest")
+        elif outcome.status == "stop":
+            self.halt(
+                f"{outcome.reply}; nobody was marked failed: once the server accepts us, "
+                "`newsletter send` again resumes"
+            )
+            attempts = 0  # not this recipient's fault: their attempts are not spent
+        if outcome.status == "retry" and attempts:
+            with self.lock:
+                self.report.deferred += 1
+        return Result(delivery, status, attempts, said)
+
+    def _record(self, ledger: Store, result: Result) -> None:
+        """Commit what became of one message, right away; if the ledger cannot take
+        it, keep it for `record_leftovers` and stop the run."""
+        try:
+            _mark(ledger, self.issue, result)
+        except sqlite3.Error as error:
+            with self.lock:
+                self.unrecorded.append(result)
+            self.halt(f"cannot record deliveries in {self.config.database_path}: {error}")
+            return
+        self._count(result)
+
+    def _count(self, result: Result) -> None:
+        with self.lock:
+            if result.status == "sent":
+                self.report.sent += 1
+            elif result.status == "failed":
+                self.report.failed += 1
+                self.report.failures.append((result.delivery.email, result.error or ""))
+        if self.progress:
+            self.progress(1)
+
+    def record_leftovers(self, store: Store, journal: Journal) -> None:
+        """Try once more to record what the workers could not; what still fails goes
+        into the journal (replayed before the next send), so nobody gets it twice."""
+        left: list[Result] = []
+        for result in self.unrecorded:
+            try:
+                _mark(store, self.issue, result)
+                self._count(result)
+            except sqlite3.Error:
+                left.append(result)
+        accepted = [r for r in left if r.status == "sent"]
+        if not accepted:
+            return
+        try:
+            journal.write([Recorded(self.issue, r.delivery.subscriber, r.attempts)
+                           for r in accepted])  # fmt: skip
+        except OSError as error:
+            addresses = ", ".join(result.delivery.email for result in accepted)
+            self.halt(f"the server accepted messages to {addresses} that neither the ledger "
+                      f"nor {journal.path} could record ({error}): do not send again before "
+                      "marking them sent")  # fmt: skip
+
+
+def _mark(store: Store, issue: int, result: Result) -> None:
+    deliveries.mark(store.db, issue, result.delivery.subscriber, result.status, result.attempts,
+                    result.error)  # fmt: skip
+
+
+class RateLimiter:
+    """At most `rate` messages a second across all sessions (0: no limit)."""
+
+    def __init__(self, rate: float, stop: threading.Event) -> None:
+        self.interval = 1 / rate if rate > 0 else 0.0
+        self.next = time.monotonic()
+        self.lock = threading.Lock()
+        self.stop = stop
+
+    def wait(self) -> bool:
+        """Wait for this message's slot; False when the run is stopped meanwhile."""
+        if not self.interval:
+            return True
+        with self.lock:
+            now = time.monotonic()
+            slot = max(self.next, now)
+            self.next = slot + self.interval
+        return slot <= now or not self.stop.wait(slot - now)

@@ -1,0 +1,11 @@
+"""Stage 2, store: the SQLite file every other stage reads and writes through.
+
+`db.py` opens it (WAL, mode 600, migrations) and makes transactions; every SQL
+statement the tool runs is in this package, one module per table family:
+`papers` (and the digests seen), `issues`, `subscribers` (and suppressions),
+`deliveries` (the send ledger), `runs` (the weekly job's history).
+"""
+
+from newsletter.store.db import Store
+
+__all__ = ["Store"]

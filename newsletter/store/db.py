@@ -1,0 +1,96 @@
+"""The connection to the SQLite store, and its transactions.
+
+One file, in WAL mode so a reader (`status`) never blocks a writer (`send`),
+created readable by its owner only because it holds subscribers' addresses.
+Opening it applies any pending migration (`migrations.py`). The queries are in
+the modules beside this one, each a function that takes the connection, so a
+caller puts several in one transaction: `with store.transaction() as db: ...`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from newsletter.errors import StoreError
+from newsletter.store.migrations import migrate
+
+
+class Store:
+    """A connection to the store (`db`) and its transactions."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed, mode 600) and migrate the database at `path`."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"{path}: cannot open the database: {error}") from None
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrate(db)
+        except sqlite3.Error as error:
+            db.close()
+            raise StoreError(f"{path}: cannot open the database: {error}") from None
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, path)
+
+    @classmethod
+    def open_existing(cls, path: Path) -> Store | None:
+        """The store at `path` if there is one yet (readers that must not create it)."""
+        return cls.open(path) if path.exists() else None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @classmethod
+    def open_in_memory(cls) -> Store:
+        """A throw-away store, for dry runs where no database exists yet."""
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+        return cls(db, Path(":memory:"))
+
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none of it.
+
+        With `commit=False` it is rolled back even when it succeeds: a dry run does
+        the real work and then leaves the database as it was.
+        """
+        if self.db.in_transaction:  # nested: a savepoint inside the outer transaction
+            begin, undo, done = "SAVEPOINT nested", "ROLLBACK TO nested", "RELEASE nested"
+        else:
+            begin, undo, done = "BEGIN IMMEDIATE", "ROLLBACK", "COMMIT" if commit else "ROLLBACK"
+        self.db.execute(begin)
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute(undo)
+            if begin.startswith("SAVEPOINT"):
+                self.db.execute(done)  # a savepoint rolled back to is still open
+            raise
+        self.db.execute(done)
