@@ -644,7 +644,7 @@ def test_environment_overrides_go_through_the_same_checks(
 
 
 def test_every_number_setting_has_bounds() -> None:
-    from newsletter.config import BOUNDS
+    from newsletter.config_rules import BOUNDS
 
     numbers = {
         f"{section}.{f.name}"

@@ -30,6 +30,7 @@ import jinja2
 
 from newsletter import text as texts
 from newsletter.compose import markup, textlayout
+from newsletter.compose.headlines import preheader, subject, web_url
 from newsletter.config import NewsletterSettings
 from newsletter.errors import TemplateError
 from newsletter.mjml_schema import check_mjml
@@ -246,44 +247,6 @@ _MJML_STYLE = re.compile(
 
 def _skip_mjml_styles(html: str) -> str:
     return _MJML_STYLE.sub(r'<style\g<attributes> data-premailer="ignore">', html)
-
-
-def subject(settings: NewsletterSettings, edition: str, info: IssueInfo) -> str:
-    pattern: str = getattr(settings, f"subject_{edition}")
-    return pattern.format(
-        number=info.number,
-        date=info.date.isoformat(),
-        papers=len(info.papers),
-        title_en=settings.title_en,
-        title_zh=settings.title_zh,
-    )
-
-
-def preheader(edition: str, papers: Sequence[Paper], named: int = 3) -> str:
-    """The line a mail client shows after the subject: the first papers, by short name."""
-    more = len(papers) - named
-    english = ", ".join(_short_name(p.title_en or p.title_zh) for p in papers[:named])
-    chinese = "、".join(_short_name(p.title_zh or p.title_en) for p in papers[:named])
-    english += f" and {more} more" if more > 0 else ""
-    chinese = f"本期 {len(papers)} 篇论文：{chinese}" + ("等" if more > 0 else "")
-    if edition == "en":
-        return f"This week: {english}"
-    if edition == "zh":
-        return chinese
-    return f"{english} · {chinese}"
-
-
-def _short_name(title: str, limit: int = 40) -> str:
-    """`FunAudioLLM: Voice Understanding…` → `FunAudioLLM`; long titles are cut."""
-    head = re.split(r"[:：]", title, maxsplit=1)[0].strip()
-    if len(head) <= limit:
-        return head
-    return head[:limit].rsplit(" ", 1)[0] + "…"
-
-
-def web_url(settings: NewsletterSettings, folder: str, edition: str) -> str:
-    """Where the web archive shows an edition: `base_url` + the issue's path."""
-    return f"{settings.base_url.rstrip('/')}/issues/{folder}/{edition}.html"
 
 
 def _template_frame(error: Exception) -> str | None:
