@@ -7,12 +7,16 @@ import email
 import email.policy
 import shutil
 import sqlite3
+import textwrap
 from email.message import EmailMessage
 from pathlib import Path
+
+import pytest
 
 from newsletter import subscribers
 from newsletter.compose import compose
 from newsletter.config import load_config
+from newsletter.errors import ConfigError
 from newsletter.model import Paper
 from newsletter.store import Store
 from tests.conftest import SAMPLE_DIGEST
@@ -105,3 +109,37 @@ def parse_message(raw: bytes) -> EmailMessage:
     assert isinstance(message, EmailMessage)
     assert not message.defects
     return message
+
+
+SECRET = "s3cret-Pa55w0rd-never-print-me"
+"""A password that must never be printed."""
+
+
+def write_config(folder: Path, text: str = "", name: str = "newsletter.toml") -> Path:
+    """Write a config file (dedented) into `folder` and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def touch(path: Path) -> Path:
+    """Create a small digest file (and its folders)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("## A paper\n", encoding="utf-8")
+    return path
+
+
+def config_error(*args: object, **kwargs: object) -> str:
+    """Call `load_config` expecting a ConfigError; return its (one-line) message."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(*args, **kwargs)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "\n" not in message, "a config error is one line"
+    return message
+
+
+def add_digest(site: Path, name: str, *ids: str) -> None:
+    """A digest that names papers `ids`, each with a title, a link and a summary."""
+    entries = [f"## Paper {i}\n[论文 {i}](https://arxiv.org/abs/{i})\n摘要 {i}。\n" for i in ids]
+    (site / "digests" / name).write_text("\n".join(entries), encoding="utf-8")

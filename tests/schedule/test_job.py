@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,15 +16,9 @@ from newsletter.config import load_config
 from newsletter.locks import run_lock
 from newsletter.schedule.job import run_once
 from newsletter.schedule.runner import crontab_line, missed_run
-from newsletter.status import gather
-from tests.conftest import SAMPLE_DIGEST, newsletter_process
-from tests.helpers import THREE, make_site, many, sent_addresses
+from tests.conftest import newsletter_process
+from tests.helpers import THREE, add_digest, make_site, many, sent_addresses
 from tests.smtpd import SmtpServer, wait_until
-
-
-def add_digest(site: Path, name: str, *ids: str) -> None:
-    entries = [f"## Paper {i}\n[论文 {i}](https://arxiv.org/abs/{i})\n摘要 {i}。\n" for i in ids]
-    (site / "digests" / name).write_text("\n".join(entries), encoding="utf-8")
 
 
 def runs(site: Path) -> list[tuple[object, ...]]:
@@ -170,35 +163,6 @@ def test_a_wrong_schedule_is_one_line_and_exit_1(workspace: Path, table: str, me
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert line.startswith(f"Error: {workspace / 'newsletter.toml'}: {message}")
-
-
-def test_status_reports_papers_issues_subscribers_and_the_next_run(
-    workspace: Path, server: SmtpServer
-) -> None:
-    site = make_site(workspace, server.port, THREE)
-    run_once(load_config())
-    add_digest(site, "2024-07-19.md", "2408.00001")
-    state = gather(load_config())
-    assert state["unsent_papers"] == 1
-    assert state["issues"] == [{"number": 1, "date": state["issues"][0]["date"], "status": "sent",
-                                "papers": 13, "folder": state["issues"][0]["folder"],
-                                "deliveries": {"sent": 3, "failed": 0, "pending": 0,
-                                               "skipped": 0}}]  # fmt: skip
-    assert state["subscribers"] == {"total": 3, "by_status": {"active": 3},
-                                    "by_language": {"bilingual": 1, "en": 1, "zh": 1}}  # fmt: skip
-    assert state["last_run"]["outcome"] == "sent"
-    assert dt.datetime.fromisoformat(state["next_run"]) > dt.datetime.now(dt.UTC)
-    text = CliRunner().invoke(cli, ["status"]).stdout
-    assert "#1" in text and "sent 3, failed 0, pending 0, skipped 0" in text
-    assert text.startswith("Unsent papers: 1\n")
-
-
-def test_status_of_a_new_checkout(workspace: Path) -> None:
-    shutil.copytree(SAMPLE_DIGEST.parent, workspace / "digests")
-    result = CliRunner().invoke(cli, ["status", "--json"])
-    assert result.exit_code == 0, result.output
-    assert '"issues": []' in result.stdout and '"unsent_papers": 13' in result.stdout
-    assert not (workspace / "newsletter.db").exists()
 
 
 def test_sigterm_during_a_send_finishes_the_messages_in_flight_and_records_them(
