@@ -95,20 +95,26 @@ def parse_sources(sources: Iterable[Source]) -> ParseResult:
     for source in sources:
         one = parse_bytes(source.data, source.name)
         result.warnings.extend(one.warnings)
-        for paper in one.papers:
-            if paper.arxiv_id in seen:
-                result.warnings.append(
-                    DigestWarning(
-                        paper.source_file,
-                        paper.source_line,
-                        f"paper {paper.arxiv_id} is already at {seen[paper.arxiv_id]}; "
-                        "this entry is left out",
-                    )
-                )
-                continue
-            seen[paper.arxiv_id] = paper.source
-            result.papers.append(paper)
+        result.papers += _first_of_each(one.papers, seen, result.warnings)
     return result
+
+
+def _first_of_each(
+    papers: Iterable[Paper], seen: dict[str, str], warnings: list[DigestWarning]
+) -> list[Paper]:
+    """Each paper once: the first entry that names it is kept (`seen` maps the ids met
+    so far to where), a later one is a warning at its own line."""
+    kept = []
+    for paper in papers:
+        first = seen.setdefault(paper.arxiv_id, paper.source)
+        if first == paper.source:
+            kept.append(paper)
+            continue
+        warnings.append(DigestWarning(
+            paper.source_file, paper.source_line,
+            f"paper {paper.arxiv_id} is already at {first}; this entry is left out",
+        ))  # fmt: skip
+    return kept
 
 
 def parse_bytes(data: bytes, path: str) -> ParseResult:
@@ -130,23 +136,8 @@ def parse_text(text: str, path: str) -> ParseResult:
     text = _drop_invalid(_normalise(text), path, result.warnings)
     entries = _split_entries(text, path, result.warnings)
     strays.drop_stray_paragraphs(entries, path, result.warnings)
-    seen: dict[str, int] = {}
-    for entry in entries:
-        paper = _to_paper(entry, path, result.warnings)
-        if paper is None:
-            continue
-        if paper.arxiv_id in seen:
-            result.warnings.append(
-                DigestWarning(
-                    path,
-                    entry.line,
-                    f"paper {paper.arxiv_id} is already at {path}:{seen[paper.arxiv_id]}; "
-                    "this entry is left out",
-                )
-            )
-            continue
-        seen[paper.arxiv_id] = entry.line
-        result.papers.append(paper)
+    papers = [paper for entry in entries if (paper := _to_paper(entry, path, result.warnings))]
+    result.papers = _first_of_each(papers, {}, result.warnings)
     result.warnings.sort(key=lambda warning: warning.line)  # in reading order
     return result
 
