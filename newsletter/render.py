@@ -32,7 +32,7 @@ from newsletter import markup
 from newsletter.config import NewsletterSettings
 from newsletter.digest import Paper
 from newsletter.errors import TemplateError
-from newsletter.mjml_schema import check_mjml
+from newsletter.mjml_check import check_mjml
 
 EDITIONS = ("bilingual", "en", "zh")
 LANGUAGES = {"bilingual": "zh-CN", "en": "en", "zh": "zh-CN"}
