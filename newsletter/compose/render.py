@@ -31,9 +31,9 @@ import jinja2
 from newsletter import text as texts
 from newsletter.compose import markup, textlayout
 from newsletter.compose.headlines import preheader, subject, web_url
+from newsletter.compose.mjml_check import check_mjml
 from newsletter.config import NewsletterSettings
 from newsletter.errors import TemplateError
-from newsletter.mjml_schema import check_mjml
 from newsletter.model import EDITIONS, HTML_LANG, UNSUBSCRIBE_PLACEHOLDER, Edition, Paper
 
 PLACEHOLDERS = {"unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
