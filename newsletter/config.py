@@ -67,6 +67,19 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """`newsletter serve`: where it listens, and the limits of its public forms."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-* is believed from these only
+    confirm_days: int = 7  # an unconfirmed subscription expires after this
+    signups_per_client_per_hour: int = 5
+    confirmations_per_hour: int = 200  # confirmation mails, all clients together
+
+
+@dataclass(frozen=True)
 class Config:
     """The settings in force, and where they came from."""
 
@@ -75,6 +88,7 @@ class Config:
     newsletter: NewsletterSettings = field(default_factory=NewsletterSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     smtp_password: str = field(default="", repr=False)
 
     @property
@@ -108,6 +122,7 @@ class Config:
             "newsletter": self.newsletter,
             "smtp": self.smtp,
             "schedule": self.schedule,
+            "web": self.web,
         }
         settings = {
             name: {f.name.rstrip("_"): _plain(getattr(section, f.name)) for f in fields(section)}
@@ -168,7 +183,7 @@ def load_config(
     path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule"}
+    unknown = set(data) - {"newsletter", "smtp", "schedule", "web"}
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
     smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
@@ -181,6 +196,7 @@ def load_config(
         ),
         smtp=smtp,
         schedule=_build(ScheduleSettings, _table(data, "schedule", source), "schedule", source),
+        web=_build(WebSettings, _table(data, "web", source), "web", source),
         smtp_password=_smtp_password(smtp, environ),
     )
     validate(config, source)

@@ -50,6 +50,11 @@ BOUNDS = {
     "smtp.retries": Bound(0, 10),
     "smtp.retry_delay": Bound(0, 300, " seconds"),
     "schedule.grace_hours": Bound(0, 744, " hours"),
+    "web.port": Bound(1, 65535),
+    "web.workers": Bound(1, 64),
+    "web.confirm_days": Bound(1, 90, " days"),
+    "web.signups_per_client_per_hour": Bound(1, 10000),
+    "web.confirmations_per_hour": Bound(1, 1000000),
 }
 """The bounds of every number setting (the README lists them)."""
 

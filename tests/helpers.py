@@ -45,14 +45,22 @@ SUBJECTS = {"zh": "AI 论文周报 第1期", "en": "AI Paper Digest #1",
 
 
 def make_site(
-    workspace: Path, port: int, people: list[tuple[str, str, str]], **smtp: object
+    workspace: Path,
+    port: int,
+    people: list[tuple[str, str, str]],
+    base_url: str | None = None,
+    **smtp: object,
 ) -> Path:
+    """A workspace with the sample digest composed as issue 1 (2024-07-15) and `people`
+    subscribed; `port` is the SMTP server's, `base_url` where the web side answers."""
     settings = {"host": "127.0.0.1", "port": port, "connections": 2, "retry_delay": 0.01,
                 "timeout": 5, **smtp}  # fmt: skip
     lines = ["[smtp]"] + [
         f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}"
         for key, value in settings.items()
     ]
+    if base_url:
+        lines += ["[newsletter]", f"base_url = {base_url!r}"]
     (workspace / "newsletter.toml").write_text("\n".join(lines).replace("'", '"') + "\n")
     (workspace / "digests").mkdir(exist_ok=True)
     shutil.copy(SAMPLE_DIGEST, workspace / "digests" / "sample-digest.md")

@@ -13,6 +13,7 @@ from newsletter.config import (
     NewsletterSettings,
     ScheduleSettings,
     SmtpSettings,
+    WebSettings,
     load_config,
 )
 from newsletter.config_rules import BOUNDS
@@ -273,7 +274,7 @@ def test_every_number_setting_has_bounds() -> None:
     numbers = {
         f"{section}.{f.name}"
         for section, cls in [("newsletter", NewsletterSettings), ("smtp", SmtpSettings),
-                             ("schedule", ScheduleSettings)]
+                             ("schedule", ScheduleSettings), ("web", WebSettings)]
         for f in fields(cls)
         if isinstance(f.default, int | float) and not isinstance(f.default, bool)
     }  # fmt: skip

@@ -7,11 +7,11 @@ beside it adds one family of commands. Heavy imports happen inside the commands,
 so that `newsletter --help` starts fast.
 """
 
-from newsletter.cli import digest, issues, schedule, subscribers, tools
+from newsletter.cli import digest, issues, schedule, subscribers, tools, web
 from newsletter.cli.app import cli
 
 __all__ = ["cli", "main"]
-_COMMANDS = (digest, issues, schedule, subscribers, tools)  # imported to register them
+_COMMANDS = (digest, issues, schedule, subscribers, tools, web)  # imported to register them
 
 
 def main() -> None:

@@ -1,0 +1,29 @@
+"""`serve`: the pages every message links to, and the archive, on the web."""
+
+from __future__ import annotations
+
+import click
+
+from newsletter.cli.app import App, cli, pass_app
+
+
+@cli.command("serve")
+@click.option("--host", help="Address to listen on (default: web.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: web.port, 8080).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: web.workers).")
+@pass_app
+def serve_command(app: App, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve unsubscribe, preferences, subscribe and the archive at base_url.
+
+    Runs in the foreground until SIGTERM or Ctrl-C; put it behind nginx or Caddy for
+    TLS (see the README). The confirmation mails of new subscribers are sent from
+    here too.
+
+    \b
+    Example:
+        newsletter serve --port 8080 --workers 4
+    """
+    from newsletter.web.server import serve
+
+    web = app.config.web
+    serve(app.config, host or web.host, port or web.port, workers or web.workers)
