@@ -132,6 +132,25 @@ def add(
     return found
 
 
+def activate(store: Store, email: str, name: str = "", lang: str | None = None) -> Subscriber:
+    """Put a confirmed address on the list: added if new, active again (with this name
+    and language) if it unsubscribed. An address removed from the list is refused:
+    only the operator brings it back (`add --resubscribe`)."""
+    address, language = normalise_email(email), normalise_lang(lang)
+    clean_name = normalise_name(name)
+    with store.transaction() as db:
+        if is_suppressed(store, address):
+            raise SubscriberError(f"{address} was removed from the list; it cannot rejoin here")
+        existing = rows.find(db, address)
+        if existing is None:
+            rows.insert(db, address, clean_name, language, new_token())
+        elif existing.status != "active":
+            rows.set_active(db, existing.id, clean_name, language)
+    found = find(store, address)
+    assert found is not None
+    return found
+
+
 def import_csv(store: Store, path: Path, resubscribe: bool = False) -> ImportResult:
     """Import `email,name,lang` rows: the good rows in one transaction, each bad one
     reported with its line; addresses already on the list are left as they are, and

@@ -74,6 +74,23 @@ def set_unsubscribed(db: sqlite3.Connection, subscriber: int) -> None:
     )
 
 
+def set_active(db: sqlite3.Connection, subscriber: int, name: str, lang: str) -> None:
+    """Back on the list (confirmed again), with the name and language just given."""
+    db.execute(
+        f"UPDATE subscribers SET status = 'active', name = ?, lang = ?, changed_at = {_NOW} "
+        "WHERE id = ?",
+        (name, lang, subscriber),
+    )
+
+
+def set_preferences(db: sqlite3.Connection, subscriber: int, name: str, lang: str) -> None:
+    """A new name or edition, effective for the next issue; the time is recorded."""
+    db.execute(
+        f"UPDATE subscribers SET name = ?, lang = ?, changed_at = {_NOW} WHERE id = ?",
+        (name, lang, subscriber),
+    )
+
+
 def delete(db: sqlite3.Connection, subscriber: int) -> None:
     """Erase a subscriber's row; their delivery rows stay, without them (the schema's
     ON DELETE SET NULL), stripped of server replies that may quote the address, and
