@@ -1,11 +1,123 @@
-"""Placeholder: the unsubscribe routes are being built."""
+"""Unsubscribe and preferences, by the token every message carries.
+
+`POST /unsubscribe/{token}` unsubscribes at once: the RFC 8058 one-click POST that
+Gmail and Yahoo send (`List-Unsubscribe=One-Click`), or the page's own button. It
+is idempotent and needs no cookie or CSRF token: the token is the capability.
+`GET` never changes anything (mail scanners and link previews fetch every link):
+it shows the button. `/preferences/{token}` changes the name and the edition
+(effective for the next issue, the time recorded), unsubscribes or resubscribes.
+An unknown or malformed token is the same neutral 404 as any unknown page.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import re
+import threading
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from newsletter.config import Config
+from newsletter.model import EDITIONS, Subscriber
+from newsletter.store import Store
+from newsletter.store import subscribers as rows
+from newsletter.subscribers import SubscriberError, normalise_lang, normalise_name
+from newsletter.web.pages import render_page, url
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_LOCAL = threading.local()
 
 
 def routes(config: Config) -> list[BaseRoute]:
-    return []
+    return [
+        Route("/unsubscribe/{token}", Unsubscribe(config).handle, methods=["GET", "POST"]),
+        Route("/preferences/{token}", Preferences(config).handle, methods=["GET", "POST"]),
+    ]
+
+
+def store(config: Config) -> Store:
+    """This thread's connection to the store (a worker thread serves many requests)."""
+    cached: Store | None = getattr(_LOCAL, "store", None)
+    if cached is None or cached.path != config.database_path:
+        cached = _LOCAL.store = Store.open(config.database_path)
+    return cached
+
+
+@dataclass
+class _Page:
+    config: Config
+
+    def holder(self, token: str) -> Subscriber:
+        """The subscriber `token` belongs to, or the neutral 404."""
+        found = (
+            rows.find_by_token(store(self.config).db, token) if _TOKEN.fullmatch(token) else None
+        )
+        if found is None:
+            raise HTTPException(404)
+        return found
+
+    def page(self, name: str, subscriber: Subscriber, **context: object) -> Response:
+        token = subscriber.token
+        links = {"unsubscribe_url": url(self.config, f"/unsubscribe/{token}"),
+                 "preferences_url": url(self.config, f"/preferences/{token}")}  # fmt: skip
+        html = render_page(self.config, name, subscriber=subscriber, editions=EDITIONS,
+                           **links, **context)  # fmt: skip
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+class Unsubscribe(_Page):
+    async def handle(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if request.method == "POST":
+            await request.form()  # read (and size-check) the body: one-click or the button
+            subscriber = await run_in_threadpool(self.unsubscribe, token)
+            return self.page("unsubscribe.html.j2", subscriber, done=True)
+        subscriber = await run_in_threadpool(self.holder, token)
+        return self.page("unsubscribe.html.j2", subscriber, done=subscriber.status != "active")
+
+    def unsubscribe(self, token: str) -> Subscriber:
+        subscriber = self.holder(token)
+        with store(self.config).transaction() as db:
+            rows.set_unsubscribed(db, subscriber.id)
+        return subscriber
+
+
+class Preferences(_Page):
+    async def handle(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if request.method == "GET":
+            subscriber = await run_in_threadpool(self.holder, token)
+            return self.page("preferences.html.j2", subscriber, saved=None, problem=None)
+        form = await request.form()
+        fields = {key: str(form.get(key, "")) for key in ("action", "name", "lang")}
+        return await run_in_threadpool(self.change, token, fields)
+
+    def change(self, token: str, fields: dict[str, str]) -> Response:
+        """Save, unsubscribe or resubscribe; a bad value is shown on the page (400)."""
+        subscriber = self.holder(token)
+        try:
+            saved = self.apply(subscriber, fields)
+        except SubscriberError as error:
+            page = self.page("preferences.html.j2", subscriber, saved=None, problem=str(error))
+            page.status_code = 400
+            return page
+        return self.page("preferences.html.j2", self.holder(token), saved=saved, problem=None)
+
+    def apply(self, subscriber: Subscriber, fields: dict[str, str]) -> str:
+        """What was done: `saved`, `unsubscribed` or `resubscribed`."""
+        action = fields["action"] if fields["action"] in ("unsubscribe", "resubscribe") else "save"
+        db_store = store(self.config)
+        with db_store.transaction() as db:
+            if action == "unsubscribe":
+                rows.set_unsubscribed(db, subscriber.id)
+                return "unsubscribed"
+            if action == "resubscribe":
+                rows.set_active(db, subscriber.id, subscriber.name, subscriber.lang)
+                return "resubscribed"
+            name, lang = normalise_name(fields["name"]), normalise_lang(fields["lang"])
+            rows.set_preferences(db, subscriber.id, name, lang)
+        return "saved"

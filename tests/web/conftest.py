@@ -30,14 +30,17 @@ class Web:
 
 
 def start_serve(site: Path, port: int, *arguments: str) -> subprocess.Popen[str]:
-    """`newsletter serve` in `site`; returns once /healthz answers."""
+    """`newsletter serve` in `site`, its output in `site/serve.log` (a file, not a pipe
+    that could fill); returns once /healthz answers."""
+    log = (site / "serve.log").open("w", encoding="utf-8")
     process = newsletter_process(
-        site, "serve", "--port", str(port), *arguments, stderr=subprocess.PIPE
+        site, "serve", "--port", str(port), *arguments, stdout=log, stderr=subprocess.STDOUT
     )
+    log.close()  # the child has its own copy
 
     def answers() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"serve exited: {process.communicate()[1]}")
+            raise AssertionError(f"serve exited: {(site / 'serve.log').read_text()}")
         try:
             return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
@@ -47,11 +50,11 @@ def start_serve(site: Path, port: int, *arguments: str) -> subprocess.Popen[str]
     return process
 
 
-def stop_serve(process: subprocess.Popen[str]) -> str:
-    """SIGTERM, wait for a clean exit; the server's log (stderr)."""
+def stop_serve(process: subprocess.Popen[str], site: Path) -> str:
+    """SIGTERM, wait for a clean exit; the server's log."""
     process.terminate()
-    _, err = process.communicate(timeout=30)
-    return err
+    process.wait(timeout=30)
+    return (site / "serve.log").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -64,4 +67,4 @@ def web(workspace: Path, server: SmtpServer) -> Iterator[Web]:
         yield Web(base, site, server, process)
     finally:
         if process.poll() is None:
-            stop_serve(process)
+            stop_serve(process, site)
