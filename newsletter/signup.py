@@ -246,18 +246,10 @@ def _mail_templates(workspace_templates: Path) -> jinja2.Environment:
     )
 
 
-_KEYS: dict[Path, bytes] = {}
-
-
 def _key(store: Store) -> bytes:
-    """This install's key for form tokens and client hashes: made once, kept in the
-    database (every worker shares it), cached per process."""
-    key = _KEYS.get(store.path)
-    if key is None:
-        with store.transaction() as db:
-            key = bytes.fromhex(limits.secret(db, "form_key", secrets.token_hex(32)))
-        _KEYS[store.path] = key
-    return key
+    """This install's key for form tokens and client hashes, kept in the database so
+    that every worker process shares it (one primary-key read: not worth a cache)."""
+    return bytes.fromhex(limits.secret(store.db, "form_key", secrets.token_hex(32)))
 
 
 def _sign(store: Store, value: str) -> str:

@@ -31,8 +31,10 @@ def counted(db: sqlite3.Connection, name: str, hour: int) -> int:
 
 
 def secret(db: sqlite3.Connection, name: str, fresh: str) -> str:
-    """The secret called `name`; `fresh` becomes it if there is none yet (the first
-    process to ask wins, and every other one reads the same)."""
-    db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, fresh))
+    """The secret called `name` (the migration makes the form key); `fresh` becomes it
+    if there is none (the first process to ask wins, and every other one reads it)."""
     row = db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, fresh))
+        row = db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
     return str(row[0])

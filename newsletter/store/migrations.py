@@ -202,7 +202,8 @@ def m007_signup_and_outbox(db: sqlite3.Connection) -> None:
     (confirmations; later the replies of the return path), each sent at most once:
     claimed atomically, marked at once when the server accepted it, its bodies (which
     hold the confirmation link) erased then. `rate_counters` counts per name and clock
-    hour across every worker process; `secrets` holds the key that signs form tokens.
+    hour across every worker process; `secrets` holds the key that signs form tokens
+    (random, made here).
     """
     db.execute(
         """
@@ -258,6 +259,8 @@ def m007_signup_and_outbox(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # Made here, so that showing a form (a GET) never writes to the database.
+    db.execute("INSERT INTO secrets (name, value) VALUES ('form_key', lower(hex(randomblob(32))))")
 
 
 MIGRATIONS: Sequence[Migration] = (
