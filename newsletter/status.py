@@ -6,12 +6,13 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
+from newsletter import signup
 from newsletter.config import Config
 from newsletter.digest import parse_files
 from newsletter.errors import NewsletterError
 from newsletter.model import Issue
 from newsletter.schedule import cron
-from newsletter.store import Store, deliveries, issues, papers, runs, subscribers
+from newsletter.store import Store, deliveries, issues, outbox, papers, runs, subscribers
 
 
 def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
@@ -28,6 +29,8 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         "next_run": upcoming[0].isoformat() if upcoming else None,
         "schedule": {"cron": config.schedule.cron, "timezone": config.schedule.timezone},
         "last_run": None,
+        "pending_confirmation": 0,  # signed up on the web, not confirmed yet
+        "outbox": {},  # single messages (confirmations) by status
     }
     in_digests = _digest_ids(config)
     state["unsent_papers"] = len(in_digests)
@@ -43,6 +46,8 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         state["subscribers"] = {"total": sum(by_status.values()), "by_status": by_status,
                                 "by_language": by_language}  # fmt: skip
         state["last_run"] = runs.last(db)
+        state["pending_confirmation"] = signup.pending_count(store)
+        state["outbox"] = outbox.counts(db)
     return state
 
 
@@ -78,6 +83,11 @@ def describe(state: dict[str, Any]) -> list[str]:
     by = ", ".join(f"{k} {v}" for k, v in people["by_status"].items()) or "none"
     langs = ", ".join(f"{k} {v}" for k, v in people["by_language"].items()) or "none"
     lines.append(f"Subscribers: {people['total']} ({by}; {langs})")
+    lines.append(f"Pending confirmation: {state['pending_confirmation']}")
+    mail = state["outbox"]
+    if mail.get("queued") or mail.get("sending") or mail.get("failed"):
+        lines.append(f"Outbox: queued {mail['queued'] + mail['sending']}, sent {mail['sent']}, "
+                     f"failed {mail['failed']}")  # fmt: skip
     last = state["last_run"]
     if last:
         lines.append(f"Last run: {last['started_at']}: {last['outcome'] or 'running'}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -77,20 +78,25 @@ def subscribers_import(app: App, csv_file: Path, resubscribe: bool) -> None:
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES))
+@click.option("--status", type=click.Choice([*SUBSCRIBER_STATUSES, "pending"]),
+              help="Only these; `pending`: signed up on the web, not confirmed yet.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_app
 def subscribers_list(app: App, status: str | None, as_json: bool) -> None:
-    """List subscribers.
+    """List subscribers, then the sign-ups waiting for their confirmation (`pending`:
+    they receive nothing until they confirm, and expire after web.confirm_days).
 
     \b
     Example:
         newsletter subscribers list --status active --json
     """
+    from newsletter import signup
     from newsletter import subscribers as subs
 
     with app.store() as store:
-        found = subs.listing(store, status)
+        found: list[Any] = [] if status == "pending" else subs.listing(store, status)
+        if status in (None, "pending"):
+            found += signup.pending_listing(store)
     if as_json:
         print_json([subscriber.to_json() for subscriber in found])
         return

@@ -192,6 +192,77 @@ def m006_digests(db: sqlite3.Connection) -> None:
     )
 
 
+def m007_signup_and_outbox(db: sqlite3.Connection) -> None:
+    """Subscriptions waiting for their confirmation, the outbox of single messages, and
+    what keeps the public forms from abuse.
+
+    `pending_subscriptions` is apart from `subscribers` so that no send can reach an
+    address that has not confirmed; it keeps a SHA-256 of the confirmation token, not
+    the token, and each row expires. `outbox` holds messages that are not issues
+    (confirmations; later the replies of the return path), each sent at most once:
+    claimed atomically, marked at once when the server accepted it, its bodies (which
+    hold the confirmation link) erased then. `rate_counters` counts per name and clock
+    hour across every worker process; `secrets` holds the key that signs form tokens
+    (random, made here).
+    """
+    db.execute(
+        """
+        CREATE TABLE pending_subscriptions (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL DEFAULT '',
+            lang TEXT NOT NULL DEFAULT 'bilingual' CHECK (lang IN ('bilingual', 'en', 'zh')),
+            token_sha256 TEXT NOT NULL UNIQUE,
+            mails INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            mailed_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX pending_expiry ON pending_subscriptions (expires_at)")
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            recipient_name TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL,
+            text_body TEXT,
+            html_body TEXT,
+            headers TEXT NOT NULL DEFAULT '{}',
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            give_up_at REAL,
+            claim TEXT,
+            claimed_until REAL,
+            error TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            done_at TEXT,
+            CHECK (status IN ('sent', 'failed') OR text_body IS NOT NULL)
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox (status, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE rate_counters (
+            name TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (name, hour)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # Made here, so that showing a form (a GET) never writes to the database.
+    db.execute("INSERT INTO secrets (name, value) VALUES ('form_key', lower(hex(randomblob(32))))")
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
@@ -199,6 +270,7 @@ MIGRATIONS: Sequence[Migration] = (
     m004_runs,
     m005_suppressions_and_kept_deliveries,
     m006_digests,
+    m007_signup_and_outbox,
 )
 
 

@@ -1,11 +1,146 @@
-"""Placeholder: the signup routes are being built."""
+"""Subscribe with double opt-in: `/subscribe` and `/confirm/{token}`.
+
+`GET /subscribe` is the form (address, optional name, edition), with a signed form
+token and a honeypot field. `POST /subscribe` is checked in this order, each
+refusal a page that says what to do: the client's hourly limit (429), the form
+token and `Sec-Fetch-Site` (400: fill in the form again), the honeypot (a bot gets
+the answer everyone gets, and nothing is sent), the fields (400, the form again
+with what to fix), the hourly limit of confirmation messages (429). Then one
+answer for every address, whatever the list knows of it (`signup.request`).
+
+`GET /confirm/{token}` shows a button and changes nothing (mail scanners fetch every
+link); `POST` confirms. An unknown, used or expired token is one neutral 404 page.
+The library is `newsletter.signup`; every page is `no-store`.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import threading
+from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from newsletter import signup
 from newsletter.config import Config
+from newsletter.store import Store
+from newsletter.web.pages import render_page, url
+
+FIELDS = ("email", "name", "lang", "csrf", "website")  # `website`: the honeypot
+_LOCAL = threading.local()
 
 
 def routes(config: Config) -> list[BaseRoute]:
-    return []
+    pages = Signup(config)
+    return [
+        Route("/subscribe", pages.subscribe, methods=["GET", "POST"]),
+        Route("/confirm/{token}", pages.confirm, methods=["GET", "POST"]),
+    ]
+
+
+def store(config: Config) -> Store:
+    """This thread's connection to the store (a worker thread serves many requests)."""
+    cached: Store | None = getattr(_LOCAL, "store", None)
+    if cached is None or cached.path != config.database_path:
+        cached = _LOCAL.store = Store.open(config.database_path)
+    return cached
+
+
+@dataclass
+class Signup:
+    config: Config
+
+    async def subscribe(self, request: Request) -> Response:
+        if request.method != "POST":
+            return await run_in_threadpool(self.form, {}, None, None)
+        try:
+            form = await request.form(max_files=0, max_fields=len(FIELDS) * 2)
+        except HTTPException as error:  # not a form: a malformed or multipart-with-file body
+            if error.status_code == 413:
+                raise
+            return self.page("signup_refused.html.j2", 400, reason="form")
+        fields = {key: _text(form.get(key)) for key in FIELDS}
+        client = request.client.host if request.client else "unknown"
+        cross_site = request.headers.get("sec-fetch-site", "") == "cross-site"
+        return await run_in_threadpool(self.submit, fields, client, cross_site)
+
+    def submit(self, fields: dict[str, str], client: str, cross_site: bool) -> Response:
+        db = store(self.config)
+        try:
+            signup.count_client(db, self.config, client)
+        except signup.Limited as limited:
+            return self.limited(limited)
+        if cross_site or not signup.form_token_valid(db, fields["csrf"]):
+            return self.page("signup_refused.html.j2", 400, reason="form")
+        if fields["website"]:  # only a bot fills in a field nobody sees
+            return self.sent()
+        try:
+            email, name, lang = signup.clean(fields["email"], fields["name"], fields["lang"])
+        except signup.SignupProblem as problem:
+            return self.form(fields, problem, 400)
+        try:
+            signup.request(db, self.config, email, name, lang)
+        except signup.Limited as limited:
+            return self.limited(limited)
+        return self.sent()
+
+    def form(
+        self, values: dict[str, str], problem: signup.SignupProblem | None, status: int | None
+    ) -> Response:
+        shown = {"email": values.get("email", ""), "name": values.get("name", ""),
+                 "lang": values.get("lang") or "bilingual"}  # fmt: skip
+        return self.page(
+            "subscribe.html.j2", status or 200, csrf=signup.form_token(store(self.config)),
+            values=shown, problem=str(problem) if problem else None,
+            problem_field=problem.field if problem else None, email_max=signup.EMAIL_MAX,
+        )  # fmt: skip
+
+    def sent(self) -> Response:
+        """The one answer to every accepted request, whatever the address is."""
+        return self.page("subscribe_sent.html.j2", 200, days=self.config.web.confirm_days)
+
+    def limited(self, limited: signup.Limited) -> Response:
+        minutes = max(1, -(-limited.retry_after // 60))
+        response = self.page("signup_refused.html.j2", 429, reason=limited.reason,
+                             minutes=minutes)  # fmt: skip
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
+
+    async def confirm(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if request.method == "POST":
+            await request.form()  # read (and size-check) the body
+            return await run_in_threadpool(self.confirmed, token)
+        return await run_in_threadpool(self.ask, token)
+
+    def ask(self, token: str) -> Response:
+        """The button; nothing changes until it is pressed."""
+        waiting = signup.confirmation(store(self.config), token)
+        if waiting is None:
+            return self.unknown()
+        return self.page("confirm.html.j2", 200, pending=waiting,
+                         confirm_url=url(self.config, f"/confirm/{token}"))  # fmt: skip
+
+    def confirmed(self, token: str) -> Response:
+        subscriber = signup.confirm(store(self.config), token)
+        if subscriber is None:
+            return self.unknown()
+        preferences = url(self.config, f"/preferences/{subscriber.token}")
+        return self.page("confirmed.html.j2", 200, subscriber=subscriber,
+                         preferences_url=preferences)  # fmt: skip
+
+    def unknown(self) -> Response:
+        """The same page for a token never made, used, or expired."""
+        return self.page("confirm_unknown.html.j2", 404, days=self.config.web.confirm_days)
+
+    def page(self, name: str, status: int, **context: object) -> Response:
+        html = render_page(self.config, name, **context)
+        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _text(value: object) -> str:
+    """A form value as text; anything else (a file) as nothing."""
+    return value if isinstance(value, str) else ""

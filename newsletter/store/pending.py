@@ -1,0 +1,96 @@
+"""Subscriptions waiting for their confirmation (double opt-in).
+
+A pending subscription is not a subscriber: it lives in its own table, so no send
+can reach it. It holds a SHA-256 of the token its confirmation link carries (the
+token itself is only in the message), how many confirmation messages it was sent,
+and when it expires. Times are UTC, `2024-07-15T08:00:00Z`, compared as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An address that asked to subscribe and has not confirmed yet."""
+
+    id: int
+    email: str
+    name: str
+    lang: str
+    mails: int  # confirmation messages queued for it
+    created_at: str
+    mailed_at: str
+    expires_at: str
+    status: str = "pending"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"email": self.email, "name": self.name, "lang": self.lang,
+                "status": self.status, "created_at": self.created_at,
+                "expires_at": self.expires_at}  # fmt: skip
+
+
+def find(db: sqlite3.Connection, email: str, now: str) -> Pending | None:
+    """The live (not expired) pending subscription of `email`."""
+    row = db.execute(
+        "SELECT * FROM pending_subscriptions WHERE email = ? COLLATE NOCASE AND expires_at > ?",
+        (email, now),
+    ).fetchone()
+    return _pending(row) if row else None
+
+
+def find_by_token(db: sqlite3.Connection, token_sha256: str, now: str) -> Pending | None:
+    """The live pending subscription whose confirmation token hashes to `token_sha256`."""
+    row = db.execute(
+        "SELECT * FROM pending_subscriptions WHERE token_sha256 = ? AND expires_at > ?",
+        (token_sha256, now),
+    ).fetchone()
+    return _pending(row) if row else None
+
+
+def upsert(
+    db: sqlite3.Connection, email: str, name: str, lang: str, token_sha256: str, now: str,
+    expires_at: str,
+) -> None:  # fmt: skip
+    """A new pending subscription, or a live one with a new token (the old link stops
+    working), the latest name and language, one more message counted and a new expiry.
+    Purge the expired rows first, so that an expired row never counts its old messages."""
+    db.execute(
+        "INSERT INTO pending_subscriptions (email, name, lang, token_sha256, created_at, "
+        "mailed_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO UPDATE "
+        "SET name = excluded.name, lang = excluded.lang, token_sha256 = excluded.token_sha256, "
+        "mails = mails + 1, mailed_at = excluded.mailed_at, expires_at = excluded.expires_at",
+        (email, name, lang, token_sha256, now, now, expires_at),
+    )
+
+
+def delete(db: sqlite3.Connection, pending: int) -> None:
+    db.execute("DELETE FROM pending_subscriptions WHERE id = ?", (pending,))
+
+
+def purge_expired(db: sqlite3.Connection, now: str) -> int:
+    """Forget every pending subscription whose confirmation time is over."""
+    return db.execute("DELETE FROM pending_subscriptions WHERE expires_at <= ?", (now,)).rowcount
+
+
+def listing(db: sqlite3.Connection, now: str) -> list[Pending]:
+    """The live pending subscriptions, oldest first."""
+    rows = db.execute(
+        "SELECT * FROM pending_subscriptions WHERE expires_at > ? ORDER BY id", (now,)
+    ).fetchall()
+    return [_pending(row) for row in rows]
+
+
+def count(db: sqlite3.Connection, now: str) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM pending_subscriptions WHERE expires_at > ?", (now,)
+    ).fetchone()
+    return int(row[0])
+
+
+def _pending(row: sqlite3.Row) -> Pending:
+    return Pending(row["id"], row["email"], row["name"], row["lang"], row["mails"],
+                   row["created_at"], row["mailed_at"], row["expires_at"])  # fmt: skip
