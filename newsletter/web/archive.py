@@ -148,6 +148,7 @@ class Archive:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._issues_path = config.issues_path  # resolved once: it is a few system calls
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._version: int | None = None
@@ -220,7 +221,7 @@ class Archive:
         signature = []
         for name in (ISSUE_JSON, f"{edition}.html"):
             try:
-                found = os.stat(self.config.issues_path / folder / name)
+                found = os.stat(self._issues_path / folder / name)
                 signature.append((found.st_size, found.st_mtime_ns))
             except OSError:
                 signature.append((-1, -1))
