@@ -1,11 +1,269 @@
-"""Placeholder: the archive routes are being built."""
+"""The public archive: the index of issues, each issue's pages, and the Atom feed.
+
+What a reader sees at `base_url`:
+
+- `/` (and `/index.html`): every public issue, newest first, with its papers' titles;
+- `/issues/{folder}/{edition}.html`: an edition as it was mailed, the target of every
+  message's "View in browser" link (`compose.headlines.web_url`), and
+  `/issues/{folder}/` (and `…/index.html`): the issue's three editions;
+- `/feed.xml`: the Atom feed (`feed.py`).
+
+An issue is public once its send has started (`store.archive.PUBLIC`); any other path
+is the neutral 404. A folder name from a URL is only ever a key looked up among the
+public issues' folders, never a path on disk.
+
+The pages are the same bytes whether `newsletter serve` answers or `newsletter archive
+build` wrote them (`static.py`): both call `pages_of`. The server keeps what it
+rendered (`Archive`) until the database says something changed (SQLite's
+`data_version`, one cheap query per request) and the issues it lists are different,
+or an edition's files on disk change.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import hashlib
+import html
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from newsletter.compose.folder import ISSUE_JSON, read_folder
+from newsletter.compose.headlines import web_url
 from newsletter.config import Config
+from newsletter.errors import NewsletterError
+from newsletter.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER
+from newsletter.store import archive as store
+from newsletter.web import feed
+from newsletter.web.pages import render_page, url
+
+HTML = "text/html; charset=utf-8"
+UNSUBSCRIBE_HELP = "/#unsubscribe"
+"""Where a public page's "Unsubscribe" link leads: the index's note on how to
+unsubscribe (a page that everyone may read carries nobody's own link)."""
+
+log = logging.getLogger("newsletter.web.archive")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A rendered page: its bytes, their media type and an entity tag for revalidation."""
+
+    body: bytes
+    media_type: str
+    etag: str
+
+
+def page(body: str | bytes, media_type: str = HTML) -> Page:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return Page(data, media_type, f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"')
+
+
+# What the pages are made of
+
+
+def index_page(config: Config, issues: Sequence[store.ArchivedIssue]) -> Page:
+    """The archive's front page: every public issue, newest first."""
+    listed = [_view(config, issue) for issue in issues]
+    return page(render_page(config, "index.html.j2", issues=listed, feed=url(config, "/feed.xml")))
+
+
+def folder_page(config: Config, issue: store.ArchivedIssue) -> Page:
+    """`/issues/{folder}/`: the issue's editions and its papers."""
+    return page(render_page(config, "issue.html.j2", issue=_view(config, issue)))
+
+
+def edition_page(config: Config, issue: store.ArchivedIssue, edition: str) -> Page:
+    """An edition as mailed, made public: no recipient's link in it, and a line on top
+    that leads to the archive and the subscribe page."""
+    composed = read_folder(config.issues_path, issue.as_issue()).editions[edition].html
+    return page(public_edition(config, composed))
+
+
+def feed_page(config: Config, issues: Sequence[store.ArchivedIssue]) -> Page:
+    return page(feed.atom(config, issues), feed.MEDIA_TYPE)
+
+
+def pages_of(config: Config, issues: Sequence[store.ArchivedIssue]) -> Iterator[tuple[str, Page]]:
+    """Every page of the archive by its path under `base_url`: each issue's pages
+    first, the feed and the index last (so that nothing links a page not yet there)."""
+    for issue in issues:
+        for edition in EDITIONS:
+            yield f"/issues/{issue.folder}/{edition}.html", edition_page(config, issue, edition)
+        yield f"/issues/{issue.folder}/index.html", folder_page(config, issue)
+    yield "/feed.xml", feed_page(config, issues)
+    yield "/index.html", index_page(config, issues)
+
+
+_BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def public_edition(config: Config, composed: str) -> str:
+    """A composed edition's HTML, fit for anyone to read on the web."""
+    public = composed.replace(UNSUBSCRIBE_PLACEHOLDER, html.escape(url(config, UNSUBSCRIBE_HELP)))
+    home, subscribe = html.escape(url(config, "/")), html.escape(url(config, "/subscribe"))
+    bar = (
+        '<div style="max-width:600px;margin:0 auto;padding:10px 16px;text-align:center;'
+        "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif;"
+        'font-size:14px;line-height:1.6">'
+        f'<a href="{home}" style="color:#1d4ed8">Archive · 往期</a> · '
+        f'<a href="{subscribe}" style="color:#1d4ed8">Subscribe · 订阅</a></div>'
+    )
+    return _BODY_TAG.sub(lambda tag: tag.group(0) + bar, public, count=1)
+
+
+def is_plain_name(folder: str) -> bool:
+    """A folder name from the store that is one plain path segment (as compose makes them)."""
+    return bool(folder) and folder not in (".", "..") and os.path.basename(folder) == folder
+
+
+def _view(config: Config, issue: store.ArchivedIssue) -> dict[str, Any]:
+    pages = {name: web_url(config.newsletter, issue.folder, name) for name in EDITIONS}
+    return {"number": issue.number, "date": issue.date, "subject": issue.subject,
+            "papers": issue.papers, "pages": pages}  # fmt: skip
+
+
+# The server's copy
+
+
+Signature = tuple[tuple[int, int], ...]
+
+
+class Archive:
+    """The archive as the server shows it: rendered once, kept until something changes.
+
+    Every request asks the database whether anyone wrote to it (`data_version`); only
+    then are the public issues read again, and only if they differ is anything
+    rendered again. An edition page is also checked against its files' size and time.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._issues_path = config.issues_path  # resolved once: it is a few system calls
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._version: int | None = None
+        self._issues: tuple[store.ArchivedIssue, ...] = ()
+        self._by_folder: dict[str, store.ArchivedIssue] = {}
+        self._pages: dict[str, Page] = {}
+        self._editions: dict[tuple[str, str], tuple[Signature, Page]] = {}
+
+    def index(self) -> Page:
+        return self._cached("/", lambda: index_page(self.config, self._issues))
+
+    def feed(self) -> Page:
+        return self._cached("/feed.xml", lambda: feed_page(self.config, self._issues))
+
+    def folder(self, folder: str) -> Page | None:
+        with self._lock:
+            self._refresh()
+            issue = self._by_folder.get(folder)
+            if issue is None:
+                return None
+            key = f"/issues/{folder}/"
+            if key not in self._pages:
+                self._pages[key] = folder_page(self.config, issue)
+            return self._pages[key]
+
+    def edition(self, folder: str, edition: str) -> Page | None:
+        """An edition's page; None if the issue is not public or its files are unreadable."""
+        with self._lock:
+            self._refresh()
+            issue = self._by_folder.get(folder)
+            if issue is None or edition not in EDITIONS:
+                return None
+            signature = self._signature(folder, edition)
+            cached = self._editions.get((folder, edition))
+            if cached is None or cached[0] != signature:
+                try:
+                    cached = signature, edition_page(self.config, issue, edition)
+                except NewsletterError as error:
+                    log.error("the archive cannot show %s: %s", f"{folder}/{edition}", error)
+                    return None
+                self._editions[folder, edition] = cached
+            return cached[1]
+
+    def _cached(self, key: str, render: Callable[[], Page]) -> Page:
+        with self._lock:
+            self._refresh()
+            if key not in self._pages:
+                self._pages[key] = render()
+            return self._pages[key]
+
+    def _refresh(self) -> None:
+        """Read the public issues again if the database changed since the last look."""
+        if self._db is None:
+            self._db = store.connect(self.config.database_path)
+            if self._db is None:  # no database yet: nothing is public
+                return
+        version = store.data_version(self._db)
+        if version == self._version:
+            return
+        issues = tuple(store.public_issues(self._db))
+        self._version = version
+        if issues != self._issues:
+            self._issues = issues
+            self._by_folder = {i.folder: i for i in issues if is_plain_name(i.folder)}
+            self._pages.clear()
+            self._editions.clear()
+
+    def _signature(self, folder: str, edition: str) -> Signature:
+        """The size and time of the files an edition page is made from."""
+        signature = []
+        for name in (ISSUE_JSON, f"{edition}.html"):
+            try:
+                found = os.stat(self._issues_path / folder / name)
+                signature.append((found.st_size, found.st_mtime_ns))
+            except OSError:
+                signature.append((-1, -1))
+        return tuple(signature)
+
+
+# The routes
 
 
 def routes(config: Config) -> list[BaseRoute]:
-    return []
+    """The archive's routes, for `app.py`."""
+    archive = Archive(config)
+
+    async def index(request: Request) -> Response:
+        return _answer(request, archive.index())
+
+    async def atom(request: Request) -> Response:
+        return _answer(request, archive.feed())
+
+    async def issue_folder(request: Request) -> Response:
+        return _answer(request, archive.folder(request.path_params["folder"]))
+
+    async def issue_page(request: Request) -> Response:
+        folder, edition = request.path_params["folder"], request.path_params["edition"]
+        if edition == "index":
+            return _answer(request, archive.folder(folder))
+        return _answer(request, archive.edition(folder, edition))
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/index.html", index, methods=["GET"]),
+        Route("/feed.xml", atom, methods=["GET"]),
+        Route("/issues/{folder}/", issue_folder, methods=["GET"]),
+        Route("/issues/{folder}/{edition}.html", issue_page, methods=["GET"]),
+    ]
+
+
+def _answer(request: Request, found: Page | None) -> Response:
+    """The page, or 304 when the reader has it already; the neutral 404 if there is none."""
+    if found is None:
+        raise HTTPException(404)
+    headers = {"etag": found.etag, "cache-control": "no-cache"}
+    if found.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type=found.media_type, headers=headers)

@@ -1,0 +1,207 @@
+"""The public archive over real HTTP: the index, the issue pages, what is public and
+what is not. Issue 1 of the `web` site is composed; `send` makes it public."""
+
+from __future__ import annotations
+
+import html
+import http.client
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from newsletter.config import load_config
+from newsletter.send import IncompleteSend, send
+from tests.helpers import THREE, ledger, tokens
+from tests.web.conftest import Web
+
+FOLDER = "0001-2024-07-15"
+EDITIONS = ("bilingual", "en", "zh")
+
+
+def titles(web: Web) -> list[tuple[str, str]]:
+    """The English and Chinese titles of issue 1's papers, as the digest gives them."""
+    return ledger(web.site, "SELECT title_en, title_zh FROM papers ORDER BY id")  # type: ignore[return-value]
+
+
+def raw_get(web: Web, path: str) -> int:
+    """GET `path` exactly as written (no client tidies `..` or `%2e` away)."""
+    parts = urlsplit(web.base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def visible(page: str) -> str:
+    """The page's text and attributes as a reader's browser decodes them."""
+    return html.unescape(page)
+
+
+def link_before(page: str, *words: str) -> re.Match[str] | None:
+    """The first link whose text starts with one of `words` (in a language's span or not)."""
+    said = "|".join(re.escape(word) for word in words)
+    return re.search(rf'<a href="([^"]+)"[^>]*>(?:<span[^>]*>)?(?:{said})', page)
+
+
+def test_a_composed_issue_waiting_for_monday_is_not_public(web: Web) -> None:
+    english, chinese = titles(web)[0]
+    with web.client() as client:
+        index = client.get("/")
+        pages = [client.get(f"/issues/{FOLDER}/{edition}.html") for edition in EDITIONS]
+        folder = client.get(f"/issues/{FOLDER}/")
+    assert index.status_code == 200
+    assert index.headers["content-type"] == "text/html; charset=utf-8"
+    assert "No issue has gone out yet" in index.text and "还没有发出任何一期" in index.text
+    assert english not in visible(index.text) and chinese not in visible(index.text)
+    assert FOLDER not in index.text
+    for response in [*pages, folder]:
+        assert response.status_code == 404
+        assert "This link is not valid" in response.text  # the neutral page, as for any path
+
+
+def test_once_sent_the_issue_is_listed_with_its_papers_in_both_languages(web: Web) -> None:
+    with web.client() as client:
+        assert "Issue 1" not in client.get("/").text  # the server has rendered it once
+        send(load_config())
+        index = client.get("/")
+        again = client.get("/index.html")
+    page = visible(index.text)
+    assert index.status_code == 200 and again.text == index.text
+    assert "Issue 1" in page and "第 1 期" in page and "2024-07-15" in page
+    assert "13 papers" in page and "13 篇论文" in page
+    for english, chinese in titles(web):
+        assert english in page and chinese in page
+    assert f'href="{web.base}/issues/{FOLDER}/bilingual.html"' in index.text
+    assert f'href="{web.base}/issues/{FOLDER}/en.html"' in index.text
+    assert f'href="{web.base}/issues/{FOLDER}/zh.html"' in index.text
+    assert f'href="{web.base}/subscribe"' in index.text
+    assert re.search(r'rel="alternate" type="application/atom\+xml"', index.text)
+    assert "No issue has gone out yet" not in page
+
+
+def test_newest_issue_comes_first(web: Web) -> None:
+    send(load_config())
+    # a second sent issue, as the store records it after next week's compose and send
+    ledger(web.site, "INSERT INTO issues (number, date, subject, folder, status, sent_at) "
+                     "VALUES (2, '2024-07-22', 'AI Paper Digest #2', '0002-2024-07-22', "
+                     "'sent', '2024-07-22T00:05:00Z')")  # fmt: skip
+    with web.client() as client:
+        page = client.get("/").text
+    assert page.index("Issue 2") < page.index("Issue 1")
+    assert "2024-07-22" in page
+
+
+def test_every_edition_page_is_the_issue_with_nobodys_link_in_it(web: Web) -> None:
+    send(load_config())
+    people = tokens(web.site)
+    with web.client() as client:
+        pages = {edition: client.get(f"/issues/{FOLDER}/{edition}.html") for edition in EDITIONS}
+        index = client.get("/").text
+    subjects = {"bilingual": "AI Paper Digest #1 · AI 论文周报 第1期",
+                "en": "AI Paper Digest #1", "zh": "AI 论文周报 第1期"}  # fmt: skip
+    for edition, response in pages.items():
+        assert response.status_code == 200, edition
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert f"<title>{subjects[edition]}</title>" in response.text
+        assert "%%" not in response.text
+        for address, token in people.items():
+            assert address not in response.text and token not in response.text
+        unsubscribe = link_before(response.text, "Unsubscribe", "退订")
+        assert unsubscribe and unsubscribe.group(1) == f"{web.base}/#unsubscribe"
+        assert f'href="{web.base}/subscribe"' in response.text  # a way in, from a shared link
+    assert titles(web)[0][0] in visible(pages["en"].text)
+    assert titles(web)[0][1] in visible(pages["zh"].text)
+    assert 'id="unsubscribe"' in index and "unsubscribe link" in index
+
+
+def test_the_view_in_browser_link_of_every_message_opens_its_edition(web: Web) -> None:
+    send(load_config())
+    received = web.smtp.handler.received
+    assert len(received) == len(THREE)
+    with web.client() as client:
+        for message in received:
+            part = message.message.get_body(("html",))
+            assert part is not None
+            body = part.get_content()
+            link = link_before(body, "View in browser", "在浏览器中查看")
+            assert link, message.recipient
+            target = link.group(1)
+            assert target.startswith(f"{web.base}/issues/{FOLDER}/")
+            response = client.get(target)
+            assert response.status_code == 200, target
+            assert message.message["Subject"] in visible(response.text)
+
+
+def test_an_issue_folder_offers_its_three_editions(web: Web) -> None:
+    send(load_config())
+    with web.client() as client:
+        folder = client.get(f"/issues/{FOLDER}/")
+        same = client.get(f"/issues/{FOLDER}/index.html")
+        bare = client.get(f"/issues/{FOLDER}")
+    assert folder.status_code == 200 and same.text == folder.text
+    for edition in EDITIONS:
+        assert f'href="{web.base}/issues/{FOLDER}/{edition}.html"' in folder.text
+    assert "Issue 1" in folder.text and "第 1 期" in folder.text
+    assert bare.status_code in (301, 307, 308)
+    assert bare.headers["location"].endswith(f"/issues/{FOLDER}/")
+
+
+def test_a_sending_issue_is_public_already(web: Web) -> None:
+    web.smtp.handler.replies = {"ann@example.org": ["451 4.3.0 mailbox busy"]}
+    with pytest.raises(IncompleteSend):
+        send(load_config())
+    assert ledger(web.site, "SELECT status FROM issues") == [("sending",)]
+    with web.client() as client:
+        assert "Issue 1" in client.get("/").text
+        assert client.get(f"/issues/{FOLDER}/en.html").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/issues/0002-2024-07-22/bilingual.html",  # no such issue
+        f"/issues/{FOLDER}/fr.html",  # no such edition
+        f"/issues/{FOLDER}/issue.json",  # the folder's other files are not served
+        f"/issues/{FOLDER}/bilingual.txt",
+        f"/issues/{FOLDER}/bilingual.mjml",
+        f"/issues/{FOLDER}/sample-bilingual.eml",
+        f"/issues/{FOLDER}/../../newsletter.toml",
+        "/issues/../newsletter.db",
+        "/issues/%2e%2e/bilingual.html",
+        f"/issues/{FOLDER}/%2e%2e%2f{FOLDER}%2fbilingual.html",
+        f"/issues/..%2f{FOLDER}/bilingual.html",
+        "/issues/./bilingual.html",
+        "/issues/",
+        "/newsletter.db",
+        "/feed.atom",
+    ],
+)
+def test_unknown_and_odd_paths_are_the_neutral_404(web: Web, path: str) -> None:
+    send(load_config())
+    assert raw_get(web, path) == 404
+
+
+def test_a_page_the_reader_has_is_not_sent_again(web: Web) -> None:
+    send(load_config())
+    with web.client() as client:
+        for path in ("/", "/feed.xml", f"/issues/{FOLDER}/zh.html"):
+            first = client.get(path)
+            again = client.get(path, headers={"if-none-match": first.headers["etag"]})
+            assert (again.status_code, again.content) == (304, b""), path
+            head = client.head(path)
+            assert (head.status_code, head.content) == (200, b"")
+
+
+def test_an_edition_fixed_on_disk_is_shown_fixed(web: Web) -> None:
+    """Someone corrects a typo in a sent issue's archived HTML: the page follows."""
+    send(load_config())
+    page = web.site / "issues" / FOLDER / "en.html"
+    with web.client() as client:
+        assert "A corrected line" not in client.get(f"/issues/{FOLDER}/en.html").text
+        page.write_text(page.read_text().replace("<body", "<!-- A corrected line --><body", 1))
+        assert "A corrected line" in client.get(f"/issues/{FOLDER}/en.html").text
