@@ -18,6 +18,7 @@ BENCHMARKS = [
     ("parse_digest.py", [], ["--papers", "40", "--repeat", "1"]),
     ("compose_issue.py", [], ["--papers", "2", "--repeat", "1"]),
     ("send_issue.py", [], ["--messages", "200", "--memory-subscribers", "500"]),
+    ("web_serve.py", [], ["--subscribers", "200", "--seconds", "1"]),
 ]
 
 

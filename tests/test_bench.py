@@ -26,6 +26,7 @@ EXPECTED = {
     "parse_digest.py": ["parse rate:", "papers/s", "digest: 40 papers"],
     "compose_issue.py": ["total", "ms"],
     "send_issue.py": ["ours, 1 connection:", "smtp-source -s 4:", "peak memory"],
+    "web_serve.py": ["(a) one-click unsubscribe", "requests/s", "ours/nginx", "(c) memory"],
 }
 
 
@@ -38,6 +39,10 @@ def test_each_benchmark_runs_at_a_tiny_size(script: str, tiny: list[str]) -> Non
         pytest.skip(
             "Postfix's smtp-sink is not installed: `apt-get install postfix` (.ci/run does)"
         )
+    if script == "web_serve.py" and not all(
+        shutil.which(tool, path=SBIN_PATH) for tool in ("wrk", "nginx")
+    ):
+        pytest.skip("wrk and nginx are not installed: `apt-get install wrk nginx` (.ci/run does)")
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *tiny],
         capture_output=True,
