@@ -105,20 +105,23 @@ def pages_of(config: Config, issues: Sequence[store.ArchivedIssue]) -> Iterator[
 
 
 _BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_BODY_END = re.compile(r"</body>", re.IGNORECASE)
 
 
 def public_edition(config: Config, composed: str) -> str:
     """A composed edition's HTML, fit for anyone to read on the web."""
     public = composed.replace(UNSUBSCRIBE_PLACEHOLDER, html.escape(url(config, UNSUBSCRIBE_HELP)))
     home, subscribe = html.escape(url(config, "/")), html.escape(url(config, "/subscribe"))
-    bar = (
-        '<div style="max-width:600px;margin:0 auto;padding:10px 16px;text-align:center;'
+    bar = (  # a web page has landmarks: this line is its navigation, the email its main part
+        '<nav aria-label="Archive · 往期" style="max-width:600px;margin:0 auto;'
+        "padding:10px 16px;text-align:center;"
         "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif;"
         'font-size:14px;line-height:1.6">'
         f'<a href="{home}" style="color:#1d4ed8">Archive · 往期</a> · '
-        f'<a href="{subscribe}" style="color:#1d4ed8">Subscribe · 订阅</a></div>'
+        f'<a href="{subscribe}" style="color:#1d4ed8">Subscribe · 订阅</a></nav><main>'
     )
-    return _BODY_TAG.sub(lambda tag: tag.group(0) + bar, public, count=1)
+    public = _BODY_TAG.sub(lambda tag: tag.group(0) + bar, public, count=1)
+    return _BODY_END.sub("</main></body>", public, count=1)
 
 
 def is_plain_name(folder: str) -> bool:

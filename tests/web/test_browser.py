@@ -16,26 +16,30 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.config import load_config
 from newsletter.model import EDITIONS
+from newsletter.send import send
 from tests.helpers import THREE, make_site, tokens
 from tests.smtpd import free_port
 from tests.web.browser import PAGE_RULES, SCHEMES, WIDTHS, Browser, unavailable
 from tests.web.conftest import Web
+from tests.web.helpers import confirmation_to, link_in, subscribe
 
 ISSUE = "issues/0001-2024-07-15"
 
 WEB_PAGES = [
     pytest.param("/no/such/page", id="not-found"),
-    # TODO(web routes): one line each here once the routes are merged:
-    # pytest.param("/", id="archive-index"),
-    # pytest.param("/issues/0001-2024-07-15/", id="issue-page"),  # the View-in-browser path
-    # pytest.param("/subscribe", id="subscribe"),
-    # pytest.param("/confirm/{confirm_token}", id="confirm"),  # a pending signup's token
-    # pytest.param("/unsubscribe/{token}", id="unsubscribe"),
-    # pytest.param("/preferences/{token}", id="preferences"),
+    pytest.param("/", id="archive-index"),
+    pytest.param("/issues/0001-2024-07-15/", id="issue-editions"),
+    pytest.param("/issues/0001-2024-07-15/bilingual.html", id="issue-page"),  # View in browser
+    pytest.param("/subscribe", id="subscribe"),
+    pytest.param("{confirm}", id="confirm"),  # the link of a real confirmation message
+    pytest.param("/unsubscribe/{token}", id="unsubscribe"),
+    pytest.param("/preferences/{token}", id="preferences"),
 ]
-"""Paths under `newsletter serve`; `{token}` becomes a subscriber's token. (`/feed.xml`
-is no page: feedparser tests it.)"""
+"""Paths under `newsletter serve` once issue 1 went out; `{token}` becomes a
+subscriber's token, `{confirm}` a confirmation link. (`/feed.xml` is no page:
+feedparser tests it.)"""
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +71,13 @@ def problems(browser: Browser, url: str, shots: Path, disable: tuple[str, ...] =
 def test_the_web_pages_have_no_accessibility_violations(
     browser: Browser, web: Web, tmp_path: Path, path: str
 ) -> None:
-    url = web.base + path.format(token=tokens(web.site)["bob@example.org"])
+    assert send(load_config()).complete  # issue 1 goes out: its pages are public
+    confirm = ""
+    if "{confirm}" in path:
+        with web.client() as client:
+            assert subscribe(client, "new.reader@example.org").status_code == 200
+        confirm = link_in(confirmation_to(web, "new.reader@example.org")).removeprefix(web.base)
+    url = web.base + path.format(token=tokens(web.site)["bob@example.org"], confirm=confirm)
     found = problems(browser, url, tmp_path / "shots")
     assert not found, "\n".join(found)
 

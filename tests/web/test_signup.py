@@ -5,16 +5,12 @@ with the same answer for every kind of address."""
 
 from __future__ import annotations
 
-import html
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
 from pathlib import Path
 
-import httpx
 import pytest
 
 from newsletter import subscribers
@@ -24,8 +20,7 @@ from newsletter.store import Store
 from tests.helpers import SUBJECTS, THREE, ledger, make_site
 from tests.smtpd import SmtpServer, free_port, wait_until
 from tests.web.conftest import Web, start_serve
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+from tests.web.helpers import CSRF, confirmation_to, form_token, link_in, subscribe
 
 
 @contextmanager
@@ -49,38 +44,6 @@ def roomy(workspace: Path, server: SmtpServer) -> Iterator[Web]:
     """Every test client is 127.0.0.1: a per-client limit out of the way."""
     with serving(workspace, server, "signups_per_client_per_hour = 100") as web:
         yield web
-
-
-def form_token(client: httpx.Client) -> str:
-    page = client.get("/subscribe")
-    assert page.status_code == 200, page.text
-    found = CSRF.search(page.text)
-    assert found is not None
-    return html.unescape(found.group(1))
-
-
-def subscribe(
-    client: httpx.Client, email: str, name: str = "", lang: str = "bilingual", **extra: str
-) -> httpx.Response:
-    """Fill in the form as a browser would: its token, an empty honeypot."""
-    data = {"csrf": form_token(client), "email": email, "name": name, "lang": lang,
-            "website": "", **extra}  # fmt: skip
-    return client.post("/subscribe", data=data)
-
-
-def confirmation_to(web: Web, email: str) -> EmailMessage:
-    """The confirmation message `email` received (waiting for the outbox loop)."""
-    wait_until(lambda: email.lower() in web.smtp.handler.count(), timeout=20)
-    [message] = [r.message for r in web.smtp.handler.received if r.recipient == email.lower()]
-    return message
-
-
-def link_in(message: EmailMessage) -> str:
-    text = message.get_body(("plain",))
-    assert text is not None
-    found = re.search(r"(http\S+/confirm/\S+)", text.get_content())
-    assert found is not None
-    return found.group(1)
 
 
 def pending_emails(web: Web) -> list[object]:
