@@ -10,10 +10,13 @@ caller puts several in one transaction: `with store.transaction() as db: ...`.
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from newsletter.errors import StoreError
 from newsletter.store.migrations import migrate
@@ -27,8 +30,13 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed, mode 600) and migrate the database at `path`."""
+    def open(cls, path: str | Path, busy_timeout: float = 30.0) -> Store:
+        """Open (creating if needed, mode 600) and migrate the database at `path`.
+
+        `busy_timeout`: how long a statement waits for another connection's write
+        lock (SQLite's own back-off, up to 100 ms a try). The web side uses 0 and
+        `retrying`, whose short pauses keep the slowest requests fast under load.
+        """
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +51,7 @@ class Store:
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA synchronous = NORMAL")
             migrate(db)
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")  # after set-up
         except sqlite3.Error as error:
             db.close()
             raise StoreError(f"{path}: cannot open the database: {error}") from None
@@ -94,3 +103,22 @@ class Store:
                 self.db.execute(done)  # a savepoint rolled back to is still open
             raise
         self.db.execute(done)
+
+
+T = TypeVar("T")
+RETRY_FOR = 10.0
+"""Seconds `retrying` keeps trying before the lock error goes through."""
+
+
+def retrying(work: Callable[[], T]) -> T:
+    """`work()`, tried again after a pause of 0.2 to 1 ms while the database is
+    locked by another writer (for connections opened with `busy_timeout=0`)."""
+    deadline = time.monotonic() + RETRY_FOR
+    while True:
+        try:
+            return work()
+        except sqlite3.OperationalError as error:
+            locked = "locked" in str(error) or "busy" in str(error)
+            if not locked or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.0002, 0.001))

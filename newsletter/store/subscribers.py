@@ -65,6 +65,19 @@ def insert(db: sqlite3.Connection, email: str, name: str, lang: str, token: str)
     )
 
 
+def unsubscribe_token(db: sqlite3.Connection, token: str) -> bool:
+    """Unsubscribe the holder of `token` in one statement (the one-click path: the
+    write lock is held for that statement only); False if no one holds it."""
+    changed = db.execute(
+        f"UPDATE subscribers SET status = 'unsubscribed', changed_at = {_NOW} "
+        "WHERE token = ? AND status != 'unsubscribed' RETURNING id",
+        (token,),
+    ).fetchall()  # all of it: the statement (and its write lock) ends only then
+    if changed:
+        return True
+    return db.execute("SELECT 1 FROM subscribers WHERE token = ?", (token,)).fetchone() is not None
+
+
 def set_unsubscribed(db: sqlite3.Connection, subscriber: int) -> None:
     """Unsubscribe; doing it twice changes nothing (not even the time)."""
     db.execute(

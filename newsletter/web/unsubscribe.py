@@ -11,25 +11,29 @@ An unknown or malformed token is the same neutral 404 as any unknown page.
 
 from __future__ import annotations
 
+import asyncio
 import re
-import threading
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from newsletter.config import Config
 from newsletter.model import EDITIONS, Subscriber
 from newsletter.store import Store
 from newsletter.store import subscribers as rows
+from newsletter.store.db import retrying
 from newsletter.subscribers import SubscriberError, normalise_lang, normalise_name
 from newsletter.web.pages import render_page, url
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_LOCAL = threading.local()
 
 
 def routes(config: Config) -> list[BaseRoute]:
@@ -39,23 +43,13 @@ def routes(config: Config) -> list[BaseRoute]:
     ]
 
 
-def store(config: Config) -> Store:
-    """This thread's connection to the store (a worker thread serves many requests)."""
-    cached: Store | None = getattr(_LOCAL, "store", None)
-    if cached is None or cached.path != config.database_path:
-        cached = _LOCAL.store = Store.open(config.database_path)
-    return cached
-
-
 @dataclass
 class _Page:
     config: Config
 
-    def holder(self, token: str) -> Subscriber:
+    def holder(self, db: sqlite3.Connection, token: str) -> Subscriber:
         """The subscriber `token` belongs to, or the neutral 404."""
-        found = (
-            rows.find_by_token(store(self.config).db, token) if _TOKEN.fullmatch(token) else None
-        )
+        found = rows.find_by_token(db, token) if _TOKEN.fullmatch(token) else None
         if found is None:
             raise HTTPException(404)
         return found
@@ -72,46 +66,47 @@ class _Page:
 class Unsubscribe(_Page):
     async def handle(self, request: Request) -> Response:
         token = request.path_params["token"]
-        if request.method == "POST":
-            await request.form()  # read (and size-check) the body: one-click or the button
-            subscriber = await run_in_threadpool(self.unsubscribe, token)
-            return self.page("unsubscribe.html.j2", subscriber, done=True)
-        subscriber = await run_in_threadpool(self.holder, token)
-        return self.page("unsubscribe.html.j2", subscriber, done=subscriber.status != "active")
+        if request.method in ("GET", "HEAD"):  # HEAD is a GET too: it never changes anything
+            subscriber = await in_store(self.config, lambda db: self.holder(db, token))
+            return self.page("unsubscribe.html.j2", subscriber, done=subscriber.status != "active")
+        form = await request.form()  # read (and size-check) the body
+        await in_store(self.config, lambda db: self.unsubscribe(db, token))
+        if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a mail provider asks
+            return PlainTextResponse("Unsubscribed. · 已退订。\n", headers=NO_STORE)
+        subscriber = await in_store(self.config, lambda db: self.holder(db, token))
+        return self.page("unsubscribe.html.j2", subscriber, done=True)
 
-    def unsubscribe(self, token: str) -> Subscriber:
-        subscriber = self.holder(token)
-        with store(self.config).transaction() as db:
-            rows.set_unsubscribed(db, subscriber.id)
-        return subscriber
+    def unsubscribe(self, db: sqlite3.Connection, token: str) -> None:
+        """One statement (the write lock held for it alone); 404 if nobody holds `token`."""
+        if not _TOKEN.fullmatch(token) or not rows.unsubscribe_token(db, token):
+            raise HTTPException(404)
 
 
 class Preferences(_Page):
     async def handle(self, request: Request) -> Response:
         token = request.path_params["token"]
-        if request.method == "GET":
-            subscriber = await run_in_threadpool(self.holder, token)
+        if request.method in ("GET", "HEAD"):  # HEAD is a GET too: it never changes anything
+            subscriber = await in_store(self.config, lambda db: self.holder(db, token))
             return self.page("preferences.html.j2", subscriber, saved=None, problem=None)
         form = await request.form()
         fields = {key: str(form.get(key, "")) for key in ("action", "name", "lang")}
-        return await run_in_threadpool(self.change, token, fields)
+        return await in_store(self.config, lambda db: self.change(db, token, fields))
 
-    def change(self, token: str, fields: dict[str, str]) -> Response:
+    def change(self, db: sqlite3.Connection, token: str, fields: dict[str, str]) -> Response:
         """Save, unsubscribe or resubscribe; a bad value is shown on the page (400)."""
-        subscriber = self.holder(token)
+        subscriber = self.holder(db, token)
         try:
             saved = self.apply(subscriber, fields)
         except SubscriberError as error:
             page = self.page("preferences.html.j2", subscriber, saved=None, problem=str(error))
             page.status_code = 400
             return page
-        return self.page("preferences.html.j2", self.holder(token), saved=saved, problem=None)
+        return self.page("preferences.html.j2", self.holder(db, token), saved=saved, problem=None)
 
     def apply(self, subscriber: Subscriber, fields: dict[str, str]) -> str:
         """What was done: `saved`, `unsubscribed` or `resubscribed`."""
         action = fields["action"] if fields["action"] in ("unsubscribe", "resubscribe") else "save"
-        db_store = store(self.config)
-        with db_store.transaction() as db:
+        with _connection(self.config).transaction() as db:
             if action == "unsubscribe":
                 rows.set_unsubscribed(db, subscriber.id)
                 return "unsubscribed"
@@ -121,3 +116,27 @@ class Preferences(_Page):
             name, lang = normalise_name(fields["name"]), normalise_lang(fields["lang"])
             rows.set_preferences(db, subscriber.id, name, lang)
         return "saved"
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+T = TypeVar("T")
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+_STORES: dict[Path, Store] = {}
+
+
+async def in_store(config: Config, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` on this process's one database thread and connection: the worker
+    processes then compete for SQLite's write lock with one connection each, not
+    one per request thread; a lock held elsewhere is waited out in short pauses."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _EXECUTOR, lambda: retrying(lambda: work(_connection(config).db))
+    )
+
+
+def _connection(config: Config) -> Store:
+    """The database thread's store (opened on first use, kept for the process)."""
+    store = _STORES.get(config.database_path)
+    if store is None:
+        store = _STORES[config.database_path] = Store.open(config.database_path, busy_timeout=0)
+    return store
