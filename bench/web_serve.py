@@ -289,7 +289,7 @@ error_log {tmp}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
   include /etc/nginx/mime.types;
-  access_log off;
+  access_log {access_log};
   keepalive_requests 1000000;
   client_body_temp_path {tmp}/body;
   proxy_temp_path {tmp}/proxy;
@@ -306,12 +306,14 @@ http {{
 
 
 @contextlib.contextmanager
-def nginx(binary: str, root: Path, port: int, tmp: Path) -> Iterator[None]:
+def nginx(binary: str, root: Path, port: int, tmp: Path, logs: bool = True) -> Iterator[None]:
     """nginx serving `root` on 127.0.0.1:`port`, a child of this process (no daemon)."""
     tmp.mkdir()
     user = "user nobody nogroup;" if os.geteuid() == 0 else ""
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, user=user, host=HOST, port=port, root=root))
+    access_log = f"{tmp}/access.log" if logs else "off"  # like ours: a line per request
+    conf.write_text(NGINX_CONF.format(tmp=tmp, user=user, host=HOST, port=port, root=root,
+                                      access_log=access_log))  # fmt: skip
     log = tmp / "error.log"
     with (tmp / "stderr.log").open("wb") as err:
         process = subprocess.Popen([binary, "-c", str(conf), "-p", str(tmp), "-e", str(log)],
@@ -491,8 +493,9 @@ def phase_unsubscribe(wrk: str, port: int, site: Path, tokens: list[str],
 
 
 def phase_index(wrk: str, nginx_binary: str, port: int, site: Path, seconds: int,
-                connections: int) -> None:  # fmt: skip
-    """(b) The archive index, ours and nginx's static copy."""
+                connections: int, logs: bool = True) -> None:  # fmt: skip
+    """(b) The archive index, ours and nginx's static copy; both with their access log
+    (the default of each), or both without (`web.access_log = false`, `access_log off`)."""
     stand_in = not route_is_served(port, INDEX)
     script = site / "done.lua"
     with tempfile.TemporaryDirectory(prefix="web-serve-static-") as static:
@@ -502,10 +505,11 @@ def phase_index(wrk: str, nginx_binary: str, port: int, site: Path, seconds: int
         run_wrk(wrk, port, INDEX, 1, connections, script)  # warm every worker up
         ours = run_wrk(wrk, port, INDEX, seconds, connections, script, not_found=stand_in)
         nginx_port = free_port()
-        with nginx(nginx_binary, out, nginx_port, site / "nginx"):
+        with nginx(nginx_binary, out, nginx_port, site / f"nginx-{logs}", logs):
             run_wrk(wrk, nginx_port, "/", 1, connections, script)
             theirs = run_wrk(wrk, nginx_port, "/", seconds, connections, script)
-    print(f"(b) archive index: GET {INDEX}, {connections} connections, {seconds} s each")
+    which = "both with their access log" if logs else "both without an access log"
+    print(f"(b) archive index: GET {INDEX}, {connections} connections, {seconds} s each, {which}")
     if stand_in:
         print(f"  STAND-IN: {INDEX} is not served by this checkout (404): ours is the 404 page")
     if not built:
@@ -548,6 +552,11 @@ def main() -> None:
               "multiprocessing's resource tracker): "
               f"peak RSS sum {memory.peak_kb / 1024:.1f} MB while loaded; "
               f"sum of each one's peak (VmHWM) {hwm / 1024:.1f} MB")  # fmt: skip
+        config = site / "newsletter.toml"  # again without access logs (behind a proxy that logs)
+        config.write_text(config.read_text() + "[web]\naccess_log = false\n", encoding="utf-8")
+        port = free_port()
+        with serve(site, port):
+            phase_index(wrk, nginx_binary, port, site, args.seconds, args.connections, logs=False)
 
 
 if __name__ == "__main__":

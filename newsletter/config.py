@@ -74,6 +74,7 @@ class WebSettings:
     port: int = 8080
     workers: int = 2
     trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-* is believed from these only
+    access_log: bool = True  # one line per request (tokens cut); off behind a proxy that logs
     confirm_days: int = 7  # an unconfirmed subscription expires after this
     signups_per_client_per_hour: int = 5
     confirmations_per_hour: int = 200  # confirmation mails, all clients together

@@ -85,16 +85,19 @@ class _Limits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            await _too_large(scope, receive, send)
-            return
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
+        if scope["method"] in ("GET", "HEAD"):  # no body to limit: the common, fast path
+            await self.app(scope, receive, with_headers)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            await _too_large(scope, receive, send)
+            return
         await self.app(scope, _capped(receive), with_headers)
 
 

@@ -56,6 +56,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
             proxy_headers=bool(config.web.trusted_proxies),
             forwarded_allow_ips=",".join(config.web.trusted_proxies) or None,
             server_header=False,
+            access_log=config.web.access_log,
             log_config=_log_config(),
         )
     finally:
