@@ -16,6 +16,7 @@ Adding them back takes `resubscribe=True` (`--resubscribe`), for when they ask.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import re
@@ -28,6 +29,7 @@ from pathlib import Path
 from newsletter.errors import NewsletterError
 from newsletter.model import EDITIONS, Subscriber
 from newsletter.store import Store
+from newsletter.store import pending
 from newsletter.store import subscribers as rows
 from newsletter.text import shorten
 
@@ -214,20 +216,27 @@ def listing(store: Store, status: str | None = None) -> list[Subscriber]:
     return rows.listing(store.db, status)
 
 
-def remove(store: Store, email: str) -> Subscriber:
-    """Erase a subscriber's personal data and keep them off the list.
+def remove(store: Store, email: str) -> str:
+    """Erase a subscriber's (or a pending sign-up's) personal data and keep the address
+    off the list; the address removed.
 
     Their delivery rows stay, without them (and without the server replies, which
     may quote the address), so past issues keep their counts; a delivery still
-    pending is skipped.
+    pending is skipped. A sign-up waiting for confirmation is deleted with its link.
     """
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with store.transaction() as db:
         subscriber = rows.find(db, email)
-        if subscriber is None:
+        waiting = pending.find(db, email.strip(), now)
+        if subscriber is None and waiting is None:
             raise SubscriberError(f"{email.strip()} is not on the list")
-        rows.delete(db, subscriber.id)
-        rows.suppress(db, address_hash(subscriber.email))
-    return subscriber
+        if subscriber is not None:
+            rows.delete(db, subscriber.id)
+        if waiting is not None:
+            pending.delete(db, waiting.id)
+        address = subscriber.email if subscriber else waiting.email if waiting else email
+        rows.suppress(db, address_hash(address))
+    return address
 
 
 def unsubscribe(store: Store, token: str) -> Subscriber:

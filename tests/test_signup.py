@@ -267,3 +267,16 @@ def test_subscribers_list_and_status_show_pending_sign_ups(store: Store, config:
     assert state["subscribers"]["total"] == 1  # pending is not on the list
     text = runner.invoke(cli, ["status"]).stdout
     assert "Pending confirmation: 1" in text and "Outbox: queued 1" in text
+
+
+def test_removing_a_pending_sign_up_deletes_its_link_and_keeps_the_address_off(
+    workspace: Path,
+) -> None:
+    config = load_config()
+    with Store.open(config.database_path) as store:
+        signup.request(store, config, "later@example.org", "", "en")
+        assert [p.email for p in signup.pending_listing(store)] == ["later@example.org"]
+        assert subscribers.remove(store, "later@example.org") == "later@example.org"
+        assert signup.pending_listing(store) == []
+        assert subscribers.is_suppressed(store, "later@example.org")
+        assert signup.request(store, config, "later@example.org", "", "en").status == "suppressed"

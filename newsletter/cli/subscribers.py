@@ -124,7 +124,7 @@ def subscribers_remove(app: App, email: str) -> None:
 
     with app.store() as store:
         removed = subs.remove(store, email)
-    click.echo(f"removed {removed.email}")
+    click.echo(f"removed {removed}")
 
 
 @cli.command("unsubscribe")
