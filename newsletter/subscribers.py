@@ -28,8 +28,7 @@ from pathlib import Path
 
 from newsletter.errors import NewsletterError
 from newsletter.model import EDITIONS, Subscriber
-from newsletter.store import Store
-from newsletter.store import pending
+from newsletter.store import Store, pending
 from newsletter.store import subscribers as rows
 from newsletter.text import shorten
 
