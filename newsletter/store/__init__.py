@@ -3,7 +3,9 @@
 `db.py` opens it (WAL, mode 600, migrations) and makes transactions; every SQL
 statement the tool runs is in this package, one module per table family:
 `papers` (and the digests seen), `issues`, `subscribers` (and suppressions),
-`deliveries` (the send ledger), `runs` (the weekly job's history).
+`deliveries` (the send ledger), `runs` (the weekly job's history), `pending`
+(sign-ups waiting for confirmation), `outbox` (mail queued by the web side),
+`limits` (hourly counters and the form key), `archive` (the public issues).
 """
 
 from newsletter.store.db import Store
