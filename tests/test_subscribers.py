@@ -18,7 +18,8 @@ from newsletter.config import load_config
 from newsletter.send import send
 from newsletter.store import Store
 from newsletter.store import deliveries as ledger_rows
-from newsletter.store.migrations import MIGRATIONS, migrate, schema_version
+from newsletter.store.db import migrate, schema_version
+from newsletter.store.migrations import MIGRATIONS
 from newsletter.subscribers import address_hash, remove
 from tests.helpers import THREE, ledger, make_site
 from tests.smtpd import SmtpServer

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from newsletter.model import Issue
-from newsletter.store.migrations import schema_version
+from newsletter.store.db import schema_version
 
 PUBLIC = ("sending", "sent")
 """The statuses of an issue anyone may read on the web."""

@@ -13,13 +13,13 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from newsletter.errors import StoreError
-from newsletter.store.migrations import migrate
+from newsletter.store.migrations import MIGRATIONS, Migration
 
 
 class Store:
@@ -122,3 +122,36 @@ def retrying(work: Callable[[], T]) -> T:
             if not locked or time.monotonic() > deadline:
                 raise
         time.sleep(random.uniform(0.0002, 0.001))
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the pending migrations in order; return how many ran.
+
+    `db` must be in autocommit mode (`isolation_level=None`): each migration takes
+    its own write lock, so two processes opening a new database at once do not both
+    run it.
+    """
+    applied = 0
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(db)
+            if version > len(migrations):
+                raise StoreError(
+                    f"the database is at schema version {version}, newer than this "
+                    f"release knows ({len(migrations)}): upgrade newsletter"
+                )
+            if version == len(migrations):
+                db.execute("COMMIT")
+                return applied
+            migrations[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+            applied += 1
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

@@ -1,4 +1,4 @@
-"""The schema of the store, as an ordered list of migrations.
+"""The schema of the store, as an ordered list of migrations (run by `db.migrate`).
 
 `PRAGMA user_version` records how many have run. Each migration runs in its own
 transaction together with the version bump, so a failing one rolls back whole and
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-
-from newsletter.errors import StoreError
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -192,17 +190,14 @@ def m006_digests(db: sqlite3.Connection) -> None:
     )
 
 
-def m007_signup_and_outbox(db: sqlite3.Connection) -> None:
-    """Subscriptions waiting for their confirmation, the outbox of single messages, and
-    what keeps the public forms from abuse.
+def m007_signup(db: sqlite3.Connection) -> None:
+    """Subscriptions waiting for their confirmation, and what keeps the public forms
+    from abuse.
 
     `pending_subscriptions` is apart from `subscribers` so that no send can reach an
     address that has not confirmed; it keeps a SHA-256 of the confirmation token, not
-    the token, and each row expires. `outbox` holds messages that are not issues
-    (confirmations; later the replies of the return path), each sent at most once:
-    claimed atomically, marked at once when the server accepted it, its bodies (which
-    hold the confirmation link) erased then. `rate_counters` counts per name and clock
-    hour across every worker process; `secrets` holds the key that signs form tokens
+    the token, and each row expires. `rate_counters` counts per name and clock hour
+    across every worker process; `secrets` holds the key that signs form tokens
     (random, made here).
     """
     db.execute(
@@ -221,6 +216,25 @@ def m007_signup_and_outbox(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX pending_expiry ON pending_subscriptions (expires_at)")
+    db.execute(
+        """
+        CREATE TABLE rate_counters (
+            name TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (name, hour)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # Made here, so that showing a form (a GET) never writes to the database.
+    db.execute("INSERT INTO secrets (name, value) VALUES ('form_key', lower(hex(randomblob(32))))")
+
+
+def m008_outbox(db: sqlite3.Connection) -> None:
+    """Messages that are not issues (confirmations; later the replies of the return
+    path), each sent at most once: claimed atomically, marked at once when the server
+    accepted it, its bodies (which hold the confirmation link) erased then."""
     db.execute(
         """
         CREATE TABLE outbox (
@@ -248,19 +262,6 @@ def m007_signup_and_outbox(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX outbox_due ON outbox (status, next_attempt_at)")
-    db.execute(
-        """
-        CREATE TABLE rate_counters (
-            name TEXT NOT NULL,
-            hour INTEGER NOT NULL,
-            count INTEGER NOT NULL,
-            PRIMARY KEY (name, hour)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    # Made here, so that showing a form (a GET) never writes to the database.
-    db.execute("INSERT INTO secrets (name, value) VALUES ('form_key', lower(hex(randomblob(32))))")
 
 
 MIGRATIONS: Sequence[Migration] = (
@@ -270,38 +271,6 @@ MIGRATIONS: Sequence[Migration] = (
     m004_runs,
     m005_suppressions_and_kept_deliveries,
     m006_digests,
-    m007_signup_and_outbox,
+    m007_signup,
+    m008_outbox,
 )
-
-
-def schema_version(db: sqlite3.Connection) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
-def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-    """Apply the pending migrations in order; return how many ran.
-
-    `db` must be in autocommit mode (`isolation_level=None`): each migration takes
-    its own write lock, so two processes opening a new database at once do not both
-    run it.
-    """
-    applied = 0
-    while True:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = schema_version(db)
-            if version > len(migrations):
-                raise StoreError(
-                    f"the database is at schema version {version}, newer than this "
-                    f"release knows ({len(migrations)}): upgrade newsletter"
-                )
-            if version == len(migrations):
-                db.execute("COMMIT")
-                return applied
-            migrations[version](db)
-            db.execute(f"PRAGMA user_version = {version + 1}")
-            db.execute("COMMIT")
-            applied += 1
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise

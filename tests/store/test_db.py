@@ -11,7 +11,8 @@ import pytest
 
 from newsletter.errors import StoreError
 from newsletter.store import Store, papers
-from newsletter.store.migrations import MIGRATIONS, migrate, schema_version
+from newsletter.store.db import migrate, schema_version
+from newsletter.store.migrations import MIGRATIONS
 from tests.helpers import make_paper
 
 
