@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from newsletter.config import Config
+from newsletter.web.access_log import AccessLog
 from newsletter.web.pages import render_page
 
 MAX_BODY = 16 * 1024
@@ -53,6 +54,8 @@ def create_app(config: Config) -> Starlette:
     )
     app.state.config = config
     app.add_middleware(_Limits)
+    if config.web.access_log:
+        app.add_middleware(AccessLog)
     return app
 
 
