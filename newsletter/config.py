@@ -67,6 +67,14 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class BounceSettings:
+    """The return path: where bounces go, and when an address counts as dead."""
+
+    address: str = ""  # VERP pattern, e.g. "bounces+{token}@example.org"; empty: the From address
+    soft_limit: int = 3  # soft bounces in a row, across issues, that mark an address bounced
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """`newsletter serve`: where it listens, and the limits of its public forms."""
 
@@ -90,6 +98,7 @@ class Config:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    bounces: BounceSettings = field(default_factory=BounceSettings)
     smtp_password: str = field(default="", repr=False)
 
     @property
@@ -124,6 +133,7 @@ class Config:
             "smtp": self.smtp,
             "schedule": self.schedule,
             "web": self.web,
+            "bounces": self.bounces,
         }
         settings = {
             name: {f.name.rstrip("_"): _plain(getattr(section, f.name)) for f in fields(section)}
@@ -184,7 +194,7 @@ def load_config(
     path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule", "web"}
+    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces"}
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
     smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
@@ -198,6 +208,7 @@ def load_config(
         smtp=smtp,
         schedule=_build(ScheduleSettings, _table(data, "schedule", source), "schedule", source),
         web=_build(WebSettings, _table(data, "web", source), "web", source),
+        bounces=_build(BounceSettings, _table(data, "bounces", source), "bounces", source),
         smtp_password=_smtp_password(smtp, environ),
     )
     validate(config, source)

@@ -55,6 +55,7 @@ BOUNDS = {
     "web.confirm_days": Bound(1, 90, " days"),
     "web.signups_per_client_per_hour": Bound(1, 10000),
     "web.confirmations_per_hour": Bound(1, 1000000),
+    "bounces.soft_limit": Bound(1, 100),
 }
 """The bounds of every number setting (the README lists them)."""
 
@@ -132,6 +133,7 @@ def validate(config: Config, source: str) -> None:
         if not ok:
             raise ConfigError(f"{source}: {key}: {message}")
     _check_links(letter, source)
+    _check_bounce_address(config.bounces.address, source)
     for edition in EDITIONS:
         _check_subject(
             getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
@@ -169,6 +171,21 @@ def _check_links(letter: NewsletterSettings, source: str) -> None:
             f"{source}: newsletter.base_url: {_short(letter.base_url)} is not an absolute "
             "http(s) URL without query or fragment (e.g. https://digest.example.org)"
         )
+
+
+def _check_bounce_address(pattern: str, source: str) -> None:
+    """`bounces.address`: empty, or a bare address with `{token}` in its local part
+    (VERP: the envelope sender names the subscriber, so a bounce does too)."""
+    if not pattern:
+        return
+    sample = pattern.replace("{token}", "Tok3n", 1)
+    if "{token}" not in pattern.partition("@")[0] or "{" in sample or "}" in sample:
+        raise ConfigError(
+            f"{source}: bounces.address: {_short(pattern)} must hold {{token}} once, "
+            "before the @ (e.g. bounces+{token}@example.org)"
+        )
+    if not _is_address(sample, bare=True):
+        raise ConfigError(f"{source}: bounces.address: {_short(pattern)} is not an address")
 
 
 def _is_address(value: str, bare: bool = False) -> bool:

@@ -10,6 +10,7 @@ import pytest
 
 from newsletter.config import (
     CONFIG_NAME,
+    BounceSettings,
     NewsletterSettings,
     ScheduleSettings,
     SmtpSettings,
@@ -274,7 +275,8 @@ def test_every_number_setting_has_bounds() -> None:
     numbers = {
         f"{section}.{f.name}"
         for section, cls in [("newsletter", NewsletterSettings), ("smtp", SmtpSettings),
-                             ("schedule", ScheduleSettings), ("web", WebSettings)]
+                             ("schedule", ScheduleSettings), ("web", WebSettings),
+                             ("bounces", BounceSettings)]
         for f in fields(cls)
         if isinstance(f.default, int | float) and not isinstance(f.default, bool)
     }  # fmt: skip

@@ -59,6 +59,7 @@ class Workers:
         self.config, self.issue, self.templates = config, issue, templates
         self.stop, self.report, self.progress = stop, report, progress
         self.sender = next(iter(templates.values())).sender
+        self.bounces = config.bounces.address  # VERP: bounces+{token}@…, or the From address
         size = max(1, config.smtp.connections) * QUEUED_PER_CONNECTION
         self.queue: queue.Queue[Delivery] = queue.Queue(maxsize=size)
         self.fed = threading.Event()
@@ -142,12 +143,17 @@ class Workers:
                 break
             attempts += 1
             try:
-                outcome = session.send(self.sender, address, message)
+                outcome = session.send(self.envelope_sender(delivery), address, message)
             except SmtpUnavailable as error:
                 outcome = Outcome("down", str(error))
             if outcome.status != "retry":
                 break
         return self._judge(delivery, outcome, attempts)
+
+    def envelope_sender(self, delivery: Delivery) -> str:
+        """MAIL FROM: with a VERP pattern, an address that names the subscriber, so a
+        bounce says whose mailbox is gone however mangled its report is."""
+        return self.bounces.replace("{token}", delivery.token) if self.bounces else self.sender
 
     def _judge(self, delivery: Delivery, outcome: Outcome, attempts: int) -> Result:
         """The ledger's view of an outcome; a server gone or refusing us stops the run."""
