@@ -22,6 +22,11 @@ def config_show(app: App, as_json: bool) -> None:
     """
     config = app.config
     document = config.describe()
+    if not config.newsletter.postal_address.strip():
+        warn(
+            "warning: newsletter.postal_address is empty; some laws (the US CAN-SPAM Act, "
+            "for one) require a postal address in bulk mail: every footer shows it when set"
+        )
     if as_json:
         print_json(document)
         return
