@@ -42,6 +42,7 @@ class NewsletterSettings:
     subject_bilingual: str = "{title_en} #{number} · {title_zh} 第{number}期"
     subject_en: str = "{title_en} #{number}"
     subject_zh: str = "{title_zh} 第{number}期"
+    postal_address: str = ""  # shown in every footer; lines split by "\n"
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,16 @@ BOUNDS = {
 """The bounds of every number setting (the README lists them)."""
 
 # Control characters (and the Unicode line separators) in a value would split a mail
-# header (title, From, List-Unsubscribe…) or a path; no setting needs one.
+# header (title, From, List-Unsubscribe…) or a path; only the postal address (in
+# MULTILINE) may hold line feeds.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+MULTILINE = {"newsletter.postal_address"}
+"""Text settings that may hold line feeds (and no other control character): they
+never go into a header or a path; the footer shows each line on its own."""
+
+TEXT_LIMITS = {"newsletter.postal_address": 300}
+"""The longest some text settings may be, in characters."""
 
 
 SUBJECT_FIELDS = ("number", "date", "papers", "title_en", "title_zh")
@@ -104,7 +112,12 @@ def checked_number(value: Number, key: str, where: str) -> Number:
 
 
 def checked_text(value: str, key: str, where: str) -> str:
-    control = _CONTROL.search(value)
+    limit = TEXT_LIMITS.get(key)
+    if limit is not None and len(value) > limit:
+        raise ConfigError(
+            f"{where}: {key}: {_short(value)} is too long: at most {limit} characters"
+        )
+    control = _CONTROL.search(value.replace("\n", "") if key in MULTILINE else value)
     if control:
         raise ConfigError(
             f"{where}: {key}: {_short(value)} has a control character "

@@ -3,6 +3,7 @@ that names the key and the file when it is not."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from pathlib import Path
 
@@ -305,3 +306,47 @@ def test_a_subject_field_error_names_what_may_be_used(tmp_path: Path) -> None:
         "pattern ({title_en.__doc__} is not a field); it may name {number}, {date}, {papers}, "
         "{title_en}, {title_zh}"
     )
+
+
+# --- The postal address --------------------------------------------------------------------
+
+
+def test_postal_address_may_span_lines(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path, '[newsletter]\npostal_address = """AI Paper Digest\n1 Main St\nBeijing"""\n'
+    )
+
+    config = load_config(path, environ={}, cwd=tmp_path)
+
+    assert config.newsletter.postal_address == "AI Paper Digest\n1 Main St\nBeijing"
+    assert NewsletterSettings().postal_address == ""
+
+
+@pytest.mark.parametrize("bad", ["1 Main St\r\nBeijing", "1 Main St\tBeijing", "a\x00b",
+                                 "a\u2028b", "a\x85b"])  # fmt: skip
+def test_postal_address_refuses_other_control_characters(tmp_path: Path, bad: str) -> None:
+    # A JSON string is a TOML basic string: \u0000, \r, \t… escaped as TOML reads them.
+    path = write_config(tmp_path, f"[newsletter]\npostal_address = {json.dumps(bad)}\n")
+
+    message = config_error(path, environ={}, cwd=tmp_path)
+
+    assert "newsletter.postal_address" in message
+    assert "control character" in message
+    assert str(path) in message or path.name in message
+
+
+def test_postal_address_is_at_most_300_characters(tmp_path: Path) -> None:
+    ok = write_config(tmp_path, f'[newsletter]\npostal_address = "{"x" * 300}"\n')
+    assert len(load_config(ok, environ={}, cwd=tmp_path).newsletter.postal_address) == 300
+    long = write_config(tmp_path, f'[newsletter]\npostal_address = "{"x" * 301}"\n')
+
+    message = config_error(long, environ={}, cwd=tmp_path)
+
+    assert "newsletter.postal_address" in message
+    assert "at most 300 characters" in message
+
+
+def test_only_the_postal_address_may_span_lines(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[newsletter]\ntitle_en = """Two\nlines"""\n')
+
+    assert "newsletter.title_en" in config_error(path, environ={}, cwd=tmp_path)

@@ -24,12 +24,18 @@ def config_show(app: App, as_json: bool) -> None:
     document = config.describe()
     if as_json:
         print_json(document)
-        return
-    click.echo(f"# {config.source}")
-    for section, values in document["settings"].items():
-        click.echo(f"[{section}]")
-        for key, value in values.items():
-            click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    else:
+        click.echo(f"# {config.source}")
+        for section, values in document["settings"].items():
+            click.echo(f"[{section}]")
+            for key, value in values.items():
+                click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    # After the listing, where it is read last (and not written once stdout is gone).
+    if not config.newsletter.postal_address.strip():
+        warn(
+            "warning: newsletter.postal_address is empty; some laws (the US CAN-SPAM Act, "
+            "for one) require a postal address in bulk mail: every footer shows it when set"
+        )
 
 
 @cli.command("smtp-sink")

@@ -119,6 +119,7 @@ class Renderer:
                 "title_en": settings.title_en,
                 "title_zh": settings.title_zh,
                 "base_url": settings.base_url,
+                "postal_address": _address_lines(settings.postal_address),
             },
             "issue": {
                 "number": info.number,
@@ -177,6 +178,11 @@ class Renderer:
                 if wanted and template_line.strip() == wanted:
                     return f"{filename}:{number}"
         return f"{MJML_TEMPLATE} (rendered)"
+
+
+def _address_lines(address: str) -> list[str]:
+    """The postal address as the footers show it: one line per line, blanks left out."""
+    return [line.strip() for line in address.splitlines() if line.strip()]
 
 
 def _check_unsubscribe(edition: str, html: str, text: str) -> None:

@@ -233,3 +233,33 @@ def test_cli_refuses_a_bad_sender_link_or_number_before_doing_anything(
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith(f"Error: {path.resolve()}: {key}: ")
+
+
+# --- The postal address warning ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+def test_cli_config_warns_when_the_postal_address_is_empty(tmp_path: Path, as_json: bool) -> None:
+    path = write_config(tmp_path, '[newsletter]\npostal_address = ""\n')
+    args = ["--config", str(path), "config"] + (["--json"] if as_json else [])
+
+    result = invoke(args)
+
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "postal_address" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: newsletter.postal_address is empty")
+    assert "postal address" in warnings[0]
+    assert "warning" not in result.stdout
+    if as_json:
+        json.loads(result.stdout)  # the warning stays out of the JSON document
+
+
+def test_cli_config_is_quiet_when_the_postal_address_is_set(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[newsletter]\npostal_address = """1 Main St\nBeijing"""\n')
+
+    result = invoke(["--config", str(path), "config"])
+
+    assert result.exit_code == 0, result.output
+    assert "postal_address" not in result.stderr
+    assert 'postal_address = "1 Main St\\nBeijing"' in result.stdout.splitlines()

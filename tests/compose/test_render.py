@@ -413,3 +413,52 @@ def test_every_text_colour_meets_wcag_aa_contrast(
     assert any("View in browser" in t or "在浏览器中查看" in t for t in texts)  # header
     assert any("退订" in t or "Unsubscribe" in t for t in texts)  # footer
     assert len({(fg, bg) for _, fg, bg in pairs}) >= 6  # masthead, cards, links, footer…
+
+
+# The postal address in the footer, and the hidden preheader.
+
+ADDRESS = "AI Paper Digest <Lab>\n  1 Main St & Co\n\nBeijing 100080"
+
+
+@pytest.fixture(scope="module")
+def addressed() -> dict[str, Edition]:
+    return Renderer(NewsletterSettings(postal_address=ADDRESS)).render(sample_issue())
+
+
+@pytest.mark.parametrize("name", EDITIONS)
+def test_footer_shows_the_postal_address_escaped_line_by_line(
+    addressed: dict[str, Edition], name: str
+) -> None:
+    html, text = addressed[name].html, addressed[name].text
+    lines = "AI Paper Digest &lt;Lab&gt;<br>1 Main St &amp; Co<br>Beijing 100080</p>"
+    assert html.count(lines) == 1
+    assert html.index(lines) > html.index(f'href="{UNSUBSCRIBE_PLACEHOLDER}"')  # the footer
+    assert "<Lab>" not in html
+    assert text.endswith("\n\nAI Paper Digest <Lab>\n1 Main St & Co\nBeijing 100080\n")
+
+
+@pytest.mark.parametrize("name", EDITIONS)
+def test_no_postal_address_no_footer_line(
+    editions: dict[str, Edition], addressed: dict[str, Edition], name: str
+) -> None:
+    footers = editions[name].html.count('class="footer"')
+    assert addressed[name].html.count('class="footer"') == footers + 1
+    assert editions[name].text.rstrip("\n").endswith(UNSUBSCRIBE_PLACEHOLDER)
+
+
+@pytest.mark.parametrize("name", EDITIONS)
+def test_preheader_is_hidden_without_a_colour(editions: dict[str, Edition], name: str) -> None:
+    """display:none (mso-hide:all for Outlook) hides it; a colour like the background's
+    would too, but SpamAssassin scores that as hidden text (HTML_FONT_LOW_CONTRAST)."""
+    import lxml.html
+
+    body_html = body(editions[name].html)
+    root = lxml.html.fromstring(body_html)
+    preheader = html_lib.escape(editions[name].preheader, quote=False)
+    assert body_html.count(preheader) == 1
+    (node,) = root.find_class("preheader")
+    style = node.get("style").replace(" ", "")
+    assert "display:none" in style and "mso-hide:all" in style
+    assert not re.search(r"(?:^|;)color:", style)
+    assert node.get("aria-hidden") == "true"
+    assert body_html.index(preheader) < body_html.index("paper-title")  # first in the body
