@@ -243,8 +243,8 @@ def main() -> None:
                     print(f"issue: sample digest (13 papers), {args.messages} messages, "
                           f"bilingual/en/zh in turn, average {size} bytes unsigned, to "
                           f"smtp-sink on {HOST}:{port}")  # fmt: skip
-                print(f"  ours, {connections} connection{'s' * (connections > 1)}, "
-                      f"{'signed  ' if signed else 'unsigned'}: {ours[connections, signed]:8.0f} "
+                print(f"  ours, {connections} connection{'s' * (connections > 1)}: "
+                      f"{'signed  ' if signed else 'unsigned'} {ours[connections, signed]:8.0f} "
                       f"messages/s  ({took:.2f} s wall for send(); "
                       f"{report.rate:.0f}/s in its delivery loop)")  # fmt: skip
             ratio = ours[connections, True] / ours[connections, False]
