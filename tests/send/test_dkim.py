@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -175,38 +173,3 @@ def test_dkim_settings_are_all_or_none(tmp_path: Path) -> None:
     assert "dkim.domain" in config_error()
     (tmp_path / "newsletter.toml").write_text("")
     assert load_signer(load_config()) is None
-
-
-def test_keygen_writes_mode_600_prints_the_record_and_never_overwrites(tmp_path: Path) -> None:
-    runner = CliRunner()
-    arguments = ["dkim", "keygen", "--domain", DOMAIN, "--selector", SELECTOR, "--out", "k.pem"]
-    result = runner.invoke(cli, arguments)
-    assert result.exit_code == 0, result.output
-    assert stat.S_IMODE(os.stat(tmp_path / "k.pem").st_mode) == 0o600
-    assert result.stdout.startswith(f'{SELECTOR}._domainkey.{DOMAIN}. IN TXT ( "v=DKIM1; k=rsa; p=')
-    strings = re.findall(r'"([^"]*)"', result.stdout)
-    assert len(strings) == 2 and all(len(s) <= 255 for s in strings)
-    assert "mode 600" in result.stderr
-
-    before = (tmp_path / "k.pem").read_bytes()
-    again = runner.invoke(cli, arguments)
-    assert again.exit_code == 1 and "exists: not overwritten" in again.stderr
-    assert (tmp_path / "k.pem").read_bytes() == before
-
-    bad = runner.invoke(cli, ["dkim", "keygen", "--domain", "a b", "--selector", "s"])
-    assert bad.exit_code == 2 and "--domain" in bad.stderr
-
-
-def test_check_passes_with_the_configured_key(tmp_path: Path, key_pem: bytes) -> None:
-    write_key(tmp_path, key_pem)
-    configure(tmp_path, tmp_path / "dkim.pem")
-    result = CliRunner().invoke(cli, ["dkim", "check"])
-    assert result.exit_code == 0, result.output
-    assert "DKIM check passed" in result.stderr
-    assert result.stdout.startswith(f"{SELECTOR}._domainkey.{DOMAIN}. IN TXT")
-
-
-def test_check_without_a_key_says_how_to_make_one(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["dkim", "check"])
-    assert result.exit_code == 1
-    assert "dkim keygen" in result.stderr and result.stderr.count("\n") == 1
