@@ -90,6 +90,15 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """DKIM signing, on when all three are set (`newsletter dkim keygen` makes a key)."""
+
+    domain: str = ""  # d=: the From address's domain, or a parent of it
+    selector: str = ""  # s=: the key is published at <selector>._domainkey.<domain>
+    key_file: str = ""  # PEM private key, readable by its owner only
+
+
+@dataclass(frozen=True)
 class Config:
     """The settings in force, and where they came from."""
 
@@ -100,6 +109,7 @@ class Config:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     web: WebSettings = field(default_factory=WebSettings)
     bounces: BounceSettings = field(default_factory=BounceSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
     smtp_password: str = field(default="", repr=False)
 
     @property
@@ -135,6 +145,7 @@ class Config:
             "schedule": self.schedule,
             "web": self.web,
             "bounces": self.bounces,
+            "dkim": self.dkim,
         }
         settings = {
             name: {f.name.rstrip("_"): _plain(getattr(section, f.name)) for f in fields(section)}
@@ -195,7 +206,7 @@ def load_config(
     path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces"}
+    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim"}
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
     smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
@@ -210,6 +221,7 @@ def load_config(
         schedule=_build(ScheduleSettings, _table(data, "schedule", source), "schedule", source),
         web=_build(WebSettings, _table(data, "web", source), "web", source),
         bounces=_build(BounceSettings, _table(data, "bounces", source), "bounces", source),
+        dkim=_build(DkimSettings, _table(data, "dkim", source), "dkim", source),
         smtp_password=_smtp_password(smtp, environ),
     )
     validate(config, source)

@@ -17,7 +17,7 @@ from newsletter.model import EDITIONS
 from newsletter.text import shorten
 
 if TYPE_CHECKING:
-    from newsletter.config import Config, NewsletterSettings
+    from newsletter.config import Config, DkimSettings, NewsletterSettings
 
 SECURITY_MODES = ("none", "starttls", "tls")
 
@@ -147,6 +147,7 @@ def validate(config: Config, source: str) -> None:
             raise ConfigError(f"{source}: {key}: {message}")
     _check_links(letter, source)
     _check_bounce_address(config.bounces.address, source)
+    _check_dkim(config.dkim, source)
     for edition in EDITIONS:
         _check_subject(
             getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
@@ -199,6 +200,31 @@ def _check_bounce_address(pattern: str, source: str) -> None:
         )
     if not _is_address(sample, bare=True):
         raise ConfigError(f"{source}: bounces.address: {_short(pattern)} is not an address")
+
+
+# A domain name (letters, digits, hyphens; dots between labels), and a selector: one
+# or more such labels (RFC 6376 section 3.1).
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def _check_dkim(dkim: DkimSettings, source: str) -> None:
+    """All three keys or none (half a setup would send unsigned mail unnoticed); the
+    key itself is read when a send starts (`send.dkim.load_signer`)."""
+    given = {"domain": dkim.domain, "selector": dkim.selector, "key_file": dkim.key_file}
+    if any(given.values()) and not all(given.values()):
+        missing = ", ".join(f"dkim.{key}" for key, value in given.items() if not value)
+        raise ConfigError(
+            f"{source}: [dkim] is half set: {missing} missing (set all three to sign, or none)"
+        )
+    for key in ("domain", "selector"):
+        if given[key] and not checked_dkim_name(given[key]):
+            raise ConfigError(f"{source}: dkim.{key}: {_short(given[key])} is not a domain name")
+
+
+def checked_dkim_name(value: str) -> bool:
+    """A DKIM domain or selector: dot-separated labels of letters, digits, hyphens."""
+    return len(value) <= 253 and bool(_DOMAIN.fullmatch(value))
 
 
 def _is_address(value: str, bare: bool = False) -> bool:

@@ -28,6 +28,7 @@ from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.locks import issue_lock
 from newsletter.model import UNSUBSCRIBE_PLACEHOLDER, Issue
+from newsletter.send.dkim import load_signer
 from newsletter.send.journal import Journal
 from newsletter.send.message import MessageTemplate
 from newsletter.send.report import IncompleteSend, SendReport
@@ -51,10 +52,12 @@ class SendOptions:
 
 def load_templates(config: Config, issue: Issue) -> dict[str, MessageTemplate]:
     """Each edition of a composed issue, from its folder, ready to personalise; an
-    edition without the unsubscribe link is never sent."""
+    edition without the unsubscribe link is never sent. Each signs its messages when
+    `[dkim]` is set; a key that cannot be used stops the send before it starts."""
     folder = read_folder(config.issues_path, issue)
+    signer = load_signer(config)
     templates = {
-        name: MessageTemplate(config.newsletter, issue.number, e.subject, e.html, e.text)
+        name: MessageTemplate(config.newsletter, issue.number, e.subject, e.html, e.text, signer)
         for name, e in folder.editions.items()
     }
     for name, template in templates.items():

@@ -9,6 +9,8 @@ message, so it is used to check messages (tests, dry runs), not to build them.
 The message: `multipart/alternative`, the text part first and the HTML second,
 UTF-8, with `List-Id`, `List-Unsubscribe` (a `mailto:` and an `https:` link, each
 carrying the subscriber's token) and `List-Unsubscribe-Post` (RFC 8058 one-click).
+With a `Signer` (`[dkim]` set), a `DKIM-Signature` comes first (dkim.py), its body
+hash carried on from the edition's shared pieces.
 
 Headers are written by hand, so they are made safe by hand, whatever the store
 holds: every value is stripped of control characters (a CR or LF would end the
@@ -30,6 +32,7 @@ from urllib.parse import quote, urlsplit
 
 from newsletter.config import NewsletterSettings
 from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.send.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
 
 CRLF = b"\r\n"
 # Control characters (C0, DEL, C1), Unicode line and paragraph separators, and lone
@@ -72,7 +75,13 @@ class MessageTemplate:
     """One edition of an issue, ready to be personalised many times."""
 
     def __init__(
-        self, settings: NewsletterSettings, issue: int, subject: str, html: str, text: str
+        self,
+        settings: NewsletterSettings,
+        issue: int,
+        subject: str,
+        html: str,
+        text: str,
+        signer: Signer | None = None,
     ) -> None:
         self.settings = settings
         self.issue = issue
@@ -88,16 +97,35 @@ class MessageTemplate:
         # A boundary that cannot occur in base64 or in the headers.
         digest = hashlib.sha256(self.html[0][:4096]).hexdigest()[:24]
         self.boundary = f"=_newsletter_{issue}_{digest}".encode()
-        self.fixed_headers = CRLF.join(
-            [
-                b"From: " + _header_address(settings.from_).encode(),
-                b"Subject: " + _encode_subject(subject),
-                b"MIME-Version: 1.0",
-                b"List-Id: " + list_id(settings).encode(),
-                b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-                b'Content-Type: multipart/alternative;\r\n boundary="' + self.boundary + b'"',
-            ]
-        )
+        fixed = {
+            "From": b"From: " + _header_address(settings.from_).encode(),
+            "Subject": b"Subject: " + _encode_subject(subject),
+            "MIME-Version": b"MIME-Version: 1.0",
+            "List-Id": b"List-Id: " + list_id(settings).encode(),
+            "List-Unsubscribe-Post": b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Content-Type": b'Content-Type: multipart/alternative;\r\n boundary="'
+            + self.boundary
+            + b'"',
+        }
+        self.fixed_headers = CRLF.join(fixed.values())
+        # The body in the pieces that do not change between recipients; the two
+        # personal base64 tails go between them (see `build`).
+        boundary = b"--" + self.boundary
+        self.body_start = CRLF.join(
+            [boundary, b'Content-Type: text/plain; charset="utf-8"',
+             b"Content-Transfer-Encoding: base64", b"", self.text_body.head]
+        )  # fmt: skip
+        self.body_middle = CRLF.join(
+            [b"", boundary, b'Content-Type: text/html; charset="utf-8"',
+             b"Content-Transfer-Encoding: base64", b"", self.html_body.head]
+        )  # fmt: skip
+        self.body_end = CRLF + boundary + b"--" + CRLF
+        self.signer = signer
+        if signer:
+            self.canonical = {name: relaxed_header(field) for name, field in fixed.items()}
+            self.body_hash = BodyHash(self.body_start)
+            self.canonical_middle = relaxed_body_piece(self.body_middle)
+            self.canonical_end = relaxed_body_piece(self.body_end)
 
     def build(self, recipient: Recipient, date: str | None = None) -> bytes:
         """The whole message for one recipient, as bytes ready for SMTP DATA."""
@@ -105,34 +133,29 @@ class MessageTemplate:
         mailto = (
             f"mailto:{self.mailto}?subject={quote('unsubscribe ' + recipient.token)}"
         ).encode()
-        headers = CRLF.join(
-            [
-                b"To: " + _recipient_header(recipient).encode(),
-                b"Date: " + (date or email.utils.formatdate(localtime=True)).encode(),
-                b"Message-ID: " + self.message_id(recipient).encode(),
-                b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
-                self.fixed_headers,
-            ]
+        personal = {
+            "To": b"To: " + _recipient_header(recipient).encode(),
+            "Date": b"Date: " + (date or email.utils.formatdate(localtime=True)).encode(),
+            "Message-ID": b"Message-ID: " + self.message_id(recipient).encode(),
+            "List-Unsubscribe": b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
+        }
+        text_tail, html_tail = self.text_body.encode_tail(link), self.html_body.encode_tail(link)
+        headers = CRLF.join([*personal.values(), self.fixed_headers])
+        if self.signer:
+            headers = self._signature(personal, text_tail, html_tail) + CRLF + headers
+        return b"".join(
+            [headers, CRLF, CRLF, self.body_start, text_tail, self.body_middle, html_tail,
+             self.body_end]
+        )  # fmt: skip
+
+    def _signature(self, personal: dict[str, bytes], text_tail: bytes, html_tail: bytes) -> bytes:
+        """The DKIM-Signature field: the tails are base64 lines, canonical as they are."""
+        assert self.signer
+        body_hash = self.body_hash.finish(
+            [text_tail, self.canonical_middle, html_tail, self.canonical_end]
         )
-        boundary = b"--" + self.boundary
-        return CRLF.join(
-            [
-                headers,
-                b"",
-                boundary,
-                b'Content-Type: text/plain; charset="utf-8"',
-                b"Content-Transfer-Encoding: base64",
-                b"",
-                self.text_body.encode(link),
-                boundary,
-                b'Content-Type: text/html; charset="utf-8"',
-                b"Content-Transfer-Encoding: base64",
-                b"",
-                self.html_body.encode(link),
-                boundary + b"--",
-                b"",
-            ]
-        )
+        fields = {**self.canonical, **{k: relaxed_header(v) for k, v in personal.items()}}
+        return self.signer.signature(fields, body_hash)
 
     def message_id(self, recipient: Recipient) -> str:
         """Unique per issue and recipient, and the same on every retry of that message."""
@@ -153,7 +176,11 @@ class _Base64Body:
         self.parts = [parts[0][cut:], *parts[1:]]
 
     def encode(self, link: bytes) -> bytes:
-        return self.head + _base64(link.join(self.parts))
+        return self.head + self.encode_tail(link)
+
+    def encode_tail(self, link: bytes) -> bytes:
+        """The personal part: base64 lines after `head`, the last without its CRLF."""
+        return _base64(link.join(self.parts))
 
 
 def _base64(data: bytes) -> bytes:

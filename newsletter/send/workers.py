@@ -1,11 +1,12 @@
 """The workers of one send: SMTP sessions in threads, fed from the ledger.
 
-The main thread feeds a small queue; each worker takes a delivery, offers its
-message (retrying a 4xx or a lost connection with doubling delays), and commits
-the outcome at once on its own database connection; `smtp.rate_per_second` caps
-them all together. There are no end markers to lose: a worker leaves when `stop`
-is set (after the message in hand) or when the feed is done and the queue empty.
-A delivery the ledger cannot take is kept for `record_leftovers`.
+The main thread builds each message (DKIM-signing it, which holds the GIL, while
+the workers wait on the network) and feeds it to a small queue; each worker takes a
+delivery and its message, offers it (retrying a 4xx or a lost connection with
+doubling delays), and commits the outcome at once on its own database connection;
+`smtp.rate_per_second` caps them all together. There are no end markers to lose: a
+worker leaves when `stop` is set (after the message in hand) or when the feed is
+done and the queue empty. A delivery the ledger cannot take is kept for `record_leftovers`.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Workers:
         self.sender = next(iter(templates.values())).sender
         self.bounces = config.bounces.address  # VERP: bounces+{token}@…, or the From address
         size = max(1, config.smtp.connections) * QUEUED_PER_CONNECTION
-        self.queue: queue.Queue[Delivery] = queue.Queue(maxsize=size)
+        self.queue: queue.Queue[tuple[Delivery, bytes]] = queue.Queue(maxsize=size)
         self.fed = threading.Event()
         self.stopped_by = ""
         self.lock = threading.Lock()
@@ -92,10 +93,17 @@ class Workers:
             self.stopped_by = STOPPED
 
     def _put(self, delivery: Delivery, threads: list[threading.Thread]) -> bool:
-        """Queue one delivery, waiting as long as the workers are busy; False: stop."""
+        """Queue one delivery with its message, waiting as long as the workers are busy;
+        False: stop. Messages are built (and signed) here, in the feeding thread, so that
+        building the next overlaps the workers' waits on the network."""
+        try:
+            message = self._build(delivery)
+        except Exception as error:  # a bug: stop cleanly after the messages in flight
+            self.halt(f"sending stopped on an unexpected {type(error).__name__}: {error}")
+            return False
         while not self.stop.is_set():
             try:
-                self.queue.put(delivery, timeout=0.1)
+                self.queue.put((delivery, message), timeout=0.1)
                 return True
             except queue.Full:
                 if not any(thread.is_alive() for thread in threads):
@@ -115,12 +123,12 @@ class Workers:
             ledger = Store.open(self.config.database_path)
             while not self.stop.is_set():
                 try:
-                    delivery = self.queue.get(timeout=0.1)
+                    delivery, message = self.queue.get(timeout=0.1)
                 except queue.Empty:
                     if self.fed.is_set():
                         return
                     continue
-                self._record(ledger, self._attempt(session, delivery))
+                self._record(ledger, self._attempt(session, delivery, message))
         except Exception as error:  # a bug or a broken machine: stop cleanly, say what
             self.halt(f"sending stopped on an unexpected {type(error).__name__}: {error}")
         finally:
@@ -128,12 +136,15 @@ class Workers:
             if ledger is not None:
                 ledger.close()
 
-    def _attempt(self, session: SmtpSession, delivery: Delivery) -> Result:
-        """Offer one message, retrying a 4xx or a lost connection with backoff."""
+    def _build(self, delivery: Delivery) -> bytes:
         address = smtp_address(delivery.email)
-        message = self.templates[delivery.edition].build(
+        return self.templates[delivery.edition].build(
             Recipient(address, delivery.name, delivery.token, str(delivery.subscriber))
         )
+
+    def _attempt(self, session: SmtpSession, delivery: Delivery, message: bytes) -> Result:
+        """Offer one message, retrying a 4xx or a lost connection with backoff."""
+        address = smtp_address(delivery.email)
         attempts, outcome = 0, Outcome("retry", "not tried")
         smtp = self.config.smtp
         for attempt in range(smtp.retries + 1):

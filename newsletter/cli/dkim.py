@@ -1,0 +1,58 @@
+"""`dkim keygen` and `dkim check`: a signing key, its DNS record, and a trial signature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from newsletter.cli.app import App, cli, pass_app, warn
+
+
+@cli.group("dkim")
+def dkim() -> None:
+    """DKIM signing: make a key, print its DNS record, check the configured one."""
+
+
+@dkim.command("keygen")
+@click.option("--domain", required=True, help="d=: your From address's domain.")
+@click.option("--selector", required=True, help="s=: the key's name, e.g. 2026a.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the key (default: <selector>.<domain>.pem); "
+                   "an existing file is never overwritten.")  # fmt: skip
+def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
+    """Write a new 2048-bit RSA key (mode 600) and print the DNS TXT record to publish.
+
+    \b
+    Example:
+        newsletter dkim keygen --domain example.org --selector 2026a --out dkim.pem
+    """
+    from newsletter.config_rules import checked_dkim_name
+    from newsletter.send.dkim import dns_record, keygen
+
+    for option, value in (("--domain", domain), ("--selector", selector)):
+        if not checked_dkim_name(value):
+            raise click.BadParameter(f"{value!r} is not a domain name", param_hint=option)
+    path = out or Path(f"{selector}.{domain}.pem")
+    key = keygen(path)
+    warn(f"Wrote {path} (mode 600). Publish this TXT record, then set in [dkim]:")
+    warn(f'  domain = "{domain}"  selector = "{selector}"  key_file = "{path}"')
+    click.echo(f"{selector}._domainkey.{domain}. IN TXT ( {dns_record(key)} )")
+
+
+@dkim.command("check")
+@pass_app
+def dkim_check(app: App) -> None:
+    """Sign a sample message with the [dkim] key and verify it against the DNS record
+    that key needs (no DNS lookup: compare that record with what you published).
+
+    \b
+    Example:
+        newsletter dkim check
+    """
+    from newsletter.send.dkim import check
+
+    signer = check(app.config)
+    click.echo(f"{signer.dns_name()}. IN TXT ( {signer.dns_record()} )")
+    warn(f"DKIM check passed: a sample message signed for d={signer.domain} "
+         f"s={signer.selector} verifies against the record above.")  # fmt: skip
