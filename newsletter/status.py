@@ -12,7 +12,7 @@ from newsletter.digest import parse_files
 from newsletter.errors import NewsletterError
 from newsletter.model import Issue
 from newsletter.schedule import cron
-from newsletter.store import Store, deliveries, issues, outbox, papers, runs, subscribers
+from newsletter.store import Store, bounces, deliveries, issues, outbox, papers, runs, subscribers
 
 
 def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
@@ -52,9 +52,20 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
 
 
 def _issue_state(db: sqlite3.Connection, issue: Issue) -> dict[str, Any]:
+    sent = deliveries.counts(db, issue.number)
     return {"number": issue.number, "date": issue.date, "status": issue.status,
             "papers": len(issue.papers), "folder": issue.folder,
-            "deliveries": deliveries.counts(db, issue.number)}  # fmt: skip
+            "deliveries": sent, "returns": _returns(db, issue.number, sent["sent"])}  # fmt: skip
+
+
+def _returns(db: sqlite3.Connection, issue: int, sent: int) -> dict[str, Any]:
+    """What came back for an issue (`inbox`): bounces and complaints, and each as a
+    share of the messages sent (None before any was)."""
+    counts: dict[str, Any] = bounces.issue_counts(db, issue)
+    bounced = counts["hard"] + counts["soft"]
+    counts["bounce_rate"] = round(bounced / sent, 4) if sent else None
+    counts["complaint_rate"] = round(counts["complaint"] / sent, 4) if sent else None
+    return counts
 
 
 def _digest_ids(config: Config) -> set[str]:
@@ -63,6 +74,10 @@ def _digest_ids(config: Config) -> set[str]:
         return {paper.arxiv_id for paper in parse_files(config.digest_files()).papers}
     except NewsletterError:
         return set()
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
 
 
 def describe(state: dict[str, Any]) -> list[str]:
@@ -77,6 +92,13 @@ def describe(state: dict[str, Any]) -> list[str]:
                 f"{issue['papers']:>3} papers  sent {d['sent']}, failed {d['failed']}, "
                 f"pending {d['pending']}, skipped {d['skipped']}"
             )
+            back = issue["returns"]
+            if back["hard"] or back["soft"] or back["complaint"]:
+                lines.append(
+                    f"        bounced {back['hard']} hard, {back['soft']} soft "
+                    f"({_percent(back['bounce_rate'])}), complaints "
+                    f"{back['complaint']} ({_percent(back['complaint_rate'])})"
+                )
     else:
         lines.append("Issues: none yet")
     people = state["subscribers"]

@@ -7,11 +7,31 @@ beside it adds one family of commands. Heavy imports happen inside the commands,
 so that `newsletter --help` starts fast.
 """
 
-from newsletter.cli import archive, digest, dkim, issues, schedule, subscribers, tools, web
+from newsletter.cli import (
+    archive,
+    digest,
+    dkim,
+    inbox,
+    issues,
+    schedule,
+    subscribers,
+    tools,
+    web,
+)
 from newsletter.cli.app import cli
 
 __all__ = ["cli", "main"]
-_COMMANDS = (archive, digest, dkim, issues, schedule, subscribers, tools, web)  # to register them
+_COMMANDS = (
+    archive,
+    digest,
+    dkim,
+    inbox,
+    issues,
+    schedule,
+    subscribers,
+    tools,
+    web,
+)  # to register them
 
 
 def main() -> None:

@@ -264,6 +264,41 @@ def m008_outbox(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX outbox_due ON outbox (status, next_attempt_at)")
 
 
+def m009_bounces(db: sqlite3.Connection) -> None:
+    """The return path: what each bounce, complaint or unsubscribe reply said, and
+    which mails the inbox has already handled (by a SHA-256 of the whole message,
+    so a second run over the same mailbox changes nothing).
+
+    `bounce_events` keeps its rows when a subscriber is removed (`ON DELETE SET
+    NULL`), like the ledger, so an issue's bounce count does not change later.
+    """
+    db.execute(
+        """
+        CREATE TABLE bounce_events (
+            id INTEGER PRIMARY KEY,
+            subscriber INTEGER REFERENCES subscribers (id) ON DELETE SET NULL,
+            issue INTEGER REFERENCES issues (number),
+            kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'complaint', 'unsubscribe')),
+            status TEXT NOT NULL DEFAULT '',
+            diagnostic TEXT NOT NULL DEFAULT '',
+            message_sha256 TEXT NOT NULL,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    db.execute("CREATE INDEX bounce_events_subscriber ON bounce_events (subscriber, kind)")
+    db.execute("CREATE INDEX bounce_events_issue ON bounce_events (issue, kind)")
+    db.execute(
+        """
+        CREATE TABLE inbox_seen (
+            message_sha256 TEXT PRIMARY KEY,
+            outcome TEXT NOT NULL,
+            seen_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
@@ -273,4 +308,5 @@ MIGRATIONS: Sequence[Migration] = (
     m006_digests,
     m007_signup,
     m008_outbox,
+    m009_bounces,
 )

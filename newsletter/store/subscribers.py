@@ -87,6 +87,16 @@ def set_unsubscribed(db: sqlite3.Connection, subscriber: int) -> None:
     )
 
 
+def set_bounced(db: sqlite3.Connection, subscriber: int) -> bool:
+    """Mark an active subscriber's address dead; False if they were not active."""
+    changed = db.execute(
+        f"UPDATE subscribers SET status = 'bounced', changed_at = {_NOW} "
+        "WHERE id = ? AND status = 'active' RETURNING id",
+        (subscriber,),
+    ).fetchall()
+    return bool(changed)
+
+
 def set_active(db: sqlite3.Connection, subscriber: int, name: str, lang: str) -> None:
     """Back on the list (confirmed again), with the name and language just given."""
     db.execute(

@@ -1,0 +1,213 @@
+"""`newsletter inbox` over real Maildir and mbox files built from tests/data/mail/."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from newsletter import subscribers
+from newsletter.cli import cli
+from newsletter.config import load_config
+from newsletter.store import Store
+from tests.helpers import THREE, ledger, make_site, sent_addresses
+from tests.smtpd import SmtpServer
+
+MAIL = Path(__file__).parent.parent / "data" / "mail"
+
+
+def fixture_mail(name: str, token: str, address: str, n: int = 1) -> bytes:
+    """One of our fixture mails, about the subscriber with this token and address."""
+    text = (MAIL / name).read_text()
+    text = text.replace("{{token}}", token).replace("{{address}}", address)
+    return text.replace("{{n}}", str(n)).replace("\n", "\r\n").encode()
+
+
+@pytest.fixture
+def people(workspace: Path) -> dict[str, str]:
+    """ann and bob on the list: their tokens by address."""
+    with Store.open(load_config().database_path) as store:
+        for address in ("ann@example.org", "bob@example.org"):
+            subscribers.add(store, address, "", "en")
+    return dict(ledger(workspace, "SELECT email, token FROM subscribers"))  # type: ignore[arg-type]
+
+
+def status_of(workspace: Path) -> dict[str, str]:
+    return dict(ledger(workspace, "SELECT email, status FROM subscribers"))  # type: ignore[arg-type]
+
+
+def maildir(path: Path, *mails: bytes) -> Path:
+    box = mailbox.Maildir(path)
+    for raw in mails:
+        box.add(raw)
+    return path
+
+
+def hard_bounce_and_complaint(workspace: Path, tokens: dict[object, object]) -> Path:
+    """A Maildir with a hard bounce for ann and a complaint from bob."""
+    ann = fixture_mail("dsn-hard-5.1.1.eml", str(tokens["ann@example.org"]), "ann@example.org")
+    bob = fixture_mail("arf-abuse.eml", str(tokens["bob@example.org"]), "bob@example.org")
+    return maildir(workspace / "Maildir", ann, bob)
+
+
+def run(*args: str) -> dict[str, object]:
+    result = CliRunner().invoke(cli, ["inbox", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    document: dict[str, object] = json.loads(result.stdout)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "status", "effect"),
+    [
+        ("dsn-hard-5.1.1.eml", "hard", "bounced", "marked bounced"),
+        ("qmail-hard.eml", "hard", "bounced", "marked bounced"),
+        ("dsn-soft-4.2.2.eml", "soft", "active", "soft bounce 1 of 3 in a row"),
+        ("arf-abuse.eml", "complaint", "unsubscribed", "unsubscribed"),
+        ("unsubscribe-reply.eml", "unsubscribe", "unsubscribed", "unsubscribed"),
+    ],
+)
+def test_each_kind_of_mail_and_what_it_does(
+    workspace: Path, people: dict[str, str], name: str, kind: str, status: str, effect: str
+) -> None:
+    box = maildir(workspace / "Maildir", fixture_mail(name, people["ann@example.org"],
+                                                       "ann@example.org"))  # fmt: skip
+    document = run("--maildir", str(box))
+    assert document["counts"] == {kind: 1}
+    assert document["actions"] == [{"kind": kind, "subscriber": "ann@example.org",
+                                    "effect": effect, "status": document["actions"][0]["status"]}]  # type: ignore[index]  # fmt: skip
+    assert status_of(workspace) == {"ann@example.org": status, "bob@example.org": "active"}
+    assert ledger(workspace, "SELECT kind FROM bounce_events") == [(kind,)]
+    assert list(mailbox.Maildir(box).keys()) == []  # moved aside
+    assert len(mailbox.Maildir(box).get_folder("processed")) == 1
+
+
+def test_the_dsn_status_and_diagnostic_are_stored(workspace: Path, people: dict[str, str]) -> None:
+    ann = fixture_mail("dsn-hard-5.1.1.eml", people["ann@example.org"], "ann@example.org")
+    box = maildir(workspace / "Maildir", ann)
+    run("--maildir", str(box))
+    [(status, diagnostic)] = ledger(workspace, "SELECT status, diagnostic FROM bounce_events")
+    assert status == "5.1.1"
+    assert "User unknown" in str(diagnostic)
+
+
+def test_auto_replies_do_nothing_and_other_mail_stays_counted(
+    workspace: Path, people: dict[str, str]
+) -> None:
+    token = people["ann@example.org"]
+    box = maildir(workspace / "Maildir", fixture_mail("vacation.eml", token, "ann@example.org"),
+                  fixture_mail("human-reply.eml", token, "ann@example.org"))  # fmt: skip
+    result = CliRunner().invoke(cli, ["inbox", "--maildir", str(box)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "handled: 1 autoreply, 1 not understood\n"
+    assert status_of(workspace)["ann@example.org"] == "active"
+    assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
+    [left] = mailbox.Maildir(box)
+    assert "Could you add the code links" in left.get_payload()
+
+
+def test_a_bounce_for_no_known_subscriber_is_not_understood(
+    workspace: Path, people: dict[str, str]
+) -> None:
+    eve = fixture_mail("dsn-hard-5.1.1.eml", "Unkn0wnTokenXyz", "eve@example.org")
+    box = maildir(workspace / "Maildir", eve)
+    assert run("--maildir", str(box))["counts"] == {"not_understood": 1}
+    assert len(mailbox.Maildir(box)) == 1
+
+
+def test_a_second_run_changes_nothing(workspace: Path, people: dict[str, str]) -> None:
+    token = people["ann@example.org"]
+    mails = [fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org"),
+             fixture_mail("human-reply.eml", token, "ann@example.org")]  # fmt: skip
+    mbox_path = workspace / "bounces.mbox"
+    box = mailbox.mbox(mbox_path)
+    for raw in mails:
+        box.add(raw)
+    box.close()
+    assert run("--mbox", str(mbox_path))["counts"] == {"soft": 1, "not_understood": 1}
+    before = mbox_path.read_bytes()
+    second = run("--mbox", str(mbox_path))
+    assert second["counts"] == {"already_handled": 1, "not_understood": 1}
+    assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(1,)]
+    assert mbox_path.read_bytes() == before
+    box_dir = maildir(workspace / "Maildir", *mails)
+    run("--maildir", str(box_dir))  # same mails: the store knows the bounce already
+    assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(1,)]
+    assert run("--maildir", str(box_dir))["counts"] == {"not_understood": 1}
+
+
+def test_a_dry_run_changes_nothing(workspace: Path, people: dict[str, str]) -> None:
+    token = people["ann@example.org"]
+    box = maildir(workspace / "Maildir", fixture_mail("dsn-hard-5.1.1.eml", token,
+                                                       "ann@example.org"))  # fmt: skip
+    result = CliRunner().invoke(cli, ["inbox", "--maildir", str(box), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ann@example.org: hard 5.1.1: marked bounced\n"
+    assert result.stderr == "would handle: 1 hard\n"
+    assert status_of(workspace)["ann@example.org"] == "active"
+    assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
+    assert len(mailbox.Maildir(box)) == 1
+    assert not (box / ".processed").exists()
+
+
+def test_soft_limit_soft_bounces_in_a_row_mark_bounced(
+    workspace: Path, people: dict[str, str]
+) -> None:
+    (workspace / "newsletter.toml").write_text("[bounces]\nsoft_limit = 2\n")
+    token = people["ann@example.org"]
+    box = maildir(workspace / "Maildir",
+                  fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org", n=1))  # fmt: skip
+    run("--maildir", str(box))
+    assert status_of(workspace)["ann@example.org"] == "active"
+    maildir(box, fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org", n=2))
+    [action] = run("--maildir", str(box))["actions"]  # type: ignore[misc]
+    assert action["effect"] == "soft bounce 2 of 2 in a row: marked bounced"
+    assert status_of(workspace)["ann@example.org"] == "bounced"
+
+
+def test_the_next_send_skips_bounced_and_complaining_subscribers(
+    workspace: Path, server: SmtpServer
+) -> None:
+    site = make_site(workspace, server.port, THREE)
+    tokens = dict(ledger(site, "SELECT email, token FROM subscribers"))
+    box = hard_bounce_and_complaint(workspace, tokens)
+    assert run("--maildir", str(box))["counts"] == {"hard": 1, "complaint": 1}
+    result = CliRunner().invoke(cli, ["send"])
+    assert result.exit_code == 0, result.output
+    assert sent_addresses(site) == {"li.wei@example.org"}
+
+
+def test_status_counts_what_came_back_for_an_issue(workspace: Path, server: SmtpServer) -> None:
+    site = make_site(workspace, server.port, THREE)
+    assert CliRunner().invoke(cli, ["send"]).exit_code == 0
+    tokens = dict(ledger(site, "SELECT email, token FROM subscribers"))
+    box = hard_bounce_and_complaint(workspace, tokens)
+    run("--maildir", str(box))
+    result = CliRunner().invoke(cli, ["status", "--json"])
+    [issue] = json.loads(result.stdout)["issues"]
+    assert issue["returns"] == {"hard": 1, "soft": 0, "complaint": 1, "bounce_rate": 0.3333,
+                                "complaint_rate": 0.3333}  # fmt: skip
+    text = CliRunner().invoke(cli, ["status"]).stdout
+    assert "bounced 1 hard, 0 soft (33.3%), complaints 1 (33.3%)" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--maildir", "nowhere"], "Error: nowhere: no such Maildir\n"),
+        (["--mbox", "nowhere.mbox"], "Error: nowhere.mbox: no such mbox file\n"),
+    ],
+)
+def test_a_missing_path_is_one_line(workspace: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["inbox", *args])
+    assert result.exit_code == 1
+    assert result.stderr == message
+
+
+def test_one_source_is_needed(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["inbox"])
+    assert result.exit_code == 2
+    assert "give one of --maildir PATH or --mbox PATH" in result.stderr
