@@ -7,31 +7,11 @@ beside it adds one family of commands. Heavy imports happen inside the commands,
 so that `newsletter --help` starts fast.
 """
 
-from newsletter.cli import (
-    archive,
-    digest,
-    dkim,
-    inbox,
-    issues,
-    schedule,
-    subscribers,
-    tools,
-    web,
-)
+# Each module adds its commands to `cli` when imported.
+from newsletter.cli import archive, digest, dkim, inbox, issues, schedule, subscribers, tools, web  # noqa: F401
 from newsletter.cli.app import cli
 
 __all__ = ["cli", "main"]
-_COMMANDS = (
-    archive,
-    digest,
-    dkim,
-    inbox,
-    issues,
-    schedule,
-    subscribers,
-    tools,
-    web,
-)  # to register them
 
 
 def main() -> None:
