@@ -133,8 +133,11 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
 
     `db` must be in autocommit mode (`isolation_level=None`): each migration takes
     its own write lock, so two processes opening a new database at once do not both
-    run it.
+    run it. A current database (every open but the first after an upgrade) is only
+    read: opening the store never waits on a writer such as a send in progress.
     """
+    if schema_version(db) == len(migrations):
+        return 0
     applied = 0
     while True:
         db.execute("BEGIN IMMEDIATE")
