@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from newsletter.config import Config
 from newsletter.web.access_log import AccessLog
+from newsletter.web.db import in_store
 from newsletter.web.pages import render_page
 
 MAX_BODY = 16 * 1024
@@ -60,12 +61,9 @@ def create_app(config: Config) -> Starlette:
 
 
 async def healthz(request: Request) -> Response:
-    """For a load balancer: the app answers and its database opens."""
-    from newsletter.store import Store
-
-    config: Config = request.app.state.config
-    with Store.open(config.database_path):
-        return PlainTextResponse("ok\n")
+    """For a load balancer: the app answers and its database does."""
+    await in_store(request.app.state.config, lambda db: db.execute("SELECT 1").fetchall())
+    return PlainTextResponse("ok\n")
 
 
 def _error_page(config: Config) -> Callable[[Request, HTTPException], Awaitable[Response]]:

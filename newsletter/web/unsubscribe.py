@@ -11,14 +11,9 @@ An unknown or malformed token is the same neutral 404 as any unknown page.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,10 +22,9 @@ from starlette.routing import BaseRoute, Route
 
 from newsletter.config import Config
 from newsletter.model import EDITIONS, Subscriber
-from newsletter.store import Store
 from newsletter.store import subscribers as rows
-from newsletter.store.db import retrying
 from newsletter.subscribers import SubscriberError, normalise_lang, normalise_name
+from newsletter.web.db import connection, in_store
 from newsletter.web.pages import render_page, url
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -106,7 +100,7 @@ class Preferences(_Page):
     def apply(self, subscriber: Subscriber, fields: dict[str, str]) -> str:
         """What was done: `saved`, `unsubscribed` or `resubscribed`."""
         action = fields["action"] if fields["action"] in ("unsubscribe", "resubscribe") else "save"
-        with _connection(self.config).transaction() as db:
+        with connection(self.config).transaction() as db:
             if action == "unsubscribe":
                 rows.set_unsubscribed(db, subscriber.id)
                 return "unsubscribed"
@@ -119,24 +113,3 @@ class Preferences(_Page):
 
 
 NO_STORE = {"Cache-Control": "no-store"}
-T = TypeVar("T")
-_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-_STORES: dict[Path, Store] = {}
-
-
-async def in_store(config: Config, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` on this process's one database thread and connection: the worker
-    processes then compete for SQLite's write lock with one connection each, not
-    one per request thread; a lock held elsewhere is waited out in short pauses."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        _EXECUTOR, lambda: retrying(lambda: work(_connection(config).db))
-    )
-
-
-def _connection(config: Config) -> Store:
-    """The database thread's store (opened on first use, kept for the process)."""
-    store = _STORES.get(config.database_path)
-    if store is None:
-        store = _STORES[config.database_path] = Store.open(config.database_path, busy_timeout=0)
-    return store
