@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from common import HOST, SEARCH_PATH, free_port  # noqa: E402  (bench/, beside this script)
 
 from newsletter.compose import compose  # noqa: E402
 from newsletter.config import Config, load_config  # noqa: E402
@@ -45,11 +46,9 @@ from newsletter.store import Store  # noqa: E402
 from newsletter.subscribers import new_token  # noqa: E402
 
 SAMPLE = ROOT / "digests" / "sample-digest.md"
-HOST = "127.0.0.1"  # the only address this benchmark uses
 DATE = dt.date(2024, 7, 15)
 LANGS = ("bilingual", "en", "zh")
 NAMES = ("", "Ada Lovelace", "李雷", "Grace Hopper", "韩梅梅")
-SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin"])
 TARGET_RATIO = {1: 0.6, 4: 0.4}
 TARGET_SIGNED = 0.7  # signed/unsigned
 TARGET_MB = 150
@@ -84,12 +83,6 @@ def postfix_tools() -> tuple[str, str]:
              "`apt-get install postfix` (no daemon needs to run; .ci/run installs it)")  # fmt: skip
     assert sink and source
     return sink, source
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -53,16 +53,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from common import HOST, SEARCH_PATH, free_port  # noqa: E402  (bench/, beside this script)
 
 from newsletter.compose import compose  # noqa: E402
 from newsletter.config import load_config  # noqa: E402
 from newsletter.subscribers import new_token  # noqa: E402
 
 SAMPLE = ROOT / "digests" / "sample-digest.md"
-HOST = "127.0.0.1"  # the only address this benchmark sends to
 DATE = dt.date(2024, 7, 15)
 LANGS = ("bilingual", "en", "zh")
-SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin"])
 WORKERS = 4
 THREADS = 2  # wrk's; the machine this is planned for has 2 cores
 
@@ -158,12 +157,6 @@ def tools() -> tuple[str, str]:
              "(no daemon needs to run; .ci/run installs them)")  # fmt: skip
     assert wrk and nginx
     return wrk, nginx
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: Path) -> None:
