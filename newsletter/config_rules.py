@@ -1,7 +1,8 @@
 """What each configuration value may be: a bound for every number, no control
 character in any text, a real address in `from`, an absolute http(s) `base_url`,
 subject patterns that name only their fields, a cron line and a time zone that
-exist. Each broken rule is one `ConfigError` naming the key and the file."""
+exist, an arXiv API URL and an interval its terms allow. Each broken rule is one
+`ConfigError` naming the key and the file."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from newsletter.model import EDITIONS
 from newsletter.text import shorten
 
 if TYPE_CHECKING:
-    from newsletter.config import Config, DkimSettings, NewsletterSettings
+    from newsletter.config import ArxivSettings, Config, DkimSettings, NewsletterSettings
 
 SECURITY_MODES = ("none", "starttls", "tls")
 
@@ -56,6 +57,10 @@ BOUNDS = {
     "web.signups_per_client_per_hour": Bound(1, 10000),
     "web.confirmations_per_hour": Bound(1, 1000000),
     "bounces.soft_limit": Bound(1, 100),
+    "arxiv.timeout": Bound(0, 120, " seconds", above_low=True),
+    "arxiv.interval": Bound(0, 60, " seconds"),
+    "arxiv.retries": Bound(0, 5),
+    "arxiv.retry_delay": Bound(0, 60, " seconds"),
 }
 """The bounds of every number setting (the README lists them)."""
 
@@ -148,6 +153,7 @@ def validate(config: Config, source: str) -> None:
     _check_links(letter, source)
     _check_bounce_address(config.bounces.address, source)
     _check_dkim(config.dkim, source)
+    _check_arxiv(config.arxiv, source)
     for edition in EDITIONS:
         _check_subject(
             getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
@@ -220,6 +226,30 @@ def _check_dkim(dkim: DkimSettings, source: str) -> None:
     for key in ("domain", "selector"):
         if given[key] and not checked_dkim_name(given[key]):
             raise ConfigError(f"{source}: dkim.{key}: {_short(given[key])} is not a domain name")
+
+
+ARXIV_MIN_INTERVAL = 3.0
+"""arXiv's terms of use: no more than one request every three seconds."""
+
+
+def _check_arxiv(arxiv: ArxivSettings, source: str) -> None:
+    """An API URL the query can be appended to, and arXiv's own interval for arXiv
+    (a mirror or a test server may be asked faster)."""
+    from urllib.parse import urlsplit
+
+    from newsletter.enrich.atom import is_arxiv_host
+
+    if not _is_web_url(arxiv.api_url):
+        raise ConfigError(
+            f"{source}: arxiv.api_url: {_short(arxiv.api_url)} is not an absolute http(s) "
+            "URL without query or fragment (e.g. https://export.arxiv.org/api/query)"
+        )
+    host = urlsplit(arxiv.api_url).hostname
+    if is_arxiv_host(host) and arxiv.interval < ARXIV_MIN_INTERVAL:
+        raise ConfigError(
+            f"{source}: arxiv.interval: {arxiv.interval:g} is too short for {host}: its "
+            f"terms of use ask for at most one request every {ARXIV_MIN_INTERVAL:g} seconds"
+        )
 
 
 def checked_dkim_name(value: str) -> bool:

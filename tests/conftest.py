@@ -22,7 +22,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in an empty folder with none of the user's newsletter settings.
 
     Unexpected errors keep their traceback (NEWSLETTER_DEBUG), so a bug is never
-    hidden behind the CLI's one-line error.
+    hidden behind the CLI's one-line error. Compose fetches no arXiv metadata
+    (NEWSLETTER_ARXIV_ENRICH=0: tests talk to 127.0.0.1 only); the `arxiv` fixture
+    turns it back on, against a server of its own.
     """
     for variable in (
         "NEWSLETTER_CONFIG",
@@ -33,13 +35,16 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("NEWSLETTER_DEBUG", "1")
+    monkeypatch.setenv("NEWSLETTER_ARXIV_ENRICH", "0")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 def newsletter_process(cwd: Path, *arguments: str, **popen: object) -> subprocess.Popen[str]:
-    """`python -m newsletter …` in `cwd`, with none of the user's NEWSLETTER_* settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    """`python -m newsletter …` in `cwd`, with none of the user's NEWSLETTER_* settings
+    (but the test's NEWSLETTER_ARXIV_ENRICH)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NEWSLETTER_") or k == "NEWSLETTER_ARXIV_ENRICH"}  # fmt: skip
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.Popen([sys.executable, "-m", "newsletter", *arguments], cwd=cwd,
                             text=True, env=env, **popen)  # type: ignore[call-overload]  # fmt: skip
