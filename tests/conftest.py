@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.arxivd import ArxivServer
 from tests.smtpd import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,4 +55,13 @@ def newsletter_process(cwd: Path, *arguments: str, **popen: object) -> subproces
 def server() -> Iterator[SmtpServer]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1, with faults on demand."""
     with SmtpServer() as running:
+        yield running
+
+
+@pytest.fixture
+def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[ArxivServer]:
+    """A real HTTP server on 127.0.0.1 answering as the arXiv API does, and compose
+    fetching again (from where `arxivd.arxiv_toml` points it)."""
+    monkeypatch.delenv("NEWSLETTER_ARXIV_ENRICH")
+    with ArxivServer() as running:
         yield running

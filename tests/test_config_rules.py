@@ -11,6 +11,7 @@ import pytest
 
 from newsletter.config import (
     CONFIG_NAME,
+    ArxivSettings,
     BounceSettings,
     NewsletterSettings,
     ScheduleSettings,
@@ -277,7 +278,7 @@ def test_every_number_setting_has_bounds() -> None:
         f"{section}.{f.name}"
         for section, cls in [("newsletter", NewsletterSettings), ("smtp", SmtpSettings),
                              ("schedule", ScheduleSettings), ("web", WebSettings),
-                             ("bounces", BounceSettings)]
+                             ("bounces", BounceSettings), ("arxiv", ArxivSettings)]
         for f in fields(cls)
         if isinstance(f.default, int | float) and not isinstance(f.default, bool)
     }  # fmt: skip

@@ -70,7 +70,7 @@ def digest_enrich(app: App, refresh: bool, as_json: bool) -> None:
         warn(warning)
     if as_json:
         print_json(report.to_json())
-    else:
+    elif report.fetched or report.cached or not report.error:  # else the error says it all
         click.echo(report.summary())
     if report.error:
         raise click.ClickException(f"arXiv metadata: {report.error}")
