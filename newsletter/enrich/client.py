@@ -89,23 +89,24 @@ class ArxivClient:
         query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)})
         url = f"{self.settings.api_url}?{query}"
         tries = self.settings.retries + 1
-        for attempt in range(tries):
+        for attempt in range(1, tries + 1):
             try:
                 with self.throttle:
                     body = self._get(url)
-                return parse_feed(body, dt.datetime.now(dt.UTC).replace(microsecond=0))
             except _Retry as failure:
-                if attempt + 1 == tries:
-                    raise ArxivError(
-                        f"could not reach {self.host} ({failure.reason}; "
-                        f"{tries} {'try' if tries == 1 else 'tries'})"
-                    ) from None
+                if attempt == tries:
+                    times = f"{tries} {'try' if tries == 1 else 'tries'}"
+                    raise ArxivError(f"could not reach {self.host} ({failure.reason}; {times})"
+                                     ) from None  # fmt: skip
                 time.sleep(self._pause(attempt, failure.after))
-        raise AssertionError("unreachable")
+            else:
+                return parse_feed(body, dt.datetime.now(dt.UTC).replace(microsecond=0))
+        raise AssertionError("the loop returns or raises")
 
     def _pause(self, attempt: int, server_asks: float) -> float:
-        """Seconds before try `attempt + 2`: the delay doubling, or what the server asks."""
-        return max(self.settings.retry_delay * 2.0**attempt, min(server_asks, MAX_RETRY_AFTER))
+        """Seconds after try `attempt`: the delay, doubling, or what the server asks."""
+        delay = self.settings.retry_delay * 2.0 ** (attempt - 1)
+        return max(delay, min(server_asks, MAX_RETRY_AFTER))
 
     def _get(self, url: str) -> bytes:
         request = urllib.request.Request(

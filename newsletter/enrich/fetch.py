@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ class EnrichReport:
     cached: list[str] = field(default_factory=list)
     unknown: list[Paper] = field(default_factory=list)  # arXiv has no such paper
     unfetched: list[Paper] = field(default_factory=list)  # left out by `error`
+    strangers: list[tuple[Paper, str]] = field(default_factory=list)  # arXiv's title differs
     error: str | None = None  # why the API could not be asked or understood
 
     @property
@@ -46,10 +48,14 @@ class EnrichReport:
                 f"cached {cached}, missing {self.missing}")  # fmt: skip
 
     def warnings(self) -> list[str]:
-        """One line per paper arXiv does not know: most likely a typo in its link."""
-        return [
-            f"{paper.source}: arXiv does not know paper {paper.arxiv_id}: check its link"
-            for paper in self.unknown
+        """One line per paper arXiv does not know, or knows by another title: most
+        likely a typo in its link (shown when fetched, not every compose)."""
+        unknown = [f"{paper.source}: arXiv does not know paper {paper.arxiv_id}: check its link"
+                   for paper in self.unknown]  # fmt: skip
+        return unknown + [
+            f"{paper.source}: arXiv's title for {paper.arxiv_id} is {title!r}, not the "
+            f"digest's {paper.title_en!r}: check its link"
+            for paper, title in self.strangers
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +64,7 @@ class EnrichReport:
             "cached": self.cached,
             "unknown": [paper.arxiv_id for paper in self.unknown],
             "unfetched": [paper.arxiv_id for paper in self.unfetched],
+            "other_title": [paper.arxiv_id for paper, _ in self.strangers],
             "error": self.error,
         }
 
@@ -89,9 +96,27 @@ def fetch_missing(
             break
         with store.transaction() as db:
             metadata.save(db, found.values())
-        report.fetched += [paper.arxiv_id for paper in batch if paper.arxiv_id in found]
-        report.unknown += [paper for paper in batch if paper.arxiv_id not in found]
+        _record(report, batch, found)
     return report
+
+
+def _record(report: EnrichReport, batch: list[Paper], found: dict[str, PaperMeta]) -> None:
+    for paper in batch:
+        meta = found.get(paper.arxiv_id)
+        if meta is None:
+            report.unknown.append(paper)
+            continue
+        report.fetched.append(paper.arxiv_id)
+        if _strangers(paper, meta):
+            report.strangers.append((paper, meta.title))
+
+
+def _strangers(paper: Paper, meta: PaperMeta) -> bool:
+    """Whether the digest's English title and arXiv's share too few words to be the
+    same paper's (a digest may shorten a title, rarely reword it)."""
+    ours = set(re.findall(r"\w+", paper.title_en.casefold()))
+    theirs = set(re.findall(r"\w+", meta.title.casefold()))
+    return len(ours) >= 3 and len(ours & theirs) < len(ours) / 2
 
 
 def _fetch_batch(client: ArxivClient, batch: list[Paper]) -> dict[str, PaperMeta]:

@@ -47,7 +47,8 @@ def test_enrich_again_uses_the_cache_and_refresh_fetches_again(
     fresh = enrich("--refresh", "--json")
     assert fresh.exit_code == 0, fresh.output
     assert json.loads(fresh.stdout) == {
-        "fetched": KNOWN, "cached": [], "unknown": ["2407.99999"], "unfetched": [], "error": None,
+        "fetched": KNOWN, "cached": [], "unknown": ["2407.99999"], "unfetched": [],
+        "other_title": [], "error": None,
     }  # fmt: skip
     assert len(arxiv.seen[-1].ids) == 4
 

@@ -7,18 +7,14 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Config, load_config
+from newsletter.digest import parse_files
 from newsletter.enrich import fetch_missing
 from newsletter.enrich.fetch import user_agent
 from newsletter.store import Store, metadata
-from tests.arxivd import ArxivServer, Reply, arxiv_toml
+from tests.arxivd import DATA, ArxivServer, Reply, arxiv_toml
 from tests.helpers import make_paper, write_config
 
-PAPERS = [
-    make_paper("2407.04051", "digests/a.md:3"),
-    make_paper("hep-th/9901001", "digests/a.md:7"),
-    make_paper("math.GT/0309136", "digests/a.md:11"),
-    make_paper("2407.99999", "digests/a.md:15"),
-]
+PAPERS = parse_files([DATA / "digest.md"], name=lambda path: "digests/a.md").papers
 
 
 @pytest.fixture
@@ -45,6 +41,17 @@ def test_what_is_found_is_cached_under_our_ids(config: Config, store: Store) -> 
     assert sorted(cached) == ["2407.04051", "hep-th/9901001", "math.GT/0309136"]
     assert cached["math.GT/0309136"].arxiv_id == "math.GT/0309136"  # asked so, answered math/…
     assert cached["math.GT/0309136"].title == "A Test Knot Invariant for Old-Style Identifiers"
+
+
+def test_a_paper_arxiv_knows_by_another_title_is_a_warning(config: Config, store: Store) -> None:
+    typo = make_paper("2407.04051", "digests/b.md:9")  # "Title 2407.04051": not FunAudioLLM
+    report = fetch_missing(store, [typo], config)
+    assert report.warnings() == [
+        "digests/b.md:9: arXiv's title for 2407.04051 is 'FunAudioLLM: Voice Understanding and "
+        "Generation Foundation Models for Natural Interaction Between Humans and LLMs', not the "
+        "digest's 'Title 2407.04051': check its link"
+    ]
+    assert fetch_missing(store, [typo], config).warnings() == []  # said once, when fetched
 
 
 def test_a_paper_is_fetched_once(config: Config, store: Store, arxiv: ArxivServer) -> None:
