@@ -172,7 +172,7 @@ def _reason(error: BaseException) -> str:
     if isinstance(reason, ConnectionResetError | http.client.RemoteDisconnected):
         return "connection closed without an answer"
     if isinstance(reason, socket.gaierror):
-        return "the host name does not resolve: no network?"
+        return "its name does not resolve"  # no network, or a wrong api_url
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror.lower()
     return str(reason) or type(reason).__name__
