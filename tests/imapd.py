@@ -5,8 +5,9 @@ It listens on two free ports: IMAP (plain, or STARTTLS) and IMAPS, with a
 self-signed certificate for 127.0.0.1 made here (a test that wants TLS to verify
 points `SSL_CERT_FILE` at it). Any user name logs in with `PASSWORD`, and each
 user has a Maildir of its own under the folder, so one server serves many tests,
-each with an empty mailbox. `auth_failure_delay = 0`: a wrong password is refused
-at once.
+each with an empty mailbox. A wrong password is refused at once and costs the next
+login nothing: `auth_failure_delay = 0`, and the auth penalty (a delay for every
+login from an address that failed lately) is off, its anvil socket moved aside.
 
 Dovecot runs everything (master, login, auth, mail) as one unprivileged user. For
 a non-root user that is themselves, in the folder given. Root cannot be that user:
@@ -148,11 +149,11 @@ class Imapd:
         finally:
             connection.logout()
 
-    def folders(self, user: str) -> list[str]:
+    def folders(self, user: str, subscribed: bool = False) -> list[str]:
         """The folder names as the server lists them (modified UTF-7, not decoded)."""
         connection = self.client(user)
         try:
-            listed = connection.list()[1]
+            listed = (connection.lsub() if subscribed else connection.list())[1]
             return sorted(line.decode().rpartition(' "." ')[2].strip('"') for line in listed)
         finally:
             connection.logout()
@@ -210,6 +211,9 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    path = anvil-auth-penalty-off
+  }}
 }}
 {self.extra}
 """

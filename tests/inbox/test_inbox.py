@@ -14,37 +14,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from newsletter import subscribers
 from newsletter.cli import cli
-from newsletter.config import load_config
-from newsletter.store import Store
 from tests.helpers import THREE, ledger, make_site, sent_addresses
 from tests.inbox.boxes import ImapBox, MaildirBox, MboxBox
+from tests.inbox.mails import fixture_mail, status_of
 from tests.smtpd import SmtpServer
 
 Box = MaildirBox | MboxBox | ImapBox
-
-MAIL = Path(__file__).parent.parent / "data" / "mail"
-
-
-def fixture_mail(name: str, token: str, address: str, n: int = 1) -> bytes:
-    """One of our fixture mails, about the subscriber with this token and address."""
-    text = (MAIL / name).read_text()
-    text = text.replace("{{token}}", token).replace("{{address}}", address)
-    return text.replace("{{n}}", str(n)).replace("\n", "\r\n").encode()
-
-
-@pytest.fixture
-def people(workspace: Path) -> dict[str, str]:
-    """ann and bob on the list: their tokens by address."""
-    with Store.open(load_config().database_path) as store:
-        for address in ("ann@example.org", "bob@example.org"):
-            subscribers.add(store, address, "", "en")
-    return dict(ledger(workspace, "SELECT email, token FROM subscribers"))  # type: ignore[arg-type]
-
-
-def status_of(workspace: Path) -> dict[str, str]:
-    return dict(ledger(workspace, "SELECT email, status FROM subscribers"))  # type: ignore[arg-type]
 
 
 def maildir(path: Path, *mails: bytes) -> Path:
