@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mailbox
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -76,6 +77,10 @@ class ImapBox:
     def __init__(self, server: Imapd, user: str, workspace: Path, monkeypatch: pytest.MonkeyPatch):
         self.server, self.user, self.workspace = server, user, workspace
         monkeypatch.setenv("NEWSLETTER_INBOX_PASSWORD", PASSWORD)
+
+    def name(self) -> str:
+        """How `inbox` names this mailbox in its summary (the user's `@` escaped)."""
+        return f"imap://{quote(self.user, safe='')}@{HOST}:{self.server.port}/INBOX"
 
     def settings(self, **overrides: object) -> str:
         """The `[inbox]` table for this mailbox (plain IMAP: the server is on 127.0.0.1)."""
