@@ -74,11 +74,12 @@ class ImapSource:
     def open(self) -> None:
         """Connect, log in, select the folder and fetch all of its mail."""
         if not self.password:
-            variable = self.settings.password_env or "(none: inbox.password_env is empty)"
+            variable = self.settings.password_env
             raise ImapUnavailable(
-                f"no password for the IMAP server {self.where}: the environment variable "
-                f"{variable} (inbox.password_env) is not set"
-            )
+                f"no password for the IMAP server {self.where}: "
+                + (f"the environment variable {variable} (inbox.password_env) is not set"
+                   if variable else "inbox.password_env names no environment variable")
+            )  # fmt: skip
         self.connection = self._connect()
         try:
             self._login()
@@ -189,10 +190,7 @@ class ImapSource:
     def _select(self) -> None:
         folder = self.settings.folder
         select = partial(self._live().select, mailbox_name(folder), self.readonly)
-        try:
-            self._call(f"open the folder {folder!r}", select)
-        except ImapUnavailable as error:
-            raise ImapUnavailable(f"{error} (inbox.folder)") from None
+        self._call(f"open the folder {folder!r}", select, hint=" (inbox.folder)")
 
     def _fetch_all(self) -> Iterator[Mail]:
         """Every mail not marked deleted, by UID, without setting \\Seen."""
@@ -220,8 +218,9 @@ class ImapSource:
     def _uid(self, doing: str, command: str, *args: str) -> list[Any]:
         return self._call(doing, partial(self._live().uid, command, *args))
 
-    def _call(self, doing: str, command: Callable[[], Reply]) -> list[Any]:
-        """Run one command; its data, or one line saying what failed and why."""
+    def _call(self, doing: str, command: Callable[[], Reply], hint: str = "") -> list[Any]:
+        """Run one command; its data, or one line saying what failed and why (and,
+        when the server refused it, the `hint` of the setting to check)."""
         try:
             status, data = command()
         except (imaplib.IMAP4.error, OSError) as error:
@@ -230,7 +229,8 @@ class ImapSource:
             ) from None
         if status != "OK":
             raise ImapUnavailable(
-                f"the IMAP server {self.where} refused to {doing}: {text(data[-1] if data else '')}"
+                f"the IMAP server {self.where} refused to {doing}: "
+                f"{text(data[-1] if data else '')}{hint}"
             )
         return data
 
