@@ -55,15 +55,17 @@ def _issue_state(db: sqlite3.Connection, issue: Issue) -> dict[str, Any]:
     sent = deliveries.counts(db, issue.number)
     return {"number": issue.number, "date": issue.date, "status": issue.status,
             "papers": len(issue.papers), "folder": issue.folder,
-            "deliveries": sent, "returns": _returns(db, issue.number, sent["sent"])}  # fmt: skip
+            "deliveries": sent, "returns": _returns(db, issue.number, sent)}  # fmt: skip
 
 
-def _returns(db: sqlite3.Connection, issue: int, sent: int) -> dict[str, Any]:
-    """What came back for an issue (`inbox`): bounces and complaints, and each as a
-    share of the messages sent (None before any was)."""
+def _returns(db: sqlite3.Connection, issue: int, counted: dict[str, int]) -> dict[str, Any]:
+    """What came back for an issue (`inbox`, and refusals at send time): bounces as a
+    share of the messages offered (refused ones too), complaints of those accepted
+    (None before any was)."""
     counts: dict[str, Any] = bounces.issue_counts(db, issue)
+    sent, offered = counted["sent"], counted["sent"] + counted["failed"]
     bounced = counts["hard"] + counts["soft"]
-    counts["bounce_rate"] = round(bounced / sent, 4) if sent else None
+    counts["bounce_rate"] = round(bounced / offered, 4) if offered else None
     counts["complaint_rate"] = round(counts["complaint"] / sent, 4) if sent else None
     return counts
 

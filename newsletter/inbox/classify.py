@@ -7,6 +7,11 @@ non-standard formats: qmail, Exim, Postfix, Exchange…); the DSN's per-recipien
 the VERP token in the address it came back to (`bounces+{token}@…`), else the
 failed addresses the bounce names. Complaints are ARF reports (RFC 5965), whose
 copy of our message carries the token in its `List-Unsubscribe`.
+
+Which issue a mail is about comes from our Message-ID (`<issue-N.…@…>`, message.py)
+in the copy of the original a bounce or report encloses or quotes, or in a reply's
+In-Reply-To; the policy trusts it only for an issue that subscriber was sent. It
+never says *whom*: a Message-ID is guessable, a token is not.
 """
 
 from __future__ import annotations
@@ -18,13 +23,13 @@ from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote
 
-from flufl.bounce import all_failures
-
 TOKEN = r"[A-Za-z0-9_-]{8,}"
 VERP = re.compile(rf"\+({TOKEN})@")
 UNSUBSCRIBE = re.compile(rf"\bunsubscribe\s+({TOKEN})", re.IGNORECASE)
 LINK_TOKEN = re.compile(rf"subject=unsubscribe(?:%20|\+|\s)({TOKEN})", re.IGNORECASE)
 STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+OUR_MESSAGE_ID = re.compile(r"<issue-(\d{1,9})\.[^\s<>@]+@[^\s<>]+>")
+QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
 RECIPIENT_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 
 
@@ -37,6 +42,7 @@ class Verdict:
     addresses: list[str] = field(default_factory=list)
     status: str = ""
     diagnostic: str = ""
+    issue: int | None = None  # the issue our Message-ID in it names, if any
 
 
 def parse(raw: bytes) -> Message:
@@ -45,6 +51,13 @@ def parse(raw: bytes) -> Message:
 
 def classify(raw: bytes) -> Verdict:
     msg = parse(raw)
+    verdict = _kind(msg)
+    if verdict.kind != "autoreply":
+        verdict.issue = _issue(msg)
+    return verdict
+
+
+def _kind(msg: Message) -> Verdict:
     if _report_type(msg) == "feedback-report":
         return _complaint(msg)
     bounce = _bounce(msg)
@@ -56,6 +69,22 @@ def classify(raw: bytes) -> Verdict:
     if found:
         return Verdict("unsubscribe", tokens=[found.group(1)])
     return Verdict("unknown")
+
+
+def _issue(msg: Message) -> int | None:
+    """The issue named by our Message-ID: in an enclosed copy of the original, in a
+    reply's In-Reply-To or References, or on a `Message-ID:` line of a quoted copy
+    (qmail and other non-standard bounces paste the original into their text)."""
+    candidates = [_header(original, "Message-ID") for original in _enclosed(msg)]
+    candidates += [_header(msg, "In-Reply-To"), _header(msg, "References")]
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and part.get_content_subtype() != "html":
+            candidates += QUOTED_MESSAGE_ID.findall(_bytes(part).decode("utf-8", "replace"))
+    for text in candidates:
+        found = OUR_MESSAGE_ID.search(text)
+        if found:
+            return int(found.group(1))
+    return None
 
 
 def _header(msg: Message, name: str) -> str:
@@ -112,6 +141,8 @@ def _enclosed(msg: Message) -> list[Message]:
 
 
 def _bounce(msg: Message) -> Verdict | None:
+    from flufl.bounce import all_failures  # 40 ms to import: only when mail is read
+
     temporary, permanent = all_failures(msg)
     per_recipient = _dsn_fields(msg)
     if not (temporary or permanent or per_recipient):

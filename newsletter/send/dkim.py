@@ -193,35 +193,3 @@ def keygen(path: Path) -> RSAPrivateKey:
         os.fchmod(file.fileno(), 0o600)
         file.write(pem)
     return key
-
-
-def check(config: Config) -> Signer:
-    """Sign a sample message with the configured key and verify it with dkimpy against
-    the record `dns_record` says to publish (no DNS lookup); a failure is one line."""
-    from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
-    from newsletter.send.message import MessageTemplate, Recipient
-
-    signer = load_signer(config)
-    if signer is None:
-        raise ConfigError(
-            f"{config.source}: [dkim] is not set: set domain, selector and key_file "
-            "(`newsletter dkim keygen` makes a key)"
-        )
-    try:
-        import dkim as dkimpy  # type: ignore[import-untyped]
-    except ImportError:
-        raise NewsletterError("`dkim check` verifies with dkimpy: pip install dkimpy") from None
-    body = f"A sample  message \t with spaces.\n\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
-    template = MessageTemplate(config.newsletter, 0, "DKIM check · 检查", body, body, signer)
-    message = template.build(Recipient("reader@example.invalid", "Sample Reader", "t", "check"))
-    record = dns_text(signer.key).encode()
-
-    def lookup(name: bytes, timeout: int = 5) -> bytes:
-        return record if name.decode().rstrip(".") == signer.dns_name() else b""
-
-    if not dkimpy.verify(message, dnsfunc=lookup):
-        raise NewsletterError(
-            f"a sample message signed with {config.resolve(config.dkim.key_file)} does not "
-            f"verify against its own record for {signer.dns_name()}: please report this"
-        )
-    return signer

@@ -29,10 +29,13 @@ class SmtpUnavailable(NewsletterError):
 @dataclass(frozen=True)
 class Outcome:
     """What became of one message: `sent`, `failed` (for good), `retry`, or `stop`
-    (the server refused the sender or the message: the run cannot go on)."""
+    (the server refused the sender or the message: the run cannot go on).
+    `bounced`: a failure the server gave about the recipient's mailbox, which the
+    return path counts as a bounce (not one of ours, like a missing SMTPUTF8)."""
 
     status: str
     reply: str = ""
+    bounced: bool = False
 
 
 SENT = Outcome("sent")
@@ -197,10 +200,10 @@ def _by_code(stage: str, code: int, reply: bytes | str) -> Outcome:
     if code == 530 or stage in ("sender", "message"):
         return Outcome("stop", f"the server refused the {_WHAT[stage]}: {said}")
     if stage == "recipient":
-        return Outcome("failed", said)
+        return Outcome("failed", said, bounced=True)
     enhanced = _ENHANCED.match(text)
     if enhanced and enhanced.group(1) in ("1", "2") and enhanced.group(0) != "5.2.3":
-        return Outcome("failed", said)
+        return Outcome("failed", said, bounced=True)
     return Outcome("stop", f"the server refused the message: {said}")
 
 

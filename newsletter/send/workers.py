@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from newsletter.config import Config
+from newsletter.inbox.policy import refused_at_send
 from newsletter.send.journal import Journal, Recorded
 from newsletter.send.message import MessageTemplate, Recipient
 from newsletter.send.report import SendReport
 from newsletter.send.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
-from newsletter.store import Store, deliveries
+from newsletter.store import Store, deliveries, subscribers
 from newsletter.store.deliveries import Delivery
 
 QUEUED_PER_CONNECTION = 4
@@ -43,6 +44,7 @@ class Result:
     status: str  # sent, failed, pending (deferred, or not tried)
     attempts: int
     error: str | None
+    bounced: bool = False  # failed: the server refused the mailbox (a hard bounce, mostly)
 
 
 class Workers:
@@ -181,13 +183,13 @@ class Workers:
         if outcome.status == "retry" and attempts:
             with self.lock:
                 self.report.deferred += 1
-        return Result(delivery, status, attempts, said)
+        return Result(delivery, status, attempts, said, outcome.bounced and status == "failed")
 
     def _record(self, ledger: Store, result: Result) -> None:
         """Commit what became of one message, right away; if the ledger cannot take
         it, keep it for `record_leftovers` and stop the run."""
         try:
-            _mark(ledger, self.issue, result)
+            _mark(ledger, self.issue, result, self.config.bounces.soft_limit)
         except sqlite3.Error as error:
             with self.lock:
                 self.unrecorded.append(result)
@@ -211,7 +213,7 @@ class Workers:
         left: list[Result] = []
         for result in self.unrecorded:
             try:
-                _mark(store, self.issue, result)
+                _mark(store, self.issue, result, self.config.bounces.soft_limit)
                 self._count(result)
             except sqlite3.Error:
                 left.append(result)
@@ -228,9 +230,19 @@ class Workers:
                       "marking them sent")  # fmt: skip
 
 
-def _mark(store: Store, issue: int, result: Result) -> None:
-    deliveries.mark(store.db, issue, result.delivery.subscriber, result.status, result.attempts,
-                    result.error)  # fmt: skip
+def _mark(store: Store, issue: int, result: Result, soft_limit: int) -> None:
+    """Record one outcome; a refused mailbox is a bounce too, in the same transaction."""
+    delivery = result.delivery
+    if not result.bounced:
+        deliveries.mark(store.db, issue, delivery.subscriber, result.status, result.attempts,
+                        result.error)  # fmt: skip
+        return
+    with store.transaction() as db:
+        deliveries.mark(db, issue, delivery.subscriber, result.status, result.attempts,
+                        result.error)  # fmt: skip
+        person = subscribers.find(db, delivery.email)
+        if person is not None:
+            refused_at_send(db, person, issue, result.error or "", soft_limit)
 
 
 class RateLimiter:

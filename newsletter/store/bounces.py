@@ -26,6 +26,14 @@ def mark_seen(db: sqlite3.Connection, message_sha256: str, outcome: str) -> None
     )
 
 
+def was_sent(db: sqlite3.Connection, subscriber: int, issue: int) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM deliveries WHERE subscriber = ? AND issue = ? AND status = 'sent'",
+        (subscriber, issue),
+    ).fetchone()
+    return row is not None
+
+
 def last_sent_issue(db: sqlite3.Connection, subscriber: int) -> int | None:
     """The latest issue the server accepted for this subscriber (what a bounce that
     names no issue is most likely about)."""
@@ -47,20 +55,27 @@ def record(
     )
 
 
-def soft_streak(db: sqlite3.Connection, subscriber: int) -> int:
-    """Soft bounces in a row: one per issue (an MTA warns several times about one
-    message), counted after the last issue the server accepted without any bounce
-    coming back for it; soft bounces that name no issue count one each."""
+def soft_streak(db: sqlite3.Connection, subscriber: int, issue: int | None) -> int:
+    """Soft bounces in a row, the one just recorded for `issue` included.
+
+    One per issue (an MTA warns several times about one message), counted after
+    the last issue before `issue` that the server accepted and that no bounce came
+    back for: a delivery that went through resets the count. An issue sent after
+    `issue` does not, as its bounces may be on their way. Soft bounces that name no
+    issue count one each, after the last clean issue of all.
+    """
     row = db.execute(
         """
         SELECT count(DISTINCT coalesce(issue, -id)) FROM bounce_events
         WHERE subscriber = :s AND kind = 'soft' AND (issue IS NULL OR issue > coalesce((
             SELECT max(d.issue) FROM deliveries d
-            WHERE d.subscriber = :s AND d.status = 'sent' AND NOT EXISTS (
-                SELECT 1 FROM bounce_events b WHERE b.subscriber = :s AND b.issue = d.issue)
+            WHERE d.subscriber = :s AND d.status = 'sent'
+                AND (:issue IS NULL OR d.issue < :issue)
+                AND NOT EXISTS (SELECT 1 FROM bounce_events b
+                                WHERE b.subscriber = :s AND b.issue = d.issue)
         ), 0))
         """,
-        {"s": subscriber},
+        {"s": subscriber, "issue": issue},
     ).fetchone()
     return int(row[0])
 

@@ -10,11 +10,13 @@ from tests.helpers import ledger
 MAIL = Path(__file__).parent.parent / "data" / "mail"
 
 
-def fixture_mail(name: str, token: str, address: str, n: int = 1) -> bytes:
-    """One of our fixture mails, about the subscriber with this token and address."""
+def fixture_mail(name: str, token: str, address: str, n: int = 1, issue: int = 1) -> bytes:
+    """One of our fixture mails, about the subscriber with this token and address; `n`
+    makes it another mail, `issue` is the one its copy of our Message-ID names."""
     text = (MAIL / name).read_text()
     text = text.replace("{{token}}", token).replace("{{address}}", address)
-    return text.replace("{{n}}", str(n)).replace("\n", "\r\n").encode()
+    text = text.replace("{{n}}", str(n)).replace("{{issue}}", str(issue))
+    return text.replace("\n", "\r\n").encode()
 
 
 def status_of(workspace: Path) -> dict[str, str]:

@@ -194,6 +194,9 @@ def test_a_unicode_local_part_fails_alone_when_the_server_lacks_smtputf8(
     assert report.failures == [
         ("用户@example.org", "the address is not ASCII and the server does not offer SMTPUTF8")
     ]
+    # Our limit, not a dead mailbox: no bounce is counted and nobody is marked bounced.
+    assert ledger(site, "SELECT count(*) FROM bounce_events") == [(0,)]
+    assert ledger(site, "SELECT count(*) FROM subscribers WHERE status != 'active'") == [(0,)]
 
 
 def test_a_unicode_local_part_goes_out_with_smtputf8_when_offered(workspace: Path) -> None:
