@@ -6,7 +6,7 @@ What each value may be (bounds, addresses, URLs, subject patterns) is in
 Every key has a default, so a checkout works with no file at all. The workspace is
 the config file's folder (or the working directory when there is no file); every
 relative path in the file resolves against it. Secrets never live in the file: the
-SMTP password is read from the environment variable the file names.
+SMTP and IMAP passwords are read from the environment variables the file names.
 """
 
 from __future__ import annotations
@@ -76,6 +76,21 @@ class BounceSettings:
 
 
 @dataclass(frozen=True)
+class InboxSettings:
+    """The IMAP mailbox `newsletter inbox` reads, and the weekly job before each send;
+    off while `host` is empty."""
+
+    host: str = ""
+    port: int = 993
+    security: str = "tls"  # tls (IMAPS) | starttls | none (this machine only)
+    username: str = ""
+    password_env: str = "NEWSLETTER_INBOX_PASSWORD"
+    folder: str = "INBOX"  # where the return path's mail arrives
+    processed_folder: str = "Processed"  # where handled mail is moved (created if need be)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """`newsletter serve`: where it listens, and the limits of its public forms."""
 
@@ -110,7 +125,9 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     bounces: BounceSettings = field(default_factory=BounceSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
     smtp_password: str = field(default="", repr=False)
+    inbox_password: str = field(default="", repr=False)
 
     @property
     def source(self) -> str:
@@ -146,12 +163,14 @@ class Config:
             "web": self.web,
             "bounces": self.bounces,
             "dkim": self.dkim,
+            "inbox": self.inbox,
         }
         settings = {
             name: {f.name.rstrip("_"): _plain(getattr(section, f.name)) for f in fields(section)}
             for name, section in sections.items()
         }
         settings["smtp"]["password"] = "(set)" if self.smtp_password else "(not set)"
+        settings["inbox"]["password"] = "(set)" if self.inbox_password else "(not set)"
         return {
             "file": str(self.path) if self.path else None,
             "root": str(self.root),
@@ -206,11 +225,12 @@ def load_config(
     path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim"}
+    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox"}
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
     smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
     smtp = _build(SmtpSettings, smtp_table, "smtp", source)
+    inbox = _build(InboxSettings, _table(data, "inbox", source), "inbox", source)
     config = Config(
         root=path.parent if path else (cwd or Path.cwd()).resolve(),
         path=path,
@@ -222,7 +242,9 @@ def load_config(
         web=_build(WebSettings, _table(data, "web", source), "web", source),
         bounces=_build(BounceSettings, _table(data, "bounces", source), "bounces", source),
         dkim=_build(DkimSettings, _table(data, "dkim", source), "dkim", source),
+        inbox=inbox,
         smtp_password=_smtp_password(smtp, environ),
+        inbox_password=environ.get(inbox.password_env, "") if inbox.password_env else "",
     )
     validate(config, source)
     return config
@@ -277,8 +299,8 @@ def _build(cls: type[Any], table: dict[str, Any], section: str, source: str) -> 
     for key, value in table.items():
         if key not in known:
             hint = (
-                " (secrets come from the environment: set smtp.password_env)"
-                if (key == "password")
+                f" (secrets come from the environment: set {section}.password_env)"
+                if key == "password" and "password_env" in known
                 else ""
             )
             raise ConfigError(f"{source}: unknown key {section}.{key}{hint}")
