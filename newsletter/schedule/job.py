@@ -115,6 +115,10 @@ def _read_inbox(config: Config) -> None:
     except NewsletterError as error:
         log.warning("inbox not read, sending anyway: %s", error)
         return
+    except Exception as error:  # a bug, or mail it chokes on: never a reason to skip an issue
+        log.warning("inbox not read, sending anyway: unexpected %s: %s", type(error).__name__,
+                    error, exc_info=True)  # fmt: skip
+        return
     log.info("inbox %s: %s", source.name, summary.line())
 
 

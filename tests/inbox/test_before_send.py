@@ -6,6 +6,7 @@ issue goes out all the same."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +74,24 @@ def test_without_an_inbox_the_job_does_not_mention_one(workspace: Path, server: 
     result = CliRunner().invoke(cli, ["run-once"])
     assert result.exit_code == 0, result.output
     assert " inbox " not in result.stderr
+
+
+def test_an_inbox_step_that_breaks_unexpectedly_still_lets_the_issue_go_out(
+    workspace: Path, server: SmtpServer, imap: ImapBox
+) -> None:
+    """Not the tool's kind of error (here the store refuses the inbox's rows, by a real
+    SQLite trigger): logged with its traceback, and the weekly issue is not held up."""
+    site = make_site(workspace, server.port, THREE)
+    imap.put(fixture_mail("dsn-hard-5.1.1.eml", tokens(site)["ann@example.org"], "ann@example.org"))
+    imap.configure()
+    with sqlite3.connect(site / "newsletter.db") as db:
+        db.execute("CREATE TRIGGER broken BEFORE INSERT ON bounce_events "
+                   "BEGIN SELECT RAISE(ABORT, 'the disk is on fire'); END")  # fmt: skip
+    result = CliRunner().invoke(cli, ["run-once"])
+    assert result.exit_code == 0, result.output
+    assert (
+        " WARNING inbox not read, sending anyway: unexpected IntegrityError: the disk is on "
+        "fire\nTraceback" in result.stderr
+    )
+    assert sent_addresses(site) == {address for address, _, _ in THREE}
+    assert imap.waiting() != []  # nothing was put aside: the store did not take it
