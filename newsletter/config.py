@@ -6,7 +6,7 @@ What each value may be (bounds, addresses, URLs, subject patterns) is in
 Every key has a default, so a checkout works with no file at all. The workspace is
 the config file's folder (or the working directory when there is no file); every
 relative path in the file resolves against it. Secrets never live in the file: the
-SMTP password is read from the environment variable the file names.
+SMTP and IMAP passwords are read from the environment variables the file names.
 """
 
 from __future__ import annotations
@@ -76,6 +76,21 @@ class BounceSettings:
 
 
 @dataclass(frozen=True)
+class InboxSettings:
+    """The IMAP mailbox `newsletter inbox` reads, and the weekly job before each send;
+    off while `host` is empty."""
+
+    host: str = ""
+    port: int = 993
+    security: str = "tls"  # tls (IMAPS) | starttls | none (this machine only)
+    username: str = ""
+    password_env: str = "NEWSLETTER_INBOX_PASSWORD"
+    folder: str = "INBOX"  # where the return path's mail arrives
+    processed_folder: str = "Processed"  # where handled mail is moved (created if need be)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """`newsletter serve`: where it listens, and the limits of its public forms."""
 
@@ -123,8 +138,10 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     bounces: BounceSettings = field(default_factory=BounceSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     smtp_password: str = field(default="", repr=False)
+    inbox_password: str = field(default="", repr=False)
 
     @property
     def source(self) -> str:
@@ -160,6 +177,7 @@ class Config:
             "web": self.web,
             "bounces": self.bounces,
             "dkim": self.dkim,
+            "inbox": self.inbox,
             "arxiv": self.arxiv,
         }
         settings = {
@@ -167,6 +185,7 @@ class Config:
             for name, section in sections.items()
         }
         settings["smtp"]["password"] = "(set)" if self.smtp_password else "(not set)"
+        settings["inbox"]["password"] = "(set)" if self.inbox_password else "(not set)"
         return {
             "file": str(self.path) if self.path else None,
             "root": str(self.root),
@@ -221,11 +240,13 @@ def load_config(
     path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim", "arxiv"}
+    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox",
+                           "arxiv"}  # fmt: skip
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
     smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
     smtp = _build(SmtpSettings, smtp_table, "smtp", source)
+    inbox = _build(InboxSettings, _table(data, "inbox", source), "inbox", source)
     arxiv_table = {**_table(data, "arxiv", source), **_arxiv_environment(environ)}
     config = Config(
         root=path.parent if path else (cwd or Path.cwd()).resolve(),
@@ -238,8 +259,10 @@ def load_config(
         web=_build(WebSettings, _table(data, "web", source), "web", source),
         bounces=_build(BounceSettings, _table(data, "bounces", source), "bounces", source),
         dkim=_build(DkimSettings, _table(data, "dkim", source), "dkim", source),
+        inbox=inbox,
         arxiv=_build(ArxivSettings, arxiv_table, "arxiv", source),
         smtp_password=_smtp_password(smtp, environ),
+        inbox_password=environ.get(inbox.password_env, "") if inbox.password_env else "",
     )
     validate(config, source)
     return config
@@ -310,8 +333,8 @@ def _build(cls: type[Any], table: dict[str, Any], section: str, source: str) -> 
     for key, value in table.items():
         if key not in known:
             hint = (
-                " (secrets come from the environment: set smtp.password_env)"
-                if (key == "password")
+                f" (secrets come from the environment: set {section}.password_env)"
+                if key == "password" and "password_env" in known
                 else ""
             )
             raise ConfigError(f"{source}: unknown key {section}.{key}{hint}")

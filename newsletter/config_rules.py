@@ -7,6 +7,7 @@ exist, an arXiv API URL and an interval its terms allow. Each broken rule is one
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import re
 import string
 from dataclasses import dataclass
@@ -18,7 +19,13 @@ from newsletter.model import EDITIONS
 from newsletter.text import shorten
 
 if TYPE_CHECKING:
-    from newsletter.config import ArxivSettings, Config, DkimSettings, NewsletterSettings
+    from newsletter.config import (
+        ArxivSettings,
+        Config,
+        DkimSettings,
+        InboxSettings,
+        NewsletterSettings,
+    )
 
 SECURITY_MODES = ("none", "starttls", "tls")
 
@@ -57,6 +64,8 @@ BOUNDS = {
     "web.signups_per_client_per_hour": Bound(1, 10000),
     "web.confirmations_per_hour": Bound(1, 1000000),
     "bounces.soft_limit": Bound(1, 100),
+    "inbox.port": Bound(1, 65535),
+    "inbox.timeout": Bound(0, 600, " seconds", above_low=True),
     "arxiv.timeout": Bound(0, 120, " seconds", above_low=True),
     "arxiv.interval": Bound(0, 60, " seconds"),
     "arxiv.retries": Bound(0, 5),
@@ -153,6 +162,7 @@ def validate(config: Config, source: str) -> None:
     _check_links(letter, source)
     _check_bounce_address(config.bounces.address, source)
     _check_dkim(config.dkim, source)
+    _check_inbox(config.inbox, source)
     _check_arxiv(config.arxiv, source)
     for edition in EDITIONS:
         _check_subject(
@@ -226,6 +236,45 @@ def _check_dkim(dkim: DkimSettings, source: str) -> None:
     for key in ("domain", "selector"):
         if given[key] and not checked_dkim_name(given[key]):
             raise ConfigError(f"{source}: dkim.{key}: {_short(given[key])} is not a domain name")
+
+
+def _check_inbox(inbox: InboxSettings, source: str) -> None:
+    """`[inbox]`: a security mode that exists; and, once `host` is set (IMAP is on),
+    a host name, a user to log in as, and two different folders."""
+    if inbox.security not in SECURITY_MODES:
+        raise ConfigError(
+            f"{source}: inbox.security: {inbox.security!r} is not one of "
+            f"{', '.join(SECURITY_MODES)}"
+        )
+    if not inbox.host:
+        return
+    problems = [
+        (not _is_host(inbox.host), "inbox.host",
+         f"{_short(inbox.host)} is not a host name or an IP address (e.g. imap.example.org)"),
+        (not inbox.username, "inbox.username", "must be set when inbox.host is (IMAP logs in)"),
+        (not inbox.folder, "inbox.folder", "must name a folder (e.g. INBOX)"),
+        (not inbox.processed_folder, "inbox.processed_folder",
+         "must name a folder (e.g. Processed)"),
+        (_same_folder(inbox.folder, inbox.processed_folder), "inbox.processed_folder",
+         f"{_short(inbox.processed_folder)} is inbox.folder itself: handled mail must go "
+         "elsewhere"),
+    ]  # fmt: skip
+    for wrong, key, message in problems:
+        if wrong:
+            raise ConfigError(f"{source}: {key}: {message}")
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return checked_dkim_name(value)
+    return True
+
+
+def _same_folder(one: str, other: str) -> bool:
+    """IMAP folder names compare exactly, except INBOX, which is any case (RFC 3501)."""
+    return one == other or one.upper() == other.upper() == "INBOX"
 
 
 ARXIV_MIN_INTERVAL = 3.0

@@ -33,6 +33,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "NEWSLETTER_SMTP_PORT",
         "NEWSLETTER_SMTP_USERNAME",
         "NEWSLETTER_SMTP_PASSWORD",
+        "NEWSLETTER_INBOX_PASSWORD",
     ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("NEWSLETTER_DEBUG", "1")

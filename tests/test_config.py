@@ -328,6 +328,48 @@ def test_password_key_in_the_file_is_refused_with_a_hint(tmp_path: Path) -> None
     assert SECRET not in message
 
 
+def test_no_imap_inbox_by_default(tmp_path: Path) -> None:
+    config = load_config(environ={"NEWSLETTER_INBOX_PASSWORD": SECRET}, cwd=tmp_path)
+
+    assert (config.inbox.host, config.inbox.port, config.inbox.security) == ("", 993, "tls")
+    assert (config.inbox.folder, config.inbox.processed_folder) == ("INBOX", "Processed")
+    assert config.inbox_password == SECRET
+
+
+def test_inbox_password_comes_from_the_variable_password_env_names(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        [inbox]
+        host = "imap.example.org"
+        username = "bounces@example.org"
+        password_env = "BOUNCES_PASSWORD"
+        """,
+    )
+
+    config = load_config(path, environ={"BOUNCES_PASSWORD": SECRET}, cwd=tmp_path)
+
+    assert config.inbox_password == SECRET
+    assert config.smtp_password == ""  # each password from its own variable
+    assert config.describe()["settings"]["inbox"]["password"] == "(set)"
+    assert config.describe()["settings"]["inbox"]["password_env"] == "BOUNCES_PASSWORD"
+    assert SECRET not in json.dumps(config.describe())
+    assert SECRET not in repr(config)
+    unset = load_config(path, environ={"NEWSLETTER_INBOX_PASSWORD": SECRET}, cwd=tmp_path)
+    assert unset.inbox_password == ""
+    assert unset.describe()["settings"]["inbox"]["password"] == "(not set)"
+
+
+def test_a_password_key_in_inbox_is_refused_with_its_own_hint(tmp_path: Path) -> None:
+    path = write_config(tmp_path, f'[inbox]\npassword = "{SECRET}"\n')
+
+    message = config_error(path, environ={}, cwd=tmp_path)
+
+    assert "unknown key inbox.password" in message
+    assert "set inbox.password_env" in message
+    assert SECRET not in message
+
+
 @pytest.mark.parametrize("value", ["abc", "25x", "25.0", "smtp"])
 def test_non_numeric_port_variable_is_an_error_naming_it(tmp_path: Path, value: str) -> None:
     path = write_config(tmp_path, "[smtp]\nport = 25\n")

@@ -13,6 +13,7 @@ from newsletter.config import (
     CONFIG_NAME,
     ArxivSettings,
     BounceSettings,
+    InboxSettings,
     NewsletterSettings,
     ScheduleSettings,
     SmtpSettings,
@@ -63,6 +64,14 @@ def test_full_readme_example_is_accepted(tmp_path: Path) -> None:
         [schedule]
         cron = "0 8 * * mon"
         timezone = "Asia/Shanghai"
+
+        [inbox]
+        host = ""
+        port = 993
+        security = "tls"
+        username = ""
+        password_env = "NEWSLETTER_INBOX_PASSWORD"
+        folder = "INBOX"
         """,
     )
 
@@ -71,6 +80,7 @@ def test_full_readme_example_is_accepted(tmp_path: Path) -> None:
     assert config.newsletter == NewsletterSettings()
     assert config.smtp == SmtpSettings()
     assert config.schedule == ScheduleSettings()
+    assert config.inbox == InboxSettings()
 
 
 @pytest.mark.parametrize(
@@ -102,6 +112,17 @@ def test_full_readme_example_is_accepted(tmp_path: Path) -> None:
         ("[smtp]\ntimeout = 600\n", "smtp", "timeout", 600.0),
         ("[smtp]\nretries = 0\n", "smtp", "retries", 0),
         ("[schedule]\ngrace_hours = 0\n", "schedule", "grace_hours", 0.0),
+        ('[inbox]\nhost = "imap.example.org"\nusername = "bounces"\n', "inbox", "host",
+         "imap.example.org"),
+        ('[inbox]\nhost = "127.0.0.1"\nusername = "b"\nsecurity = "none"\nport = 143\n', "inbox",
+         "port", 143),
+        ('[inbox]\nhost = "::1"\nusername = "b"\nsecurity = "starttls"\n', "inbox", "security",
+         "starttls"),
+        ('[inbox]\nhost = "localhost"\nusername = "b"\nfolder = "Bounces"\nprocessed_folder = '
+         '"INBOX"\n', "inbox", "processed_folder", "INBOX"),
+        ('[inbox]\nhost = "mx.example.org"\nusername = "b"\nprocessed_folder = "已处理"\n', "inbox",
+         "processed_folder", "已处理"),
+        ("[inbox]\ntimeout = 5\n", "inbox", "timeout", 5.0),
     ],
 )  # fmt: skip
 def test_good_values_are_accepted(
@@ -232,6 +253,30 @@ BAD_VALUES = [
                  id="subject-spec-misfits"),
     pytest.param('[newsletter]\nsubject_en = "#{number"\n', "newsletter.subject_en",
                  id="subject-unclosed"),
+    # The IMAP inbox: checked when it is read from, not first at the weekly run.
+    pytest.param('[inbox]\nsecurity = "ssl"\n', "inbox.security", id="inbox-security-ssl"),
+    pytest.param("[inbox]\nport = 0\n", "inbox.port", id="inbox-port-zero"),
+    pytest.param("[inbox]\nport = 70000\n", "inbox.port", id="inbox-port-too-big"),
+    pytest.param('[inbox]\nport = "993"\n', "inbox.port", id="inbox-port-string"),
+    pytest.param("[inbox]\ntimeout = 0\n", "inbox.timeout", id="inbox-timeout-zero"),
+    pytest.param("[inbox]\ntimeout = inf\n", "inbox.timeout", id="inbox-timeout-inf"),
+    pytest.param('[inbox]\nhost = "imap://mail.example.org"\nusername = "b"\n', "inbox.host",
+                 id="inbox-host-url"),
+    pytest.param('[inbox]\nhost = "mail example.org"\nusername = "b"\n', "inbox.host",
+                 id="inbox-host-space"),
+    pytest.param('[inbox]\nhost = "mail.example.org\\r\\nX"\n', "inbox.host",
+                 id="inbox-host-crlf"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\n', "inbox.username",
+                 id="inbox-no-username"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfolder = ""\n',
+                 "inbox.folder", id="inbox-folder-empty"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nprocessed_folder = ""\n',
+                 "inbox.processed_folder", id="inbox-processed-empty"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nprocessed_folder = '
+                 '"inbox"\n', "inbox.processed_folder", id="inbox-processed-is-the-inbox"),
+    pytest.param('[inbox]\nfolder = "Bounces\\n"\n', "inbox.folder", id="inbox-folder-lf"),
+    pytest.param('[inbox]\nusername = "b\\u0000"\n', "inbox.username", id="inbox-user-nul"),
+    pytest.param('[inbox]\nhostname = "x"\n', "inbox.hostname", id="inbox-unknown-key"),
 ]  # fmt: skip
 
 
@@ -278,7 +323,8 @@ def test_every_number_setting_has_bounds() -> None:
         f"{section}.{f.name}"
         for section, cls in [("newsletter", NewsletterSettings), ("smtp", SmtpSettings),
                              ("schedule", ScheduleSettings), ("web", WebSettings),
-                             ("bounces", BounceSettings), ("arxiv", ArxivSettings)]
+                             ("bounces", BounceSettings), ("inbox", InboxSettings),
+                             ("arxiv", ArxivSettings)]
         for f in fields(cls)
         if isinstance(f.default, int | float) and not isinstance(f.default, bool)
     }  # fmt: skip

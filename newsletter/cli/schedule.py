@@ -13,7 +13,10 @@ from newsletter.cli.app import App, cli, pass_app, print_json
 @click.option("--print-crontab", is_flag=True, help="Print the crontab lines for system cron.")
 @pass_app
 def schedule_job(app: App, show_next: int | None, print_crontab: bool) -> None:
-    """Run the weekly job (send what is unfinished, compose, send) on its schedule.
+    """Run the weekly job (read the inbox, send what is unfinished, compose, send).
+
+    The inbox is read first when [inbox] sets an IMAP host; a mailbox that cannot
+    be read is a warning in the log, and the issue is sent all the same.
 
     Runs in the foreground until SIGTERM or Ctrl-C; a send in progress finishes the
     messages in flight first. The schedule is `schedule.cron` (crontab syntax and
@@ -45,6 +48,9 @@ def schedule_job(app: App, show_next: int | None, print_crontab: bool) -> None:
 @pass_app
 def run_once_command(app: App) -> None:
     """Run the weekly job once, now: for system cron or a systemd timer.
+
+    Reads the [inbox] IMAP folder first when one is set, then sends what is
+    unfinished, composes the next issue and sends it.
 
     \b
     Example:

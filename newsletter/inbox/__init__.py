@@ -2,13 +2,13 @@
 
 `inbox` takes the mail that comes back to the newsletter (bounces sent to the
 VERP envelope sender, complaint reports, replies to the `mailto:` unsubscribe
-link) from a `Source` (`read.py`: Maildir, mbox; IMAP later), decides what each
+link) from a `Source` (`read.py`: Maildir, mbox; `imap.py`), decides what each
 mail is (`classify.py`), and acts on the subscriber it names (`policy.py`): a
 hard bounce marks them bounced, soft bounces do after `bounces.soft_limit` in a
 row, a complaint or an unsubscribe reply unsubscribes them. It gives out a
 `Summary` of what it did. Each handled mail is remembered (and, in a Maildir,
-moved to `.processed`), so running it again changes nothing; mail it does not
-understand stays where it is for a person to read.
+moved to `.processed`; over IMAP, to the processed folder), so running it again
+changes nothing; mail it does not understand stays where it is for a person to read.
 """
 
 from __future__ import annotations

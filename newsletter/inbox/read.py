@@ -5,7 +5,7 @@ which ones were handled. A Maildir moves handled mail into its `processed`
 subfolder (Maildir++ `.processed`), so the inbox keeps only what needs a person;
 an mbox is left as it is (rewriting a file a mail server appends to is unsafe) and
 the store remembers a SHA-256 of each handled mail instead, as it does for every
-source. An IMAP source (later) implements the same protocol.
+source. The IMAP source (`imap.py`) implements the same protocol.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""The weekly job: finish an interrupted send, compose the next issue, send it.
+"""The weekly job: read the inbox, finish an interrupted send, compose the next
+issue, send it.
+
+With an IMAP inbox configured (`inbox.host`), the run reads it first, so the
+addresses that bounced or unsubscribed since the last issue are not mailed this
+one; a mailbox that cannot be read is one warning in the log, and the issue goes
+out all the same.
 
 Whatever runs it (`newsletter schedule`, `newsletter run-once` from cron or a
 systemd timer), it is the same function. Two runs never overlap, even from two
@@ -18,6 +24,8 @@ from dataclasses import dataclass
 from newsletter.compose import compose
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
+from newsletter.inbox import process
+from newsletter.inbox.imap import ImapSource
 from newsletter.locks import Busy, run_lock
 from newsletter.send import IncompleteSend, SendOptions, SendReport, send
 from newsletter.store import Store, issues, runs
@@ -73,6 +81,7 @@ def _logged_run(config: Config, stop: threading.Event | None) -> RunResult:
 
 def _run(config: Config, stop: threading.Event | None) -> RunResult:
     result = RunResult("nothing to send")
+    _read_inbox(config)
     try:
         if _has_unfinished_send(config):  # an interrupted send comes first
             _add(result, send(config, SendOptions(stop=stop)))
@@ -93,6 +102,24 @@ def _run(config: Config, stop: threading.Event | None) -> RunResult:
         result.outcome = "incomplete"
         log.error("send stopped: %s", error)
     return result
+
+
+def _read_inbox(config: Config) -> None:
+    """Act on what came back (see the module's docstring); log its summary line."""
+    if not config.inbox.host:
+        return
+    source = ImapSource(config.inbox, config.inbox_password)
+    try:
+        with source, Store.open(config.database_path) as store:
+            summary = process(store, source, config.bounces.soft_limit)
+    except NewsletterError as error:
+        log.warning("inbox not read, sending anyway: %s", error)
+        return
+    except Exception as error:  # a bug, or mail it chokes on: never a reason to skip an issue
+        log.warning("inbox not read, sending anyway: unexpected %s: %s", type(error).__name__,
+                    error, exc_info=True)  # fmt: skip
+        return
+    log.info("inbox %s: %s", source.name, summary.line())
 
 
 def _add(result: RunResult, report: SendReport) -> None:

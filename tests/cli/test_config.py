@@ -39,7 +39,7 @@ def test_cli_config_json_prints_settings_with_password_masked(tmp_path: Path) ->
     assert document["file"] == str(path.resolve())
     assert document["root"] == str((tmp_path / "site").resolve())
     assert set(document["settings"]) == {
-        "newsletter", "smtp", "schedule", "web", "bounces", "dkim", "arxiv"}  # fmt: skip
+        "newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox", "arxiv"}  # fmt: skip
     assert document["settings"]["newsletter"]["from"] == "Weekly <weekly@example.com>"
     assert document["settings"]["newsletter"]["title_zh"] == "AI 论文周报"
     assert document["settings"]["smtp"]["host"] == "smtp.example.com"
@@ -51,11 +51,12 @@ def test_cli_config_json_prints_settings_with_password_masked(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
-def test_cli_config_never_prints_the_password(tmp_path: Path, as_json: bool) -> None:
+@pytest.mark.parametrize("variable", ["NEWSLETTER_SMTP_PASSWORD", "NEWSLETTER_INBOX_PASSWORD"])
+def test_cli_config_never_prints_the_password(tmp_path: Path, as_json: bool, variable: str) -> None:
     path = write_config(tmp_path, '[smtp]\nusername = "mailer"\n')
     args = ["--config", str(path), "config"] + (["--json"] if as_json else [])
 
-    result = invoke(args, env={"NEWSLETTER_SMTP_PASSWORD": SECRET})
+    result = invoke(args, env={variable: SECRET})
 
     assert result.exit_code == 0, result.output
     assert "(set)" in result.stdout

@@ -18,7 +18,8 @@ from newsletter.cli import cli
 from newsletter.compose import compose
 from newsletter.config import load_config
 from tests.helpers import add_digest, ledger, make_site, tokens
-from tests.inbox.test_inbox import fixture_mail, maildir, run, status_of
+from tests.inbox.mails import fixture_mail, status_of
+from tests.inbox.test_inbox import maildir, run
 from tests.smtpd import SmtpServer
 
 ANN, BOB = "ann@example.org", "bob@example.org"

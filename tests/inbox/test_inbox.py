@@ -1,44 +1,26 @@
-"""`newsletter inbox` over real Maildir and mbox files built from tests/data/mail/."""
+"""`newsletter inbox` over each of its mailboxes (a Maildir, an mbox file and an IMAP
+folder on a real Dovecot: the `box` fixture), with the mails of tests/data/mail/ in
+them: what each mail does to its subscriber and to the next issue, and that a
+second run or a dry run changes nothing."""
 
 from __future__ import annotations
 
 import json
 import mailbox
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from newsletter import subscribers
 from newsletter.cli import cli
-from newsletter.config import load_config
-from newsletter.store import Store
 from tests.helpers import THREE, ledger, make_site, sent_addresses
+from tests.inbox.boxes import ImapBox, MaildirBox, MboxBox
+from tests.inbox.mails import fixture_mail, status_of
 from tests.smtpd import SmtpServer
 
-MAIL = Path(__file__).parent.parent / "data" / "mail"
-
-
-def fixture_mail(name: str, token: str, address: str, n: int = 1, issue: int = 1) -> bytes:
-    """One of our fixture mails, about the subscriber with this token and address; `n`
-    makes it another mail, `issue` is the one its copy of our Message-ID names."""
-    text = (MAIL / name).read_text()
-    text = text.replace("{{token}}", token).replace("{{address}}", address)
-    text = text.replace("{{n}}", str(n)).replace("{{issue}}", str(issue))
-    return text.replace("\n", "\r\n").encode()
-
-
-@pytest.fixture
-def people(workspace: Path) -> dict[str, str]:
-    """ann and bob on the list: their tokens by address."""
-    with Store.open(load_config().database_path) as store:
-        for address in ("ann@example.org", "bob@example.org"):
-            subscribers.add(store, address, "", "en")
-    return dict(ledger(workspace, "SELECT email, token FROM subscribers"))  # type: ignore[arg-type]
-
-
-def status_of(workspace: Path) -> dict[str, str]:
-    return dict(ledger(workspace, "SELECT email, status FROM subscribers"))  # type: ignore[arg-type]
+Box = MaildirBox | MboxBox | ImapBox
 
 
 def maildir(path: Path, *mails: bytes) -> Path:
@@ -48,11 +30,11 @@ def maildir(path: Path, *mails: bytes) -> Path:
     return path
 
 
-def hard_bounce_and_complaint(workspace: Path, tokens: dict[object, object]) -> Path:
-    """A Maildir with a hard bounce for ann and a complaint from bob."""
+def hard_bounce_and_complaint(tokens: Mapping[Any, object]) -> list[bytes]:
+    """A hard bounce for ann and a complaint from bob."""
     ann = fixture_mail("dsn-hard-5.1.1.eml", str(tokens["ann@example.org"]), "ann@example.org")
     bob = fixture_mail("arf-abuse.eml", str(tokens["bob@example.org"]), "bob@example.org")
-    return maildir(workspace / "Maildir", ann, bob)
+    return [ann, bob]
 
 
 def run(*args: str) -> dict[str, object]:
@@ -73,18 +55,18 @@ def run(*args: str) -> dict[str, object]:
     ],
 )
 def test_each_kind_of_mail_and_what_it_does(
-    workspace: Path, people: dict[str, str], name: str, kind: str, status: str, effect: str
-) -> None:
-    box = maildir(workspace / "Maildir", fixture_mail(name, people["ann@example.org"],
-                                                       "ann@example.org"))  # fmt: skip
-    document = run("--maildir", str(box))
+    workspace: Path, people: dict[str, str], box: Box, name: str, kind: str, status: str,
+    effect: str,
+) -> None:  # fmt: skip
+    box.put(fixture_mail(name, people["ann@example.org"], "ann@example.org"))
+    document = run(*box.args())
     assert document["counts"] == {kind: 1}
     assert document["actions"] == [{"kind": kind, "subscriber": "ann@example.org",
                                     "effect": effect, "status": document["actions"][0]["status"]}]  # type: ignore[index]  # fmt: skip
     assert status_of(workspace) == {"ann@example.org": status, "bob@example.org": "active"}
     assert ledger(workspace, "SELECT kind FROM bounce_events") == [(kind,)]
-    assert list(mailbox.Maildir(box).keys()) == []  # moved aside
-    assert len(mailbox.Maildir(box).get_folder("processed")) == 1
+    assert len(box.waiting()) == (0 if box.moves else 1)  # moved aside; an mbox is left as it is
+    assert len(box.put_aside()) == (1 if box.moves else 0)
 
 
 def test_the_dsn_status_and_diagnostic_are_stored(workspace: Path, people: dict[str, str]) -> None:
@@ -97,30 +79,33 @@ def test_the_dsn_status_and_diagnostic_are_stored(workspace: Path, people: dict[
 
 
 def test_auto_replies_do_nothing_and_other_mail_stays_counted(
-    workspace: Path, people: dict[str, str]
+    workspace: Path, people: dict[str, str], box: Box
 ) -> None:
     token = people["ann@example.org"]
-    box = maildir(workspace / "Maildir", fixture_mail("vacation.eml", token, "ann@example.org"),
-                  fixture_mail("human-reply.eml", token, "ann@example.org"))  # fmt: skip
-    result = CliRunner().invoke(cli, ["inbox", "--maildir", str(box)])
+    box.put(fixture_mail("vacation.eml", token, "ann@example.org"),
+            fixture_mail("human-reply.eml", token, "ann@example.org"))  # fmt: skip
+    result = CliRunner().invoke(cli, ["inbox", *box.args()])
     assert result.exit_code == 0, result.output
     assert result.stderr == "handled: 1 autoreply, 1 not understood\n"
     assert status_of(workspace)["ann@example.org"] == "active"
     assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
-    [left] = mailbox.Maildir(box)
-    assert "Could you add the code links" in left.get_payload()
+    left = box.waiting()
+    assert len(left) == (1 if box.moves else 2)  # the auto-reply is put aside, the reply is not
+    assert any(b"Could you add the code links" in raw for raw in left)
 
 
 def test_a_bounce_for_no_known_subscriber_is_not_understood(
+    workspace: Path, people: dict[str, str], box: Box
+) -> None:
+    box.put(fixture_mail("dsn-hard-5.1.1.eml", "Unkn0wnTokenXyz", "eve@example.org"))
+    assert run(*box.args())["counts"] == {"not_understood": 1}
+    assert len(box.waiting()) == 1
+    assert box.put_aside() == []
+
+
+def test_the_store_remembers_handled_mail_across_runs_and_mailboxes(
     workspace: Path, people: dict[str, str]
 ) -> None:
-    eve = fixture_mail("dsn-hard-5.1.1.eml", "Unkn0wnTokenXyz", "eve@example.org")
-    box = maildir(workspace / "Maildir", eve)
-    assert run("--maildir", str(box))["counts"] == {"not_understood": 1}
-    assert len(mailbox.Maildir(box)) == 1
-
-
-def test_a_second_run_changes_nothing(workspace: Path, people: dict[str, str]) -> None:
     token = people["ann@example.org"]
     mails = [fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org"),
              fixture_mail("human-reply.eml", token, "ann@example.org")]  # fmt: skip
@@ -141,18 +126,33 @@ def test_a_second_run_changes_nothing(workspace: Path, people: dict[str, str]) -
     assert run("--maildir", str(box_dir))["counts"] == {"not_understood": 1}
 
 
-def test_a_dry_run_changes_nothing(workspace: Path, people: dict[str, str]) -> None:
-    token = people["ann@example.org"]
-    box = maildir(workspace / "Maildir", fixture_mail("dsn-hard-5.1.1.eml", token,
-                                                       "ann@example.org"))  # fmt: skip
-    result = CliRunner().invoke(cli, ["inbox", "--maildir", str(box), "--dry-run"])
+def test_a_second_run_changes_nothing_in_the_store_or_the_mailbox(
+    workspace: Path, people: dict[str, str], box: Box
+) -> None:
+    reply = fixture_mail("human-reply.eml", people["ann@example.org"], "ann@example.org")
+    box.put(*hard_bounce_and_complaint(people), reply)
+    first = run(*box.args())
+    assert first["counts"] == {"hard": 1, "complaint": 1, "not_understood": 1}
+    store = ledger(workspace, "SELECT * FROM bounce_events"), status_of(workspace)
+    mailbox_before = box.waiting(), box.put_aside()
+    second = run(*box.args())
+    handled = {} if box.moves else {"already_handled": 2}  # moved mail is not read again
+    assert second["counts"] == {**handled, "not_understood": 1}
+    assert second["actions"] == []
+    assert (ledger(workspace, "SELECT * FROM bounce_events"), status_of(workspace)) == store
+    assert (box.waiting(), box.put_aside()) == mailbox_before
+
+
+def test_a_dry_run_changes_nothing(workspace: Path, people: dict[str, str], box: Box) -> None:
+    box.put(fixture_mail("dsn-hard-5.1.1.eml", people["ann@example.org"], "ann@example.org"))
+    result = CliRunner().invoke(cli, ["inbox", *box.args(), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert result.stdout == "ann@example.org: hard 5.1.1: marked bounced\n"
     assert result.stderr == "would handle: 1 hard\n"
     assert status_of(workspace)["ann@example.org"] == "active"
     assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
-    assert len(mailbox.Maildir(box)) == 1
-    assert not (box / ".processed").exists()
+    assert len(box.waiting()) == 1
+    assert box.put_aside() == []
 
 
 def test_soft_limit_soft_bounces_in_a_row_mark_bounced(
@@ -171,12 +171,11 @@ def test_soft_limit_soft_bounces_in_a_row_mark_bounced(
 
 
 def test_the_next_send_skips_bounced_and_complaining_subscribers(
-    workspace: Path, server: SmtpServer
+    workspace: Path, server: SmtpServer, box: Box
 ) -> None:
     site = make_site(workspace, server.port, THREE)
-    tokens = dict(ledger(site, "SELECT email, token FROM subscribers"))
-    box = hard_bounce_and_complaint(workspace, tokens)
-    assert run("--maildir", str(box))["counts"] == {"hard": 1, "complaint": 1}
+    box.put(*hard_bounce_and_complaint(dict(ledger(site, "SELECT email, token FROM subscribers"))))
+    assert run(*box.args())["counts"] == {"hard": 1, "complaint": 1}
     result = CliRunner().invoke(cli, ["send"])
     assert result.exit_code == 0, result.output
     assert sent_addresses(site) == {"li.wei@example.org"}
@@ -186,7 +185,7 @@ def test_status_counts_what_came_back_for_an_issue(workspace: Path, server: Smtp
     site = make_site(workspace, server.port, THREE)
     assert CliRunner().invoke(cli, ["send"]).exit_code == 0
     tokens = dict(ledger(site, "SELECT email, token FROM subscribers"))
-    box = hard_bounce_and_complaint(workspace, tokens)
+    box = maildir(workspace / "Maildir", *hard_bounce_and_complaint(tokens))
     run("--maildir", str(box))
     result = CliRunner().invoke(cli, ["status", "--json"])
     [issue] = json.loads(result.stdout)["issues"]
@@ -212,4 +211,10 @@ def test_a_missing_path_is_one_line(workspace: Path, args: list[str], message: s
 def test_one_source_is_needed(workspace: Path) -> None:
     result = CliRunner().invoke(cli, ["inbox"])
     assert result.exit_code == 2
-    assert "give one of --maildir PATH or --mbox PATH" in result.stderr
+    assert "Error: give --maildir PATH or --mbox PATH, or set inbox.host" in result.stderr
+
+
+def test_two_sources_are_a_usage_error(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["inbox", "--maildir", "a", "--mbox", "b"])
+    assert result.exit_code == 2
+    assert "Error: give one of --maildir PATH or --mbox PATH, not both" in result.stderr

@@ -1,0 +1,34 @@
+"""Whether a server is on this machine: the one case where a password may go
+without TLS (nothing crosses a network). Decided twice: from the configured host
+before connecting (an address or `localhost`), and for a name, from the address
+the connection reached.
+
+`send/smtp.py` keeps its own copy of the same rule (it came first); the IMAP source
+of the inbox uses this one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+
+def may_be_loopback(host: str) -> bool:
+    """False only when `host` surely is another machine: an address that is not a
+    loopback one. A name (other than `localhost`) is decided once connected."""
+    name = host.lower()
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True
+
+
+def peer_is_loopback(sock: socket.socket | None) -> bool:
+    """Whether a connected socket reached an address of this machine."""
+    try:
+        peer = sock.getpeername()[0] if sock is not None else ""
+        return ipaddress.ip_address(peer).is_loopback
+    except (OSError, ValueError):
+        return False

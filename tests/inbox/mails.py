@@ -1,0 +1,23 @@
+"""The fixture mails of tests/data/mail/, made about a subscriber, and what became
+of the subscribers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import ledger
+
+MAIL = Path(__file__).parent.parent / "data" / "mail"
+
+
+def fixture_mail(name: str, token: str, address: str, n: int = 1, issue: int = 1) -> bytes:
+    """One of our fixture mails, about the subscriber with this token and address; `n`
+    makes it another mail, `issue` is the one its copy of our Message-ID names."""
+    text = (MAIL / name).read_text()
+    text = text.replace("{{token}}", token).replace("{{address}}", address)
+    text = text.replace("{{n}}", str(n)).replace("{{issue}}", str(issue))
+    return text.replace("\n", "\r\n").encode()
+
+
+def status_of(workspace: Path) -> dict[str, str]:
+    return dict(ledger(workspace, "SELECT email, status FROM subscribers"))  # type: ignore[arg-type]
