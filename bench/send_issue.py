@@ -114,6 +114,9 @@ def smtp_sink(binary: str, port: int) -> Iterator[None]:
                 process.wait()
 
 
+NO_ARXIV = "[arxiv]\nenrich = false\n"  # the benchmark measures sending, not arXiv
+
+
 def workspace(
     folder: Path, port: int, connections: int, subscribers: int, key: Path | None = None
 ) -> Config:
@@ -125,7 +128,8 @@ def workspace(
     dkim = f'[dkim]\ndomain = "example.org"\nselector = "bench"\nkey_file = "{key}"\n'
     path.write_text(
         f'[smtp]\nhost = "{HOST}"\nport = {port}\nconnections = {connections}\n'
-        + (dkim if key else ""),
+        + (dkim if key else "")
+        + NO_ARXIV,
         encoding="utf-8",
     )
     config = load_config(path, environ={})

@@ -189,7 +189,8 @@ def make_site(folder: Path, port: int, subscribers: int) -> list[str]:
     (folder / "digests").mkdir(parents=True)
     shutil.copy(SAMPLE, folder / "digests")
     path = folder / "newsletter.toml"
-    path.write_text(f'[newsletter]\nbase_url = "http://{HOST}:{port}"\n', encoding="utf-8")
+    path.write_text(f'[newsletter]\nbase_url = "http://{HOST}:{port}"\n'
+                    "[arxiv]\nenrich = false\n", encoding="utf-8")  # fmt: skip
     config = load_config(path, environ={})
     if not compose(config, date=DATE).composed:
         fail("composing the sample digest made no issue")

@@ -114,6 +114,19 @@ class DkimSettings:
 
 
 @dataclass(frozen=True)
+class ArxivSettings:
+    """arXiv metadata for each paper (authors, abstract, categories), fetched once and
+    cached; the API's terms ask for at most one request every 3 seconds."""
+
+    enrich: bool = True  # compose fetches what is missing for its papers
+    api_url: str = "https://export.arxiv.org/api/query"
+    timeout: float = 20.0  # seconds for one request
+    interval: float = 3.0  # seconds between requests (at least 3 to arxiv.org)
+    retries: int = 2  # a timeout, a dropped connection, a 5xx or a 429 is tried again this often
+    retry_delay: float = 3.0  # seconds before the first retry; it doubles each time
+
+
+@dataclass(frozen=True)
 class Config:
     """The settings in force, and where they came from."""
 
@@ -126,6 +139,7 @@ class Config:
     bounces: BounceSettings = field(default_factory=BounceSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
     inbox: InboxSettings = field(default_factory=InboxSettings)
+    arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     smtp_password: str = field(default="", repr=False)
     inbox_password: str = field(default="", repr=False)
 
@@ -164,6 +178,7 @@ class Config:
             "bounces": self.bounces,
             "dkim": self.dkim,
             "inbox": self.inbox,
+            "arxiv": self.arxiv,
         }
         settings = {
             name: {f.name.rstrip("_"): _plain(getattr(section, f.name)) for f in fields(section)}
@@ -225,12 +240,14 @@ def load_config(
     path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox"}
+    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox",
+                           "arxiv"}  # fmt: skip
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
     smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
     smtp = _build(SmtpSettings, smtp_table, "smtp", source)
     inbox = _build(InboxSettings, _table(data, "inbox", source), "inbox", source)
+    arxiv_table = {**_table(data, "arxiv", source), **_arxiv_environment(environ)}
     config = Config(
         root=path.parent if path else (cwd or Path.cwd()).resolve(),
         path=path,
@@ -243,6 +260,7 @@ def load_config(
         bounces=_build(BounceSettings, _table(data, "bounces", source), "bounces", source),
         dkim=_build(DkimSettings, _table(data, "dkim", source), "dkim", source),
         inbox=inbox,
+        arxiv=_build(ArxivSettings, arxiv_table, "arxiv", source),
         smtp_password=_smtp_password(smtp, environ),
         inbox_password=environ.get(inbox.password_env, "") if inbox.password_env else "",
     )
@@ -290,6 +308,22 @@ def _smtp_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         else:
             overrides[key] = checked_text(value, f"smtp.{key}", variable)
     return overrides
+
+
+ARXIV_ENRICH_ENV = "NEWSLETTER_ARXIV_ENRICH"
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True,
+           "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
+def _arxiv_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`NEWSLETTER_ARXIV_ENRICH=0` turns fetching off for one run (no network; the
+    test suite sets it), `=1` on, whatever the file says."""
+    value = environ.get(ARXIV_ENRICH_ENV, "").strip().lower()
+    if not value:
+        return {}
+    if value not in _SWITCH:
+        raise ConfigError(f"{ARXIV_ENRICH_ENV}: {value!r} is not one of 1, 0, true, false")
+    return {"enrich": _SWITCH[value]}
 
 
 def _build(cls: type[Any], table: dict[str, Any], section: str, source: str) -> Any:

@@ -1,7 +1,8 @@
 """What each configuration value may be: a bound for every number, no control
 character in any text, a real address in `from`, an absolute http(s) `base_url`,
 subject patterns that name only their fields, a cron line and a time zone that
-exist. Each broken rule is one `ConfigError` naming the key and the file."""
+exist, an arXiv API URL and an interval its terms allow. Each broken rule is one
+`ConfigError` naming the key and the file."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from newsletter.model import EDITIONS
 from newsletter.text import shorten
 
 if TYPE_CHECKING:
-    from newsletter.config import Config, DkimSettings, InboxSettings, NewsletterSettings
+    from newsletter.config import (
+        ArxivSettings,
+        Config,
+        DkimSettings,
+        InboxSettings,
+        NewsletterSettings,
+    )
 
 SECURITY_MODES = ("none", "starttls", "tls")
 
@@ -59,6 +66,10 @@ BOUNDS = {
     "bounces.soft_limit": Bound(1, 100),
     "inbox.port": Bound(1, 65535),
     "inbox.timeout": Bound(0, 600, " seconds", above_low=True),
+    "arxiv.timeout": Bound(0, 120, " seconds", above_low=True),
+    "arxiv.interval": Bound(0, 60, " seconds"),
+    "arxiv.retries": Bound(0, 5),
+    "arxiv.retry_delay": Bound(0, 60, " seconds"),
 }
 """The bounds of every number setting (the README lists them)."""
 
@@ -152,6 +163,7 @@ def validate(config: Config, source: str) -> None:
     _check_bounce_address(config.bounces.address, source)
     _check_dkim(config.dkim, source)
     _check_inbox(config.inbox, source)
+    _check_arxiv(config.arxiv, source)
     for edition in EDITIONS:
         _check_subject(
             getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
@@ -263,6 +275,30 @@ def _is_host(value: str) -> bool:
 def _same_folder(one: str, other: str) -> bool:
     """IMAP folder names compare exactly, except INBOX, which is any case (RFC 3501)."""
     return one == other or one.upper() == other.upper() == "INBOX"
+
+
+ARXIV_MIN_INTERVAL = 3.0
+"""arXiv's terms of use: no more than one request every three seconds."""
+
+
+def _check_arxiv(arxiv: ArxivSettings, source: str) -> None:
+    """An API URL the query can be appended to, and arXiv's own interval for arXiv
+    (a mirror or a test server may be asked faster)."""
+    from urllib.parse import urlsplit
+
+    from newsletter.enrich.atom import is_arxiv_host
+
+    if not _is_web_url(arxiv.api_url):
+        raise ConfigError(
+            f"{source}: arxiv.api_url: {_short(arxiv.api_url)} is not an absolute http(s) "
+            "URL without query or fragment (e.g. https://export.arxiv.org/api/query)"
+        )
+    host = urlsplit(arxiv.api_url).hostname
+    if is_arxiv_host(host) and arxiv.interval < ARXIV_MIN_INTERVAL:
+        raise ConfigError(
+            f"{source}: arxiv.interval: {arxiv.interval:g} is too short for {host}: its "
+            f"terms of use ask for at most one request every {ARXIV_MIN_INTERVAL:g} seconds"
+        )
 
 
 def checked_dkim_name(value: str) -> bool:

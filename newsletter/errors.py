@@ -33,3 +33,11 @@ class StoreError(NewsletterError):
 
 class TemplateError(NewsletterError):
     """A template that does not render, or renders MJML that is broken."""
+
+
+class ArxivError(NewsletterError):
+    """The arXiv API could not be reached, or gave an answer that cannot be used.
+
+    The message says what happened and to whom (`could not reach export.arxiv.org
+    (timed out; 3 tries)`): compose goes on without the metadata and says so.
+    """

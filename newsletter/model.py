@@ -1,13 +1,15 @@
 """The shared vocabulary of the flow: papers, issues, subscribers and editions.
 
-Every stage speaks these: the digest parser makes `Paper`s, the store keeps them
-with `Issue`s and `Subscriber`s, compose renders one edition per `EDITIONS` name,
+Every stage speaks these: the digest parser makes `Paper`s, `enrich` adds what
+arXiv says about each (`PaperMeta`), the store keeps them with `Issue`s and
+`Subscriber`s, compose renders one edition per `EDITIONS` name,
 send fills in each subscriber's link where `UNSUBSCRIBE_PLACEHOLDER` stands. Plain
 data only, standard library only: importing it costs nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +30,60 @@ GMAIL_CLIP_BYTES = 102 * 1024
 
 
 @dataclass(frozen=True)
+class PaperMeta:
+    """What arXiv says about a paper: its API's Atom entry, fetched once and cached.
+
+    The templates see it as `paper.meta` (None while it has not been fetched: every
+    template must read well without it). Text is arXiv's, with its line breaks and
+    runs of spaces made single spaces; the abstract keeps a blank line between
+    paragraphs (for the `paragraphs` filter). Times are UTC.
+    """
+
+    arxiv_id: str  # our id for the paper: no version (`2407.04051`, `hep-th/9901001`)
+    version: int  # the version arXiv describes, its latest (2 for `2407.04051v2`)
+    title: str  # the English title on arXiv
+    authors: tuple[str, ...]  # names, in the paper's order
+    abstract: str  # the English abstract
+    primary_category: str  # `cs.CL`
+    categories: tuple[str, ...]  # every category, the primary one first, each once
+    published: dt.datetime  # when version 1 was submitted
+    updated: dt.datetime  # when this version was submitted
+    pdf_url: str  # https link to this version's PDF
+    fetched_at: dt.datetime  # when arXiv was asked
+
+    @property
+    def other_categories(self) -> tuple[str, ...]:
+        """The categories besides the primary one (cross-lists)."""
+        return tuple(name for name in self.categories if name != self.primary_category)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arxiv_id": self.arxiv_id,
+            "version": self.version,
+            "title": self.title,
+            "authors": list(self.authors),
+            "abstract": self.abstract,
+            "primary_category": self.primary_category,
+            "categories": list(self.categories),
+            "published": _utc(self.published),
+            "updated": _utc(self.updated),
+            "pdf_url": self.pdf_url,
+            "fetched_at": _utc(self.fetched_at),
+        }
+
+
+def _utc(moment: dt.datetime) -> str:
+    """`2024-07-04T17:59:21Z`, as arXiv writes times and the store keeps them."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
 class Paper:
-    """One paper as a digest gives it; `source_file:source_line` is its heading."""
+    """One paper as a digest gives it; `source_file:source_line` is its heading.
+
+    `meta` is what arXiv says about it, when compose has it (see `PaperMeta`); the
+    digest's fields never depend on it.
+    """
 
     arxiv_id: str
     title_en: str
@@ -39,6 +93,7 @@ class Paper:
     summary_en: str | None
     source_file: str
     source_line: int
+    meta: PaperMeta | None = None
 
     @property
     def source(self) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from newsletter.config import (
     CONFIG_NAME,
+    ArxivSettings,
     BounceSettings,
     InboxSettings,
     NewsletterSettings,
@@ -322,7 +323,8 @@ def test_every_number_setting_has_bounds() -> None:
         f"{section}.{f.name}"
         for section, cls in [("newsletter", NewsletterSettings), ("smtp", SmtpSettings),
                              ("schedule", ScheduleSettings), ("web", WebSettings),
-                             ("bounces", BounceSettings), ("inbox", InboxSettings)]
+                             ("bounces", BounceSettings), ("inbox", InboxSettings),
+                             ("arxiv", ArxivSettings)]
         for f in fields(cls)
         if isinstance(f.default, int | float) and not isinstance(f.default, bool)
     }  # fmt: skip

@@ -1,10 +1,11 @@
 """Compose an issue: ingest the digests, pick the unsent papers, render, archive.
 
-Everything happens in one database transaction; the issue's folder is written
-beside its place first and renamed into place once the transaction has committed:
-a failure at any step (a broken template, a full disk) records nothing and leaves
-no folder behind, and a folder in place always matches the database (`send`
-checks). A compose and a send never run at once (`locks.issue_lock`).
+Everything happens in one database transaction (the papers' arXiv metadata is
+fetched just before it, never inside: `enrichment.py`); the issue's folder is
+written beside its place first and renamed into place once the transaction has
+committed: a failure at any step (a broken template, a full disk) records nothing
+and leaves no folder behind, and a folder in place always matches the database
+(`send` checks). A compose and a send never run at once (`locks.issue_lock`).
 
 Composing again while the newest issue is still waiting to be sent composes that
 issue again, under the same number, from what is unsent now (its own papers
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from newsletter.compose import enrichment
 from newsletter.compose.folder import FolderSwap, folder_files, folder_name
 from newsletter.compose.recovery import recover
 from newsletter.compose.render import IssueInfo, Renderer, Timings
@@ -45,6 +47,7 @@ class ComposeResult:
     dry_run: bool = False
     editions: dict[str, Edition] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    with_metadata: list[str] = field(default_factory=list)  # papers with arXiv metadata
 
     @property
     def composed(self) -> bool:
@@ -59,6 +62,7 @@ class ComposeResult:
             "folder": str(self.folder) if self.folder else None,
             "recomposed": self.recomposed,
             "papers": self.papers,
+            "arxiv_metadata": self.with_metadata,
             "editions": {
                 name: {"subject": e.subject, "html_bytes": e.html_bytes}
                 for name, e in self.editions.items()
@@ -82,16 +86,21 @@ def compose(
 ) -> ComposeResult:
     """Compose the next issue (or the waiting one again) into `issues_dir`."""
     sources = read_sources(config.digest_files(), name=lambda path: _relative(path, config.root))
+    parsed = parse_sources(sources)
     plan = _Plan(config, date or today(config), max_papers or config.newsletter.max_papers)
     result = ComposeResult(dry_run=dry_run)
     renderer = Renderer(config.newsletter, config.templates_path, timings)
     with _exclusive(config, dry_run), _open_store(config, dry_run) as store:
+        notes = _fetch_metadata(config, store, plan, parsed, dry_run)  # before the transaction
         staged: FolderSwap | None = None
         try:
             with store.transaction(commit=not dry_run):
-                info = plan.pick(store, sources, parse_sources(sources), result)
+                info = plan.pick(store, sources, parsed, result)
+                result.warnings += notes
                 if info is None:
                     return result
+                if config.arxiv.enrich:
+                    info = enrichment.attach(store.db, info)
                 editions = renderer.render(info)
                 _fill(result, info, editions, config, recomposed=plan.waiting is not None)
                 if dry_run:
@@ -108,6 +117,16 @@ def compose(
             raise
         staged.commit()
     return result
+
+
+def _fetch_metadata(
+    config: Config, store: Store, plan: _Plan, parsed: ParseResult, dry_run: bool
+) -> list[str]:
+    """arXiv metadata for the papers about to be picked (a dry run uses the cache only)."""
+    if dry_run or not config.arxiv.enrich:
+        return []
+    picks = enrichment.preview(store.db, parsed.papers, plan.limit)
+    return enrichment.prefetch(store, picks, config) if picks else []
 
 
 @dataclass
@@ -211,6 +230,7 @@ def _fill(
     result.date = info.date.isoformat()
     result.folder = config.issues_path / info.folder
     result.papers = [paper.arxiv_id for paper in info.papers]
+    result.with_metadata = [paper.arxiv_id for paper in info.papers if paper.meta]
     result.recomposed = recomposed
     result.editions = editions
     for edition in editions.values():

@@ -6,7 +6,8 @@ statement the tool runs is in this package, one module per table family:
 `deliveries` (the send ledger), `runs` (the weekly job's history), `pending`
 (sign-ups waiting for confirmation), `outbox` (mail queued by the web side),
 `limits` (hourly counters and the form key), `archive` (the public issues),
-`bounces` (the return path's events and the mails the inbox has handled).
+`bounces` (the return path's events and the mails the inbox has handled),
+`metadata` (what arXiv says about each paper, cached).
 """
 
 from newsletter.store.db import Store

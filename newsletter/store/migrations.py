@@ -299,6 +299,30 @@ def m009_bounces(db: sqlite3.Connection) -> None:
     )
 
 
+def m010_arxiv_metadata(db: sqlite3.Connection) -> None:
+    """What arXiv says about each paper (`PaperMeta`), fetched once and kept: compose
+    asks the API only for papers missing here. Keyed by our arXiv id, not tied to
+    `papers`: compose fetches for the papers it is about to store, before its write
+    transaction. Lists are JSON arrays; times are UTC, `2024-07-04T17:59:21Z`."""
+    db.execute(
+        """
+        CREATE TABLE arxiv_metadata (
+            arxiv_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            authors TEXT NOT NULL,
+            abstract TEXT NOT NULL,
+            primary_category TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            published TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            pdf_url TEXT NOT NULL,
+            fetched_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
@@ -309,4 +333,5 @@ MIGRATIONS: Sequence[Migration] = (
     m007_signup,
     m008_outbox,
     m009_bounces,
+    m010_arxiv_metadata,
 )

@@ -68,6 +68,11 @@ def unsent(db: sqlite3.Connection, limit: int, releasing: int | None = None) -> 
     return [_paper(row) for row in rows]
 
 
+def every(db: sqlite3.Connection) -> list[Paper]:
+    """Every stored paper, oldest first."""
+    return [_paper(row) for row in db.execute("SELECT * FROM papers ORDER BY id")]
+
+
 def stored_and_issued(db: sqlite3.Connection) -> tuple[set[str], set[str]]:
     """The arXiv ids of every stored paper, and of those in an issue."""
     stored = {row[0] for row in db.execute("SELECT arxiv_id FROM papers")}
