@@ -82,8 +82,9 @@ def test_parse_needs_a_file() -> None:
     assert result.exit_code == 2
 
 
-def big_digest(folder: Path, papers: int = 400) -> Path:
-    """A digest whose listing is far larger than a pipe holds (64 KB)."""
+def big_digest(folder: Path, papers: int = 4000) -> Path:
+    """A digest whose listing (about 520 KB) is far larger than a pipe holds (64 KB)
+    plus what `head` reads before it exits: the writer always meets a closed pipe."""
     entries = [
         f"## Paper number {n} with a title long enough to fill a line\n"
         f"[第 {n} 篇论文](https://arxiv.org/abs/2401.{n:05d})\n本文提出了一种新方法。\n"
