@@ -163,6 +163,7 @@ class Edition:
     mjml: str
     html: str  # with UNSUBSCRIBE_PLACEHOLDER where each subscriber's link goes
     text: str
+    abstracts_cut: int = 0  # English abstracts shortened to keep the HTML under the clip
 
     @property
     def html_bytes(self) -> int:

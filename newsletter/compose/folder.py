@@ -153,7 +153,8 @@ def _read_edition(folder: Path, name: str, described: dict[str, Any], where: str
         kind: _inside(folder, described[kind], where) if kind in described else ""
         for kind in EXTENSIONS
     }
-    return Edition(name, described["subject"], described.get("preheader", ""), **texts)
+    return Edition(name, described["subject"], described.get("preheader", ""),
+                   texts["mjml"], texts["html"], texts["text"])  # fmt: skip
 
 
 def _inside(folder: Path, name: object, where: str) -> str:

@@ -237,3 +237,10 @@ def _fill(
         warning = clip_warning(edition.name, edition.html_bytes)
         if warning:
             result.warnings.append(warning)
+        if edition.abstracts_cut:
+            many = edition.abstracts_cut != 1
+            result.warnings.append(
+                f"the {edition.name} edition: {edition.abstracts_cut} English "
+                f"abstract{'s' if many else ''} shortened at a sentence to stay under "
+                "Gmail's 102 KB clip (each links to the full text on arXiv)"
+            )

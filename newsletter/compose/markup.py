@@ -96,6 +96,16 @@ def _space_if_cjk(neighbour: str) -> str:
     return " " if _IS_CJK.match(neighbour) else ""
 
 
+def links(text: str) -> list[str]:
+    """The http(s) URLs a summary links to, in order (as `to_html` makes them)."""
+    return [url for _, url in _pieces(text) if url is not None]
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n|(?<=[。！？])\n")
+
+
 def paragraphs(summary: str) -> list[str]:
-    """The paragraphs of a stored summary (they are joined by blank lines)."""
-    return [part for part in summary.split("\n\n") if part.strip()]
+    """The paragraphs of a stored summary: split at blank lines, and at a line break
+    after a Chinese full stop, ! or ? (Chinese is never wrapped by hand: a line that
+    ends a sentence there is a paragraph; an English line break stays a `<br>`)."""
+    return [part for part in _PARAGRAPH_BREAK.split(summary) if part.strip()]

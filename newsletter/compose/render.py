@@ -32,12 +32,28 @@ from newsletter import text as texts
 from newsletter.compose import markup, textlayout
 from newsletter.compose.headlines import preheader, subject, web_url
 from newsletter.compose.mjml_check import check_mjml
+from newsletter.compose.paper_view import PaperView, paper_views, shows_abstract
 from newsletter.config import NewsletterSettings
 from newsletter.errors import TemplateError
-from newsletter.model import EDITIONS, HTML_LANG, UNSUBSCRIBE_PLACEHOLDER, Edition, Paper
+from newsletter.model import (
+    EDITIONS,
+    GMAIL_CLIP_BYTES,
+    HTML_LANG,
+    UNSUBSCRIBE_PLACEHOLDER,
+    Edition,
+    Paper,
+)
 
 PLACEHOLDERS = {"unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
 """Personal parts of a message, as they stand in the rendered HTML and text."""
+
+HTML_BUDGET = GMAIL_CLIP_BYTES - 2048
+"""The most HTML an edition may have: under Gmail's clip with room for each
+subscriber's links. Past it, the English abstracts are cut (see `_fitted`)."""
+CUT_COST = 400
+"""What cutting one abstract adds back (its "full abstract" link, inlined styles)."""
+SHORTEST_CAP = 240
+"""An abstract is never cut shorter than this (characters): a sentence or two."""
 
 MJML_TEMPLATE = "issue.mjml.j2"
 TEXT_TEMPLATE = "issue.txt.j2"
@@ -99,17 +115,37 @@ class Renderer:
         return {name: self.edition(info, name) for name in EDITIONS}
 
     def edition(self, info: IssueInfo, name: str) -> Edition:
-        """One edition, refused if it lost its unsubscribe link on the way."""
-        context = self.context(info, name)
+        """One edition, refused if it lost its unsubscribe link on the way, its English
+        abstracts cut at a sentence when it would be too large for Gmail."""
+        views = paper_views(info.papers)
+        edition = self._rendered(info, name, views)
+        shown = [len("\n\n".join(v.abstract)) for v in views if shows_abstract(v, name)]
+        cap: int | None = None
+        for _ in range(3):  # the first estimate is nearly always enough
+            excess = edition.html_bytes - HTML_BUDGET
+            if excess <= 0 or cap == SHORTEST_CAP:
+                break
+            cap = _abstract_cap([min(n, cap or n) for n in shown], excess)
+            if cap is None:
+                break  # no abstract to cut: the clip warning says what to do
+            views = paper_views(info.papers, cap)
+            edition = self._rendered(info, name, views)
+        return edition
+
+    def _rendered(self, info: IssueInfo, name: str, views: list[PaperView]) -> Edition:
+        context = self.context(info, name, views)
         source = self.timings.measure("jinja", lambda: self.mjml(context))
         html = self.timings.measure("mjml", lambda: compile_mjml(source))
         html = self.timings.measure("premailer", lambda: inline_css(html))
         text = self.timings.measure("text", lambda: self.text(context))
         _check_unsubscribe(name, html, text)
         issue = context["issue"]
-        return Edition(name, issue["subject"], issue["preheader"], source, html, text)
+        cut = sum(1 for view in views if view.abstract_cut and shows_abstract(view, name))
+        return Edition(name, issue["subject"], issue["preheader"], source, html, text, cut)
 
-    def context(self, info: IssueInfo, name: str) -> dict[str, Any]:
+    def context(
+        self, info: IssueInfo, name: str, views: list[PaperView] | None = None
+    ) -> dict[str, Any]:
         """The variables the templates see (documented in `issue.mjml.j2`)."""
         settings = self.settings
         return {
@@ -129,7 +165,7 @@ class Renderer:
                 "preheader": preheader(name, info.papers),
                 "web_url": web_url(settings, info.folder, name),
             },
-            "papers": info.papers,
+            "papers": paper_views(info.papers) if views is None else views,
             **PLACEHOLDERS,
         }
 
@@ -178,6 +214,26 @@ class Renderer:
                 if wanted and template_line.strip() == wanted:
                     return f"{filename}:{number}"
         return f"{MJML_TEMPLATE} (rendered)"
+
+
+def _abstract_cap(lengths: list[int], excess: int) -> int | None:
+    """The longest an abstract may be so that cutting every longer one saves `excess`
+    bytes (their text is close to one byte a character); None when none is longer
+    than the shortest cut, SHORTEST_CAP when even that is not enough."""
+
+    def saved(cap: int) -> int:
+        return sum(n - cap - CUT_COST for n in lengths if n > cap)
+
+    longest = max(lengths, default=0)
+    if longest <= SHORTEST_CAP:
+        return None
+    low, high = SHORTEST_CAP, longest  # saved() only grows as the cap comes down
+    if saved(low) < excess:
+        return SHORTEST_CAP
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if saved(middle) >= excess else (low, middle)
+    return low
 
 
 def _address_lines(address: str) -> list[str]:

@@ -3,7 +3,6 @@ once, never in a dry run, and handed to the templates as `paper.meta`."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import shutil
 import sqlite3
@@ -12,12 +11,9 @@ from pathlib import Path
 import pytest
 
 from newsletter.compose import ComposeResult, compose
-from newsletter.compose.render import IssueInfo, Renderer
-from newsletter.config import NewsletterSettings, load_config
-from newsletter.digest import parse_files
-from newsletter.model import PaperMeta
+from newsletter.config import load_config
 from tests.arxivd import DATA, ArxivServer, Seen, arxiv_toml
-from tests.conftest import ROOT, SAMPLE_DIGEST
+from tests.conftest import ROOT
 from tests.helpers import add_digest, write_config
 
 DIGEST_IDS = ["2407.04051", "hep-th/9901001", "math.GT/0309136", "2407.99999"]
@@ -78,18 +74,6 @@ def test_the_templates_get_each_papers_metadata(site: Path) -> None:
         "META math.GT/0309136: Ada Example math.GT",
         "META 2407.99999: -",
     ]
-
-
-def test_the_editions_are_the_same_with_metadata_or_without() -> None:
-    papers = parse_files([SAMPLE_DIGEST]).papers
-    meta = PaperMeta("x", 1, "T", ("A",), "Abstract.", "cs.CL", ("cs.CL",),
-                     dt.datetime(2024, 7, 1, tzinfo=dt.UTC), dt.datetime(2024, 7, 1, tzinfo=dt.UTC),
-                     "https://arxiv.org/pdf/x", dt.datetime(2024, 7, 2, tzinfo=dt.UTC))  # fmt: skip
-    enriched = [dataclasses.replace(paper, meta=meta) for paper in papers]
-    renderer = Renderer(NewsletterSettings())
-    plain = renderer.render(IssueInfo(1, DATE, "0001-2024-07-15", papers))
-    rich = renderer.render(IssueInfo(1, DATE, "0001-2024-07-15", enriched))
-    assert rich == plain
 
 
 def test_a_second_compose_asks_for_nothing(site: Path, arxiv: ArxivServer) -> None:

@@ -90,3 +90,10 @@ def test_text_writes_links_out() -> None:
 def test_paragraphs_split_on_blank_lines() -> None:
     assert paragraphs("一\n二\n\n三\n\n") == ["一\n二", "三"]
     assert paragraphs("") == []
+
+
+def test_a_chinese_line_that_ends_a_sentence_is_a_paragraph() -> None:
+    """FunAudioLLM's summary in the sample is three lines, each a paragraph of its own."""
+    text = "第一段。\n第二段！\n第三段，\n还在第三段？"
+    assert paragraphs(text) == ["第一段。", "第二段！", "第三段，\n还在第三段？"]
+    assert paragraphs("An English line.\nwrapped by hand") == ["An English line.\nwrapped by hand"]
