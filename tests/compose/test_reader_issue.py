@@ -19,7 +19,7 @@ from lxml import html as lxml_html  # type: ignore[import-untyped]
 
 from newsletter.cli import cli
 from newsletter.compose.paper_view import shorten_at_sentence
-from newsletter.compose.render import HTML_BUDGET, IssueInfo, Renderer
+from newsletter.compose.render import BILINGUAL_ABSTRACT, HTML_BUDGET, IssueInfo, Renderer
 from newsletter.compose.textlayout import display_width
 from newsletter.config import NewsletterSettings
 from newsletter.digest import parse_files
@@ -190,38 +190,62 @@ def test_the_paragraphs_of_a_summary_stay_apart(editions: dict[str, Edition], na
         assert "\n\n" + "    " + chinese[1][:10] in editions[name].text
 
 
-def twenty() -> list[Paper]:
-    """20 papers with metadata: the sample's, then 7 of them again under new ids."""
-    extra = [dataclasses.replace(p, arxiv_id=f"2407.9{i:04d}") for i, p in enumerate(ENRICHED[:7])]
-    return ENRICHED + extra
+def twenty(abstracts_times: int = 1) -> list[Paper]:
+    """20 papers with metadata: the sample's, then 7 of them again under new ids;
+    each abstract `abstracts_times` over (a paper with a very long abstract)."""
+    papers = ENRICHED + [dataclasses.replace(p, arxiv_id=f"2407.9{i:04d}")
+                         for i, p in enumerate(ENRICHED[:7])]  # fmt: skip
+    return [longer(paper, abstracts_times) for paper in papers]
 
 
-def test_twenty_papers_with_abstracts_stay_under_the_clip_cut_at_sentences() -> None:
+def longer(paper: Paper, times: int) -> Paper:
+    assert paper.meta is not None
+    meta = dataclasses.replace(paper.meta, abstract="\n\n".join([paper.meta.abstract] * times))
+    return dataclasses.replace(paper, meta=meta)
+
+
+def test_twenty_papers_fit_with_short_abstracts_in_the_bilingual_edition() -> None:
+    """The bilingual edition shows the first sentences of each abstract (its readers
+    have the Chinese summary), the English edition the whole abstract."""
     editions = Renderer(NewsletterSettings()).render(issue(twenty()))
     for edition in editions.values():
         assert edition.html_bytes <= HTML_BUDGET < GMAIL_CLIP_BYTES, edition.name
-    bilingual = editions["bilingual"]
-    assert bilingual.abstracts_cut > 0 and editions["zh"].abstracts_cut == 0
-    tree = page(bilingual)
-    cut = [p for p in tree.xpath('//p[contains(@class, "abstract")]') if p.xpath(".//a")]
-    assert len(cut) == bilingual.abstracts_cut
-    for paragraph in cut:
+        assert edition.abstracts_cut == 0  # none had to be cut for the clip
+    short = page(editions["bilingual"]).xpath('//p[contains(@class, "abstract")]')
+    assert len(short) == 20
+    for paragraph in short:
         [link] = paragraph.xpath(".//a")
         assert link.text == "full abstract" and link.get("href").startswith(
             "https://arxiv.org/abs/"
         )
         before = paragraph.text_content().rsplit(" … ", 1)[0]
+        assert len(before) <= BILINGUAL_ABSTRACT and before.endswith((".", "!", "?")), before
+    whole = page(editions["en"]).xpath('//p[contains(@class, "abstract")]//a')
+    assert whole == []
+
+
+def test_abstracts_too_long_for_the_clip_are_cut_at_a_sentence_and_say_so() -> None:
+    editions = Renderer(NewsletterSettings()).render(issue(twenty(abstracts_times=3)))
+    en = editions["en"]
+    assert en.html_bytes <= HTML_BUDGET and en.abstracts_cut > 0
+    cut = [p for p in page(en).xpath('//p[contains(@class, "abstract")]') if p.xpath(".//a")]
+    assert len(cut) == en.abstracts_cut
+    for paragraph in cut:
+        before = paragraph.text_content().rsplit(" … ", 1)[0]
         assert before.endswith((".", "!", "?")), before[-60:]
+    assert "(full abstract: https://arxiv.org/abs/" in en.text
 
 
 def test_compose_shows_arxivs_metadata_and_says_when_it_cut_abstracts(
     workspace: Path, arxiv: ArxivServer
 ) -> None:
     """Through the CLI, with arXiv a real HTTP server on 127.0.0.1: the sample, and 7 of
-    its papers again under new ids (20 in all); the bilingual edition must cut
-    abstracts to stay under the clip, and compose says so in one line."""
+    its papers again under new ids (20 in all), each abstract three times as long;
+    the English edition must cut abstracts to stay under the clip, and says so."""
     digest = SAMPLE_DIGEST.read_text(encoding="utf-8")
     feed = (DATA / "sample.xml").read_text(encoding="utf-8")
+    feed = re.sub(r"<summary>(.*?)</summary>", r"<summary>\1\n\n\1\n\n\1</summary>", feed,
+                  flags=re.DOTALL)  # fmt: skip
     entries = re.findall(r"<entry>.*?</entry>", feed, re.DOTALL)
     again = [(paper.arxiv_id, f"2407.9{i:04d}") for i, paper in enumerate(SAMPLE[:7])]
     copies = "".join(
@@ -242,7 +266,7 @@ def test_compose_shows_arxivs_metadata_and_says_when_it_cut_abstracts(
     en = (folder / "en.html").read_text(encoding="utf-8")
     assert "Keyu An, Qian Chen, Chong Deng et al." in en and ">cs.SD</span>" in en
     [said] = [line for line in result.stderr.splitlines() if "shortened" in line]
-    assert re.fullmatch(r"the bilingual edition: \d+ English abstracts shortened at a sentence "
+    assert re.fullmatch(r"the en edition: \d+ English abstracts shortened at a sentence "
                         r"to stay under Gmail's 102 KB clip \(each links to the full text on "
                         r"arXiv\)", said), said  # fmt: skip
     for name in EDITIONS:
