@@ -203,7 +203,9 @@ def test_a_unicode_local_part_goes_out_with_smtputf8_when_offered(workspace: Pat
         report = send(load_config())
         assert (report.sent, report.failed) == (4, 0)
         assert "用户@example.org" in server.handler.count()
-        assert any("SMTPUTF8" in mail_from for mail_from in server.handler.mail_from)
+        options = {item.recipient: item.mail_options for item in server.handler.received}
+        assert options.pop("用户@example.org") == ["BODY=8BITMIME", "SMTPUTF8"]
+        assert all("SMTPUTF8" not in item for item in options.values())
 
 
 @pytest.mark.parametrize(
