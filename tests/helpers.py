@@ -119,6 +119,16 @@ def parse_message(raw: bytes) -> EmailMessage:
     return message
 
 
+def same_but_line_breaks(decoded: str, composed: str) -> bool:
+    """Whether `decoded` (CRLF line ends) is `composed`, but for spaces made line breaks
+    and `<wbr>`s put in to break lines: the only changes send/htmlwrap.py makes."""
+    assert "<wbr" not in composed
+    ours = decoded.replace("<wbr\r\n>", "").replace("\r\n", "\n")
+    return len(ours) == len(composed) and all(
+        a == b or (a, b) == (" ", "\n") for a, b in zip(composed, ours, strict=True)
+    )
+
+
 SECRET = "s3cret-Pa55w0rd-never-print-me"
 """A password that must never be printed."""
 

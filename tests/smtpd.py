@@ -59,6 +59,8 @@ class FaultyHandler:
     delay: float = 0.0  # seconds before answering DATA
     pipelining: bool = True  # offer PIPELINING (RFC 2920), as most servers do
     eightbit: bool = True  # offer 8BITMIME (RFC 6152), as most servers do
+    eightbit_sessions: int | None = None  # offer it to this many sessions, then no more
+    sessions: int = 0  # EHLOs answered
     mail_reply: str = ""  # answer every MAIL FROM with this instead of 250
     data_reply: str = ""  # answer every message with this instead of 250
     on_message: Callable[[int], None] | None = None  # told the count as each one arrives
@@ -71,7 +73,7 @@ class FaultyHandler:
     ) -> str:
         if self.mail_reply:
             return self.mail_reply
-        if not self.eightbit and "BODY=8BITMIME" in options:
+        if not getattr(session, "eightbit", False) and "BODY=8BITMIME" in options:
             return "555 5.5.4 BODY=8BITMIME was not offered"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -84,7 +86,12 @@ class FaultyHandler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
-        if not self.eightbit:
+        with self.lock:
+            self.sessions += 1
+            session.eightbit = self.eightbit and (
+                self.eightbit_sessions is None or self.sessions <= self.eightbit_sessions
+            )
+        if not session.eightbit:
             responses.remove("250-8BITMIME")
         return responses
 
@@ -104,7 +111,7 @@ class FaultyHandler:
             await asyncio.sleep(self.delay)
         if self.data_reply:
             return self.data_reply
-        if not self.eightbit and not envelope.original_content.isascii():
+        if not getattr(session, "eightbit", False) and not envelope.original_content.isascii():
             return "554 5.6.1 8-bit data, and 8BITMIME was not offered"
         with self.lock:
             if self.drop_after is not None and len(self.received) >= self.drop_after:

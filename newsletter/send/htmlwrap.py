@@ -51,8 +51,8 @@ _NO_BREAK = re.compile(
     rb"white-space\s*:\s*nowrap|text-wrap(?:-mode)?\s*:\s*nowrap|word-break\s*:\s*keep-all", re.I
 )
 _ZWSP = b"\xe2\x80\x8b"  # next to a zero-width space a line break is dropped, not a space
-_TEXT_SPACE = re.compile(
-    rb"(?<=[!-~]) (?=[^\s])(?!" + _ZWSP + rb")|(?<=[^\s])(?<!" + _ZWSP + rb") (?=[!-~])"
+_TEXT_SPACE = re.compile(  # the space first, so that the search skips ahead to each one
+    rb" (?:(?<=[!-~] )(?=[^\s])(?!" + _ZWSP + rb")|(?<=[^\s] )(?<!" + _ZWSP + rb" )(?=[!-~]))"
 )
 _HAN = rb"(?:\xe4[\xb8-\xbf]|[\xe5-\xe9][\x80-\xbf])[\x80-\xbf]"  # U+4E00..U+9FFF in UTF-8
 _HAN_PAIR = re.compile(_HAN + rb"(?=" + _HAN + rb")")  # its end: between two ideographs
@@ -73,20 +73,22 @@ def wrap(html: bytes, limit: int, marker: bytes = b"", reserve: int = 0) -> byte
     """`html` (CRLF line ends) with every line within `limit` bytes, each `marker` in it
     counted as `reserve` bytes (what will replace it); None if a line cannot be broken."""
     extra = max(0, reserve - len(marker)) if marker else 0
-    lines = _long_lines(html, limit, marker, extra)
+    markers = [m.start() for m in re.finditer(re.escape(marker), html)] if extra else []
+    lines = _long_lines(html, limit, markers, extra)
     if not lines:
         return html
     places = _find_places(html, lines)
     cuts: list[tuple[int, bytes, int]] = []  # where, what goes there, how many bytes it replaces
-    for start, end, room in lines:
+    for start, end in lines:
         at, carried = start, 0  # carried: bytes on this line before `at` (">" after a <wbr)
-        while end - at + carried > room:
-            space = _last_space(places.spaces, at, at + room - carried)
+        while _length(markers, extra, at, end) + carried > limit:
+            until = _reach(markers, extra, at, at + limit - carried)
+            space = _last_space(places.spaces, at, until)
             if space is not None:
                 cuts.append((space, CRLF, 1))
                 at, carried = space + 1, 0
                 continue
-            between = _last_han_pair(html, places.runs, at, at + room - carried - len(b"<wbr"))
+            between = _last_han_pair(html, places.runs, at, until - len(b"<wbr"))
             if between is None:
                 return None
             cuts.append((between, WBR, 0))
@@ -99,21 +101,31 @@ def wrap(html: bytes, limit: int, marker: bytes = b"", reserve: int = 0) -> byte
     return b"".join(pieces)
 
 
-def _long_lines(html: bytes, limit: int, marker: bytes, extra: int) -> list[tuple[int, int, int]]:
-    """(start, end, room) of each line longer than its room: `limit`, less `extra` for each
-    marker on it."""
+def _length(markers: list[int], extra: int, start: int, end: int) -> int:
+    """The length of html[start:end] once each marker in it is replaced."""
+    return end - start + extra * (bisect.bisect_left(markers, end) - bisect.bisect_left(markers, start))
+
+
+def _reach(markers: list[int], extra: int, start: int, until: int) -> int:
+    """How far a line from `start` may go so that, markers replaced, it ends by `until`."""
+    reach = until
+    while _length(markers, extra, start, reach) > until - start:
+        reach = until - (_length(markers, extra, start, reach) - (reach - start))
+    return reach
+
+
+def _long_lines(html: bytes, limit: int, markers: list[int], extra: int) -> list[tuple[int, int]]:
+    """(start, end) of each line longer than `limit`, each marker counted `extra` longer."""
     lines, start = [], 0
     for line in html.split(CRLF):
         end = start + len(line)
-        if len(line) > limit - extra:
-            room = limit - extra * line.count(marker) if marker else limit
-            if len(line) > room:
-                lines.append((start, end, room))
+        if len(line) > limit - extra and _length(markers, extra, start, end) > limit:
+            lines.append((start, end))
         start = end + len(CRLF)
     return lines
 
 
-def _find_places(html: bytes, lines: list[tuple[int, int, int]]) -> _Places:
+def _find_places(html: bytes, lines: list[tuple[int, int]]) -> _Places:
     """The break places inside the long `lines`, reading the whole document for the
     elements that hold them."""
     sheets = b" ".join(_SHEET.findall(html))
@@ -121,7 +133,7 @@ def _find_places(html: bytes, lines: list[tuple[int, int, int]]) -> _Places:
     wbr_ok = text_ok and b"keep-all" not in sheets.lower()
     stack: list[tuple[bytes, bool, bool]] = [(b"", text_ok, wbr_ok)]
     places = _Places()
-    starts = [start for start, _, _ in lines]
+    starts = [start for start, _ in lines]
     for token in _TOKEN.finditer(html):
         if token.group(2) is not None:
             _start_tag(token, stack, places)
@@ -133,7 +145,7 @@ def _find_places(html: bytes, lines: list[tuple[int, int, int]]) -> _Places:
     return places
 
 
-def _in_lines(lines: list[tuple[int, int, int]], starts: list[int], start: int, end: int) -> bool:
+def _in_lines(lines: list[tuple[int, int]], starts: list[int], start: int, end: int) -> bool:
     index = bisect.bisect_right(starts, end) - 1
     return index >= 0 and lines[index][1] > start
 
