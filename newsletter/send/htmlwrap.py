@@ -103,11 +103,8 @@ def wrap(html: bytes, limit: int, marker: bytes = b"", reserve: int = 0) -> byte
 
 def _length(markers: list[int], extra: int, start: int, end: int) -> int:
     """The length of html[start:end] once each marker in it is replaced."""
-    return (
-        end
-        - start
-        + extra * (bisect.bisect_left(markers, end) - bisect.bisect_left(markers, start))
-    )
+    count = bisect.bisect_left(markers, end) - bisect.bisect_left(markers, start)
+    return end - start + extra * count
 
 
 def _reach(markers: list[int], extra: int, start: int, until: int) -> int:

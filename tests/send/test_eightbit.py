@@ -14,12 +14,17 @@ from newsletter.compose.render import IssueInfo, Renderer
 from newsletter.config import NewsletterSettings, SmtpSettings, load_config
 from newsletter.model import Paper
 from newsletter.send import send
-from newsletter.send.deliver import load_templates
 from newsletter.send.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.send.preview import check
 from newsletter.send.smtp import SmtpSession
-from newsletter.store import Store, issues
-from tests.helpers import THREE, ledger, make_site, parse_message, same_but_line_breaks
+from tests.helpers import (
+    THREE,
+    built_for,
+    ledger,
+    make_site,
+    parse_message,
+    same_but_line_breaks,
+)
 from tests.smtpd import Received, SmtpServer
 
 FOLDER = Path("issues") / "0001-2024-07-15"
@@ -35,17 +40,8 @@ def composed(site: Path, edition: str, kind: str, link: str) -> str:
 
 def as_built(site: Path, received: Received, eightbit: bool) -> bytes:
     """What the builder makes for that recipient, with the Date the message carries."""
-    config = load_config()
-    with Store.open(config.database_path) as store:
-        issue = issues.get(store.db, 1)
-    assert issue
-    [(key, email, name, token, lang)] = ledger(
-        site, "SELECT id, email, name, token, lang FROM subscribers WHERE email = ?",
-        received.recipient,
-    )  # fmt: skip
     date = parse_message(received.raw)["Date"]
-    recipient = Recipient(str(email), str(name), str(token), str(key))
-    return load_templates(config, issue)[str(lang)].build(recipient, date, eightbit)
+    return built_for(site, received.recipient, date, eightbit)
 
 
 @pytest.mark.parametrize("offered", [True, False], ids=["8BITMIME", "no 8BITMIME"])
