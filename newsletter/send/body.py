@@ -10,7 +10,8 @@ quoted-printable: QP writes each byte of a Chinese character as three.
 
 Either way a part is split once at the personal placeholder into a `head` that every
 recipient shares and what `tail(link)` finishes for one recipient, and each has the
-relaxed DKIM form of that tail (`canonical_tail`) to hash. For base64 the head is the
+relaxed DKIM form of that tail (`canonical_tail`) to hash, and its dot-stuffed form for
+SMTP DATA (`wire_tail`). For base64 the head is the
 whole 57-byte groups before the first placeholder; the tail's lines have no white space
 and are canonical as they are. For 8-bit the head ends at the line break before the
 first placeholder's line and the tail is the lines holding placeholders, then the
@@ -29,6 +30,7 @@ from typing import Protocol
 from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send.dkim import relaxed_body_piece
 from newsletter.send.htmlwrap import wrap
+from newsletter.send.smtp import dot_stuffed
 
 CRLF = b"\r\n"
 LINE_MAX = 998  # octets in a line, without its CRLF (RFC 5322 section 2.1.1)
@@ -45,6 +47,10 @@ class Part(Protocol):
 
     def tail(self, link: bytes) -> bytes:
         """The rest for one recipient, ending with the CRLF before the next boundary."""
+        ...
+
+    def wire_tail(self, link: bytes) -> bytes:
+        """`tail(link)` dot-stuffed for SMTP DATA (the shared rest stuffed once)."""
         ...
 
     def canonical_tail(self, link: bytes) -> bytes:
@@ -103,6 +109,7 @@ class EightBitPart:
         self.head = whole[:start]
         self.personal = whole[start:end].split(PLACEHOLDER)
         self.rest = whole[end:]
+        self.wire_rest = dot_stuffed(self.rest)
         self.canonical_rest = relaxed_body_piece(self.rest)
         self.link_max = min(
             ((LINE_MAX - len(line) + n * len(PLACEHOLDER)) // n
@@ -112,6 +119,9 @@ class EightBitPart:
 
     def tail(self, link: bytes) -> bytes:
         return link.join(self.personal) + self.rest
+
+    def wire_tail(self, link: bytes) -> bytes:
+        return dot_stuffed(link.join(self.personal)) + self.wire_rest
 
     def canonical_tail(self, link: bytes) -> bytes:
         return relaxed_body_piece(link.join(self.personal)) + self.canonical_rest
@@ -139,6 +149,9 @@ class Base64Part:
     def tail(self, link: bytes) -> bytes:
         """The personal part: base64 lines after `head`, and the CRLF after the last."""
         return _base64(link.join(self.parts)) + CRLF
+
+    def wire_tail(self, link: bytes) -> bytes:
+        return self.tail(link)  # no "." in base64: nothing to stuff
 
     def canonical_tail(self, link: bytes) -> bytes:
         return self.tail(link)  # no white space in base64: canonical as it is

@@ -37,7 +37,7 @@ from urllib.parse import quote, urlsplit
 from newsletter.config import NewsletterSettings
 from newsletter.send.body import PLACEHOLDER, Part, canonical_lines, encode
 from newsletter.send.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
-from newsletter.send.smtp import Mail
+from newsletter.send.smtp import END_OF_DATA, Mail, dot_stuffed
 
 CRLF = b"\r\n"
 # Control characters (C0, DEL, C1), Unicode line and paragraph separators, and lone
@@ -125,20 +125,25 @@ class MessageTemplate:
         self.canonical_end = relaxed_body_piece(self.body_end)
 
     def build(self, recipient: Recipient, date: str | None = None, eightbit: bool = True) -> bytes:
-        """The whole message for one recipient, as bytes ready for SMTP DATA: its parts in
-        8-bit where they can go so if `eightbit`, else in base64."""
-        return self._build(recipient, date, eightbit)[0]
+        """The whole message for one recipient: its parts in 8-bit where they can go so if
+        `eightbit`, else in base64."""
+        return self._build(recipient, date, eightbit, wire=False)[0]
 
     def mail(self, recipient: Recipient, eightbit: bool = True) -> Mail:
-        """The message for one transaction; an 8-bit one knows how to build itself again
-        in base64 for a session whose server does not offer 8BITMIME (smtp.py)."""
-        date = email.utils.formatdate(localtime=True)
-        data, is_eightbit = self._build(recipient, date, eightbit)
-        return Mail(data, functools.partial(self.build, recipient, date, False)) if is_eightbit \
-            else Mail(data)  # fmt: skip
+        """The message as SMTP DATA carries it; an 8-bit one knows how to build itself
+        again in base64 for a session whose server does not offer 8BITMIME (smtp.py)."""
+        return self._mail(recipient, email.utils.formatdate(localtime=True), eightbit)
 
-    def _build(self, recipient: Recipient, date: str | None, eightbit: bool) -> tuple[bytes, bool]:
-        """The message, and whether any part of it is 8-bit."""
+    def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> Mail:
+        wire, is_eightbit = self._build(recipient, date, eightbit, wire=True)
+        return Mail(wire, functools.partial(self._mail, recipient, date, False)) if is_eightbit \
+            else Mail(wire)  # fmt: skip
+
+    def _build(
+        self, recipient: Recipient, date: str | None, eightbit: bool, wire: bool
+    ) -> tuple[bytes, bool]:
+        """The message (`wire`: dot-stuffed and ended for DATA), and whether any part of it
+        is 8-bit."""
         link = unsubscribe_url(self.settings, recipient.token).encode()
         mailto = (
             f"mailto:{self.mailto}?subject={quote('unsubscribe ' + recipient.token)}"
@@ -154,11 +159,14 @@ class MessageTemplate:
         headers = CRLF.join([*personal.values(), self.fixed_headers])
         if self.signer:
             headers = self._signature(personal, text, html, link) + CRLF + headers
-        message = b"".join(
-            [headers, CRLF, CRLF, text.opening, text.part.tail(link), html.opening,
-             html.part.tail(link), self.body_end]
-        )  # fmt: skip
-        return message, text.eightbit or html.eightbit
+        headers += CRLF + CRLF
+        if wire:  # every piece starts a line: each is dot-stuffed alone, the shared ones once
+            pieces = [dot_stuffed(headers), text.wire, text.part.wire_tail(link), html.wire,
+                      html.part.wire_tail(link), self.body_end, END_OF_DATA]  # fmt: skip
+        else:
+            pieces = [headers, text.opening, text.part.tail(link), html.opening,
+                      html.part.tail(link), self.body_end]  # fmt: skip
+        return b"".join(pieces), text.eightbit or html.eightbit
 
     def _signature(
         self, personal: dict[str, bytes], text: _Section, html: _Section, link: bytes
@@ -189,6 +197,7 @@ class _Section:
             [b"--" + boundary, b'Content-Type: text/' + subtype + b'; charset="utf-8"',
              b"Content-Transfer-Encoding: " + part.encoding, b"", part.head]
         )  # fmt: skip
+        self.wire = dot_stuffed(self.opening)
         self.body_hash = BodyHash(self.opening) if signer and subtype == b"plain" else None
         self.canonical = relaxed_body_piece(self.opening) if signer else b""
 

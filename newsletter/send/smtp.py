@@ -39,13 +39,17 @@ class Outcome:
 SENT = Outcome("sent")
 
 
+END_OF_DATA = b".\r\n"
+
+
 @dataclass(frozen=True)
 class Mail:
-    """One message for one transaction. `data` holds 8-bit body parts when `seven_bit` is
-    set: it makes the same message with 7-bit bodies, for a server without 8BITMIME."""
+    """One message for one transaction, as DATA carries it (`for_data`): dot-stuffed and
+    ended. It holds 8-bit body parts when `seven_bit` is set: that makes the same message
+    with 7-bit bodies, for a server without 8BITMIME."""
 
-    data: bytes
-    seven_bit: Callable[[], bytes] | None = None
+    wire: bytes
+    seven_bit: Callable[[], Mail] | None = None
 
 
 class SmtpSession:
@@ -110,21 +114,18 @@ class SmtpSession:
             return Outcome(
                 "failed", "the address is not ASCII and the server does not offer SMTPUTF8"
             )
-        mail = message if isinstance(message, Mail) else Mail(message)
-        data, eightbit = mail.data, mail.seven_bit is not None
-        if eightbit and not self.connection.has_extn("8bitmime"):
-            assert mail.seven_bit is not None
-            data, eightbit = mail.seven_bit(), False
+        mail = message if isinstance(message, Mail) else Mail(for_data(message))
+        if mail.seven_bit is not None and not self.connection.has_extn("8bitmime"):
+            mail = mail.seven_bit()
         try:
-            return self._transaction(self.connection, sender, recipient, data, eightbit)
+            return self._transaction(self.connection, sender, recipient, mail)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self.close()
             return Outcome("retry", f"connection lost: {_describe(error)}")
 
     def _transaction(
-        self, connection: smtplib.SMTP, sender: str, recipient: str, message: bytes,
-        eightbit: bool = False,
-    ) -> Outcome:  # fmt: skip
+        self, connection: smtplib.SMTP, sender: str, recipient: str, mail: Mail
+    ) -> Outcome:
         """MAIL (with BODY=8BITMIME for 8-bit data, SMTPUTF8 for an address beyond
         ASCII), RCPT, DATA, then the message.
 
@@ -135,7 +136,7 @@ class SmtpSession:
         PIPELINING (RFC 2920) the three commands go in one write, saving two round
         trips.
         """
-        body = " BODY=8BITMIME" if eightbit else ""
+        body = " BODY=8BITMIME" if mail.seven_bit is not None else ""
         utf8 = " SMTPUTF8" if not recipient.isascii() else ""
         commands = [f"MAIL FROM:<{sender}>{body}{utf8}", f"RCPT TO:<{recipient}>", "DATA"]
         stages = ("sender", "recipient", "message")
@@ -160,7 +161,7 @@ class SmtpSession:
             stage, code, reply = refused or ("message", *replies[-1])
             self._reset_after(code)
             return _by_code(stage, code, reply)
-        connection.send(_dot_stuffed(message) + b".\r\n")
+        connection.send(mail.wire)
         code, reply = connection.getreply()
         if code != 250:
             self._reset_after(code)
@@ -186,15 +187,20 @@ class SmtpSession:
             self.connection = None
 
 
-def _dot_stuffed(message: bytes) -> bytes:
-    """RFC 5321 4.5.2: a line that starts with "." gets another one; the message ends
-    with CRLF. 8-bit bodies have such lines (an HTML style sheet's `.class {…}`), so the
-    receiver takes one dot off each again: the bytes arrive as built."""
-    if b"\r\n." in message:
-        message = message.replace(b"\r\n.", b"\r\n..")
-    if message.startswith(b"."):
-        message = b"." + message
-    return message if message.endswith(b"\r\n") else message + b"\r\n"
+def for_data(message: bytes) -> bytes:
+    """`message` as DATA carries it: dot-stuffed, ending with CRLF, then "." CRLF."""
+    stuffed = dot_stuffed(message)
+    return stuffed + (END_OF_DATA if stuffed.endswith(b"\r\n") else b"\r\n" + END_OF_DATA)
+
+
+def dot_stuffed(piece: bytes) -> bytes:
+    """RFC 5321 4.5.2: a line that starts with "." gets another one (the receiver takes
+    it off again). `piece` starts a line; so a message built of pieces that each start a
+    line can be stuffed a piece at a time, the shared ones once (message.py). 8-bit
+    bodies have such lines: an HTML style sheet's `.class {…}`."""
+    if b"\r\n." in piece:
+        piece = piece.replace(b"\r\n.", b"\r\n..")
+    return b"." + piece if piece.startswith(b".") else piece
 
 
 _ENHANCED = re.compile(r"^5\.(\d{1,3})\.(\d{1,3})\b")

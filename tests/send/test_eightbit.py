@@ -16,7 +16,7 @@ from newsletter.model import Paper
 from newsletter.send import send
 from newsletter.send.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.send.preview import check
-from newsletter.send.smtp import SmtpSession
+from newsletter.send.smtp import SmtpSession, for_data
 from tests.helpers import (
     THREE,
     built_for,
@@ -99,12 +99,14 @@ def test_lines_that_start_with_a_dot_arrive_intact(server: SmtpServer) -> None:
     text = ".NET 论文\n.\n..\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n.\n"
     template = MessageTemplate(NewsletterSettings(), 1, "Dots", html, text)
     mail = template.mail(READER)
-    assert mail.seven_bit and b"\r\n.\r\n" in mail.data and b"\r\n..two\r\n" in mail.data
+    built = template.build(READER, parse_message(mail.wire)["Date"])
+    assert for_data(built) == mail.wire and mail.seven_bit
+    assert b"\r\n.\r\n" in built and b"\r\n..two\r\n" in built
     session = SmtpSession(SmtpSettings(host="127.0.0.1", port=server.port, timeout=5), "")
     assert session.send("digest@example.org", READER.email, mail).status == "sent"
     session.close()
     [received] = server.handler.received
-    assert received.raw == mail.data
+    assert received.raw == built
     message = parse_message(received.raw)
     link = unsubscribe_url(NewsletterSettings(), READER.token)
     plain, rich = message.iter_parts()
@@ -131,13 +133,15 @@ def test_a_summary_on_one_long_line_goes_8bit_in_lines_within_998(server: SmtpSe
     assert max(map(len, composed_html.encode().split(b"\n"))) > 4000
     assert template.htmls[True].part.encoding == template.texts[True].part.encoding == b"8bit"
     mail = template.mail(READER)
-    assert b"<wbr\r\n>" in mail.data  # Chinese with no space: broken between two ideographs
-    assert max(map(len, mail.data.split(b"\r\n"))) <= 998
+    built = template.build(READER, parse_message(mail.wire)["Date"])
+    assert for_data(built) == mail.wire
+    assert b"<wbr\r\n>" in built  # Chinese with no space: broken between two ideographs
+    assert max(map(len, built.split(b"\r\n"))) <= 998
     session = SmtpSession(SmtpSettings(host="127.0.0.1", port=server.port, timeout=5), "")
     assert session.send("digest@example.org", READER.email, mail).status == "sent"
     session.close()
     [received] = server.handler.received  # aiosmtpd refuses a line over 1000 with its CRLF
-    assert received.raw == mail.data
+    assert received.raw == built
     html = parse_message(received.raw).get_body(("html",))
     assert html is not None
     link = unsubscribe_url(NewsletterSettings(), READER.token)
@@ -150,7 +154,7 @@ def test_a_10_mb_paragraph_goes_in_base64() -> None:
     """No line of it can be broken: both parts go base64, and the message is 7-bit."""
     template, _ = _one_paper_edition("a" * 10_200_000)
     assert template.htmls[True].part.encoding == template.texts[True].part.encoding == b"base64"
-    mail = template.mail(READER)
-    assert mail.seven_bit is None and mail.data.isascii()
-    assert max(map(len, mail.data.split(b"\r\n"))) <= 998
-    assert check(template, mail.data, READER) == []
+    built = template.build(READER)
+    assert template.mail(READER).seven_bit is None and built.isascii()
+    assert max(map(len, built.split(b"\r\n"))) <= 998
+    assert check(template, built, READER) == []

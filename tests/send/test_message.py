@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from newsletter.config import NewsletterSettings
 from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send.message import MessageTemplate, Recipient, unsubscribe_url
+from newsletter.send.smtp import for_data
 from tests.helpers import parse_message, same_but_line_breaks
 
 SETTINGS = NewsletterSettings()
@@ -164,6 +165,11 @@ def test_either_encoding_decodes_to_what_was_composed(html: str, text: str, eigh
         assert rich.get_content() == canonical["html"]
     if not eightbit:
         assert raw.isascii()
+    # what `send` offers: the same message, dot-stuffed a piece at a time
+    reader = Recipient("ann@example.org", "Ann", "T0k3n", "7")
+    wire = template_of(html, text).mail(reader, eightbit).wire
+    date = email.message_from_bytes(wire)["Date"]
+    assert wire == for_data(template_of(html, text).build(reader, date, eightbit))
 
 
 def template_of(html: str, text: str) -> MessageTemplate:

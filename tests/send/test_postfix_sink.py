@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.config import NewsletterSettings, SmtpSettings, load_config
 from newsletter.send.message import MessageTemplate, Recipient, unsubscribe_url
-from newsletter.send.smtp import SmtpSession
+from newsletter.send.smtp import SmtpSession, for_data
 from tests.helpers import THREE, built_for, make_site, parse_message, same_but_line_breaks, tokens
 from tests.smtpd import free_port, wait_until
 
@@ -146,8 +146,8 @@ def test_lines_that_start_with_a_dot_arrive_intact(postfix_sink: PostfixSink) ->
     assert session.send("digest@example.org", reader.email, mail).status == "sent"
     session.close()
     [dumped] = postfix_sink.wait_for(1)
-    date = parse_message(mail.data)["Date"]  # a session without 8BITMIME builds it again
+    date = parse_message(mail.wire)["Date"]  # a session without 8BITMIME builds it again
     expected = template.build(reader, date, eightbit=postfix_sink.eightbit)
-    assert expected == mail.data or not postfix_sink.eightbit
+    assert for_data(expected) == mail.wire or not postfix_sink.eightbit
     assert dumped.message == expected.replace(b"\r\n", b"\n")
     assert (b"\n.\n..\nUnsubscribe" in dumped.message) is postfix_sink.eightbit
