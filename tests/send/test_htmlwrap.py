@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsletter.compose.render import Renderer
+from newsletter.config import NewsletterSettings
+from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.send.body import canonical_lines
 from newsletter.send.htmlwrap import wrap
+from tests.compose.test_render import sample_issue
 
 ZH = "模型训练方法".encode()  # six ideographs, 18 bytes
 
@@ -120,3 +130,82 @@ def test_any_document_keeps_its_text_and_its_lines(document: str) -> None:
             joined += b" " + ours[at]
         at += 1
     assert at == len(ours)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+PLACES = """
+const places = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const range = document.createRange();
+for (let node; (node = walker.nextNode()); ) {
+  for (let i = 0; i < node.textContent.length; i++) {
+    if (/\\s/.test(node.textContent[i])) continue;
+    range.setStart(node, i);
+    range.setEnd(node, i + 1);
+    const box = range.getBoundingClientRect();
+    if (box.width || box.height) places.push([node.textContent[i], box.left, box.top]);
+  }
+}
+return [document.documentElement.scrollHeight, places];
+"""
+"""Every character a reader sees, where Chromium lays it out, and the page's height."""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("selenium is not installed: pip install -e '.[test]'")
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver "
+                    "(.ci/run does)")  # fmt: skip
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--force-device-scale-factor=1",
+    ):
+        options.add_argument(flag)  # fmt: skip
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def _laid_out(driver: Any, html: bytes, page: Path, width: int) -> tuple[int, list[Any]]:
+    page.write_bytes(html)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})  # fmt: skip
+    driver.get(page.as_uri())
+    height, places = driver.execute_script(PLACES)
+    return int(height), places
+
+
+def _moved(before: list[Any], after: list[Any]) -> float:
+    """How far the furthest character moved (px); a character that changed is infinitely far."""
+    if [c for c, _, _ in before] != [c for c, _, _ in after]:
+        return float("inf")
+    pairs = zip(before, after, strict=True)
+    return max((abs(x - u) + abs(y - v) for (_, x, y), (_, u, v) in pairs), default=0)
+
+
+def test_the_sample_is_laid_out_as_composed_in_chromium(chromium: Any, tmp_path: Path) -> None:
+    """Every character where it was, to a sub-pixel rounding (1/64 px), at a phone's and
+    a desktop's width; Chromium shows a line break between two Chinese characters as a
+    space, so putting one in instead of a `<wbr>` (the control) moves text."""
+    composed = Renderer(NewsletterSettings()).render(sample_issue(number=1))["bilingual"].html
+    composed = composed.replace(UNSUBSCRIBE_PLACEHOLDER, "https://digest.example.org/u/T0k3n")
+    wrapped = wrap(canonical_lines(composed), 998)
+    assert wrapped is not None and b"<wbr\r\n>" in wrapped and max(map(len, lines(wrapped))) <= 998
+    control = wrapped.replace(b"<wbr\r\n>", b"\r\n", 1)
+    for width in (375, 1000):
+        height, places = _laid_out(chromium, composed.encode(), tmp_path / "composed.html", width)
+        assert len(places) > 5000
+        wrapped_height, wrapped_places = _laid_out(chromium, wrapped, tmp_path / "w.html", width)
+        assert wrapped_height == height and _moved(places, wrapped_places) < 0.1, width
+        assert _moved(places, _laid_out(chromium, control, tmp_path / "c.html", width)[1]) > 2
