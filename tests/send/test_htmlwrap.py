@@ -194,11 +194,14 @@ def _moved(before: list[Any], after: list[Any]) -> float:
     return max((abs(x - u) + abs(y - v) for (_, x, y), (_, u, v) in pairs), default=0)
 
 
-def test_the_sample_is_laid_out_as_composed_in_chromium(chromium: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("edition", ["bilingual", "en", "zh"])
+def test_the_sample_is_laid_out_as_composed_in_chromium(
+    chromium: Any, tmp_path: Path, edition: str
+) -> None:
     """Every character where it was, to a sub-pixel rounding (1/64 px), at a phone's and
     a desktop's width; Chromium shows a line break between two Chinese characters as a
     space, so putting one in instead of a `<wbr>` (the control) moves text."""
-    composed = Renderer(NewsletterSettings()).render(sample_issue(number=1))["bilingual"].html
+    composed = Renderer(NewsletterSettings()).render(sample_issue(number=1))[edition].html
     composed = composed.replace(UNSUBSCRIBE_PLACEHOLDER, "https://digest.example.org/u/T0k3n")
     wrapped = wrap(canonical_lines(composed), 998)
     assert wrapped is not None and b"<wbr\r\n>" in wrapped and max(map(len, lines(wrapped))) <= 998
