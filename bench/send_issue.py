@@ -282,7 +282,7 @@ def main() -> None:
                 signed, unsigned = rates[sessions, True] / theirs, rates[sessions, False] / theirs
                 target = TARGET_RATIO[sessions]
                 verdict = "met" if signed >= target else "MISSED"
-                print(f"  smtp-source -s {sessions} -l {size:6d}: {theirs:8.0f} messages/s  "
+                print(f"  smtp-source -s {sessions}: -l {size:6d} {theirs:8.0f} messages/s  "
                       f"({took:.2f} s)  ours/theirs, {'8-bit ' if eightbit else 'base64'}: "
                       f"signed {signed:.2f} (target >= {target}: {verdict}), "
                       f"unsigned {unsigned:.2f}")  # fmt: skip
