@@ -119,6 +119,34 @@ def parse_message(raw: bytes) -> EmailMessage:
     return message
 
 
+def built_for(site: Path, address: str, date: str, eightbit: bool) -> bytes:
+    """The message issue 1's builder makes for the subscriber `address` on `date`, as a
+    send does: to compare with what a server received."""
+    from newsletter.send.deliver import load_templates
+    from newsletter.send.message import Recipient
+    from newsletter.store import issues
+
+    config = load_config()
+    with Store.open(config.database_path) as store:
+        issue = issues.get(store.db, 1)
+    assert issue
+    [(key, email, name, token, lang)] = ledger(
+        site, "SELECT id, email, name, token, lang FROM subscribers WHERE email = ?", address
+    )
+    recipient = Recipient(str(email), str(name), str(token), str(key))
+    return load_templates(config, issue)[str(lang)].build(recipient, date, eightbit)
+
+
+def same_but_line_breaks(decoded: str, composed: str) -> bool:
+    """Whether `decoded` (CRLF line ends) is `composed`, but for spaces made line breaks
+    and `<wbr>`s put in to break lines: the only changes send/htmlwrap.py makes."""
+    assert "<wbr" not in composed
+    ours = decoded.replace("<wbr\r\n>", "").replace("\r\n", "\n")
+    return len(ours) == len(composed) and all(
+        a == b or (a, b) == (" ", "\n") for a, b in zip(composed, ours, strict=True)
+    )
+
+
 SECRET = "s3cret-Pa55w0rd-never-print-me"
 """A password that must never be printed."""
 

@@ -3,7 +3,13 @@
 Faults live here, in the server's handler, never in patched clients: a reply
 scripted per recipient (451 once, 550 always), a reply to MAIL FROM or after the
 message for everyone, a connection dropped after N messages, a slow server, a
-login that is refused; and a hook that runs as each message arrives.
+login that is refused, a server that does not offer PIPELINING or 8BITMIME; and a
+hook that runs as each message arrives.
+
+Messages are kept as the bytes that arrived (`decode_data=False`: aiosmtpd only
+takes the dot-stuffing off), with the MAIL FROM parameters that came with them. A
+server told not to offer 8BITMIME refuses `BODY=8BITMIME` and any message with a
+byte beyond ASCII, as RFC 6152 lets it: a client that sends one anyway fails a test.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ def free_port() -> int:
 class Received:
     recipient: str
     raw: bytes
+    mail_options: list[str] = field(default_factory=list)  # BODY=8BITMIME, SMTPUTF8
 
     @property
     def message(self) -> EmailMessage:
@@ -51,6 +58,9 @@ class FaultyHandler:
     drop_after: int | None = None  # close the connection instead of accepting message N+1
     delay: float = 0.0  # seconds before answering DATA
     pipelining: bool = True  # offer PIPELINING (RFC 2920), as most servers do
+    eightbit: bool = True  # offer 8BITMIME (RFC 6152), as most servers do
+    eightbit_sessions: int | None = None  # offer it to this many sessions, then no more
+    sessions: int = 0  # EHLOs answered
     mail_reply: str = ""  # answer every MAIL FROM with this instead of 250
     data_reply: str = ""  # answer every message with this instead of 250
     on_message: Callable[[int], None] | None = None  # told the count as each one arrives
@@ -63,9 +73,11 @@ class FaultyHandler:
     ) -> str:
         if self.mail_reply:
             return self.mail_reply
+        if not getattr(session, "eightbit", False) and "BODY=8BITMIME" in options:
+            return "555 5.5.4 BODY=8BITMIME was not offered"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
-        self.mail_from.append(" ".join([address, *options]))
+        self.mail_from.append(address)
         return "250 OK"
 
     async def handle_EHLO(
@@ -74,6 +86,13 @@ class FaultyHandler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
+        with self.lock:
+            self.sessions += 1
+            session.eightbit = self.eightbit and (
+                self.eightbit_sessions is None or self.sessions <= self.eightbit_sessions
+            )
+        if not session.eightbit:
+            responses.remove("250-8BITMIME")
         return responses
 
     async def handle_RCPT(
@@ -92,13 +111,16 @@ class FaultyHandler:
             await asyncio.sleep(self.delay)
         if self.data_reply:
             return self.data_reply
+        if not getattr(session, "eightbit", False) and not envelope.original_content.isascii():
+            return "554 5.6.1 8-bit data, and 8BITMIME was not offered"
         with self.lock:
             if self.drop_after is not None and len(self.received) >= self.drop_after:
                 self.drop_after = None  # once
                 server.transport.close()
                 return "421 dropped"
             for recipient in envelope.rcpt_tos:
-                self.received.append(Received(recipient.lower(), envelope.original_content))
+                self.received.append(Received(recipient.lower(), envelope.original_content,
+                                              list(envelope.mail_options)))  # fmt: skip
             count = len(self.received)
         if self.on_message:
             self.on_message(count)

@@ -1,10 +1,13 @@
 """Build the message each subscriber receives, fast.
 
 An edition is prepared once per send (`MessageTemplate`): its subject encoded per
-RFC 2047, its HTML and text split at the personal placeholders. Per recipient only
-the headers and the placeholders change, and the two bodies are base64-encoded
-again; `email.message.EmailMessage` costs five times the SMTP transport per
-message, so it is used to check messages (tests, dry runs), not to build them.
+RFC 2047, its text and HTML parts encoded in 8-bit and in base64 and split at the
+personal placeholder (body.py). Per recipient only the headers and the parts' tails
+change, and the message is a join of shared bytes and those; `email.message.EmailMessage`
+costs five times the SMTP transport per message, so it is used to check messages
+(tests, dry runs), not to build them. `mail` builds 8-bit parts when the session's
+server offers 8BITMIME (workers.py decides), `build` by default: the dry run's samples
+are what such a server gets, readable and diffable in the archive.
 
 The message: `multipart/alternative`, the text part first and the HTML second,
 UTF-8, with `List-Id`, `List-Unsubscribe` (a `mailto:` and an `https:` link, each
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -31,8 +35,9 @@ from email.header import Header
 from urllib.parse import quote, urlsplit
 
 from newsletter.config import NewsletterSettings
-from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.send.body import PLACEHOLDER, Part, canonical_lines, encode
 from newsletter.send.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
+from newsletter.send.smtp import END_OF_DATA, Mail, dot_stuffed
 
 CRLF = b"\r\n"
 # Control characters (C0, DEL, C1), Unicode line and paragraph separators, and lone
@@ -72,7 +77,7 @@ def sender_domain(settings: NewsletterSettings) -> str:
 
 
 class MessageTemplate:
-    """One edition of an issue, ready to be personalised many times."""
+    """One edition of an issue, ready to be personalised many times, in 8-bit or base64."""
 
     def __init__(
         self,
@@ -89,14 +94,9 @@ class MessageTemplate:
         self.domain = sender_domain(settings)
         mailto = settings.unsubscribe_mailto or self.sender
         self.mailto = mailto.removeprefix("mailto:")
-        placeholder = UNSUBSCRIBE_PLACEHOLDER.encode()
-        self.html = html.encode("utf-8").split(placeholder)
-        self.text = text.replace("\n", "\r\n").encode("utf-8").split(placeholder)
-        self.html_body = _Base64Body(self.html)
-        self.text_body = _Base64Body(self.text)
-        # A boundary that cannot occur in base64 or in the headers.
-        digest = hashlib.sha256(self.html[0][:4096]).hexdigest()[:24]
-        self.boundary = f"=_newsletter_{issue}_{digest}".encode()
+        html_lines, text_lines = canonical_lines(html), canonical_lines(text)
+        self.html, self.text = html_lines.split(PLACEHOLDER), text_lines.split(PLACEHOLDER)
+        self.boundary = _boundary(issue, html_lines, text_lines)
         fixed = {
             "From": b"From: " + _header_address(settings.from_).encode(),
             "Subject": b"Subject: " + _encode_subject(subject),
@@ -108,27 +108,42 @@ class MessageTemplate:
             + b'"',
         }
         self.fixed_headers = CRLF.join(fixed.values())
-        # The body in the pieces that do not change between recipients; the two
-        # personal base64 tails go between them (see `build`).
-        boundary = b"--" + self.boundary
-        self.body_start = CRLF.join(
-            [boundary, b'Content-Type: text/plain; charset="utf-8"',
-             b"Content-Transfer-Encoding: base64", b"", self.text_body.head]
-        )  # fmt: skip
-        self.body_middle = CRLF.join(
-            [b"", boundary, b'Content-Type: text/html; charset="utf-8"',
-             b"Content-Transfer-Encoding: base64", b"", self.html_body.head]
-        )  # fmt: skip
-        self.body_end = CRLF + boundary + b"--" + CRLF
         self.signer = signer
         if signer:
             self.canonical = {name: relaxed_header(field) for name, field in fixed.items()}
-            self.body_hash = BodyHash(self.body_start)
-            self.canonical_middle = relaxed_body_piece(self.body_middle)
-            self.canonical_end = relaxed_body_piece(self.body_end)
+        # Each part in base64 and, where it can go so, in 8-bit (body.py), each with the
+        # MIME header and the shared head that open it; a recipient's tails go after them.
+        self.texts = {
+            eightbit: _Section(self.boundary, b"plain", encode(text_lines, False, eightbit), signer)
+            for eightbit in (False, True)
+        }
+        self.htmls = {
+            eightbit: _Section(self.boundary, b"html", encode(html_lines, True, eightbit), signer)
+            for eightbit in (False, True)
+        }
+        self.body_end = b"--" + self.boundary + b"--" + CRLF
+        self.canonical_end = relaxed_body_piece(self.body_end)
 
-    def build(self, recipient: Recipient, date: str | None = None) -> bytes:
-        """The whole message for one recipient, as bytes ready for SMTP DATA."""
+    def build(self, recipient: Recipient, date: str | None = None, eightbit: bool = True) -> bytes:
+        """The whole message for one recipient: its parts in 8-bit where they can go so if
+        `eightbit`, else in base64."""
+        return self._build(recipient, date, eightbit, wire=False)[0]
+
+    def mail(self, recipient: Recipient, eightbit: bool = True) -> Mail:
+        """The message as SMTP DATA carries it; an 8-bit one knows how to build itself
+        again in base64 for a session whose server does not offer 8BITMIME (smtp.py)."""
+        return self._mail(recipient, email.utils.formatdate(localtime=True), eightbit)
+
+    def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> Mail:
+        wire, is_eightbit = self._build(recipient, date, eightbit, wire=True)
+        return Mail(wire, functools.partial(self._mail, recipient, date, False)) if is_eightbit \
+            else Mail(wire)  # fmt: skip
+
+    def _build(
+        self, recipient: Recipient, date: str | None, eightbit: bool, wire: bool
+    ) -> tuple[bytes, bool]:
+        """The message (`wire`: dot-stuffed and ended for DATA), and whether any part of it
+        is 8-bit."""
         link = unsubscribe_url(self.settings, recipient.token).encode()
         mailto = (
             f"mailto:{self.mailto}?subject={quote('unsubscribe ' + recipient.token)}"
@@ -139,21 +154,30 @@ class MessageTemplate:
             "Message-ID": b"Message-ID: " + self.message_id(recipient).encode(),
             "List-Unsubscribe": b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
         }
-        text_tail, html_tail = self.text_body.encode_tail(link), self.html_body.encode_tail(link)
+        text = self.texts[eightbit and self.texts[True].part.fits(link)]
+        html = self.htmls[eightbit and self.htmls[True].part.fits(link)]
         headers = CRLF.join([*personal.values(), self.fixed_headers])
         if self.signer:
-            headers = self._signature(personal, text_tail, html_tail) + CRLF + headers
-        return b"".join(
-            [headers, CRLF, CRLF, self.body_start, text_tail, self.body_middle, html_tail,
-             self.body_end]
-        )  # fmt: skip
+            headers = self._signature(personal, text, html, link) + CRLF + headers
+        headers += CRLF + CRLF
+        if wire:  # every piece starts a line: each is dot-stuffed alone, the shared ones once
+            pieces = [dot_stuffed(headers), text.wire, text.part.wire_tail(link), html.wire,
+                      html.part.wire_tail(link), self.body_end, END_OF_DATA]  # fmt: skip
+        else:
+            pieces = [headers, text.opening, text.part.tail(link), html.opening,
+                      html.part.tail(link), self.body_end]  # fmt: skip
+        return b"".join(pieces), text.eightbit or html.eightbit
 
-    def _signature(self, personal: dict[str, bytes], text_tail: bytes, html_tail: bytes) -> bytes:
-        """The DKIM-Signature field: the tails are base64 lines, canonical as they are."""
-        assert self.signer
-        body_hash = self.body_hash.finish(
-            [text_tail, self.canonical_middle, html_tail, self.canonical_end]
-        )
+    def _signature(
+        self, personal: dict[str, bytes], text: _Section, html: _Section, link: bytes
+    ) -> bytes:
+        """The DKIM-Signature field: the body hash carried on from the text part's shared
+        opening through the personal tails and the shared pieces between them."""
+        assert self.signer and text.body_hash
+        body_hash = text.body_hash.finish(
+            [text.part.canonical_tail(link), html.canonical, html.part.canonical_tail(link),
+             self.canonical_end]
+        )  # fmt: skip
         fields = {**self.canonical, **{k: relaxed_header(v) for k, v in personal.items()}}
         return self.signer.signature(fields, body_hash)
 
@@ -162,31 +186,31 @@ class MessageTemplate:
         return f"<issue-{self.issue}.{header_safe(recipient.key)}@{self.domain}>"
 
 
-class _Base64Body:
-    """A body in base64 whose personal link is filled in per recipient.
+class _Section:
+    """A part's opening: its boundary line, MIME header and the head every recipient
+    shares; canonicalised (and, for the first part, hashed) once when signing."""
 
-    Base64 lines of 76 characters each encode 57 bytes, so everything before the
-    first placeholder, up to a multiple of 57 bytes, is encoded once; per recipient
-    only the rest is (the unsubscribe link sits in the footer, near the end).
-    """
-
-    def __init__(self, parts: list[bytes]) -> None:
-        cut = len(parts[0]) // 57 * 57 if len(parts) > 1 else 0
-        self.head = _base64(parts[0][:cut]) + CRLF if cut else b""
-        self.parts = [parts[0][cut:], *parts[1:]]
-
-    def encode(self, link: bytes) -> bytes:
-        return self.head + self.encode_tail(link)
-
-    def encode_tail(self, link: bytes) -> bytes:
-        """The personal part: base64 lines after `head`, the last without its CRLF."""
-        return _base64(link.join(self.parts))
+    def __init__(self, boundary: bytes, subtype: bytes, part: Part, signer: Signer | None) -> None:
+        self.part = part
+        self.eightbit = part.encoding == b"8bit"
+        self.opening = CRLF.join(
+            [b"--" + boundary, b'Content-Type: text/' + subtype + b'; charset="utf-8"',
+             b"Content-Transfer-Encoding: " + part.encoding, b"", part.head]
+        )  # fmt: skip
+        self.wire = dot_stuffed(self.opening)
+        self.body_hash = BodyHash(self.opening) if signer and subtype == b"plain" else None
+        self.canonical = relaxed_body_piece(self.opening) if signer else b""
 
 
-def _base64(data: bytes) -> bytes:
-    """Base64 in lines of 76 characters, joined by CRLF (RFC 2045)."""
-    encoded = base64.b64encode(data)
-    return CRLF.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+def _boundary(issue: int, *bodies: bytes) -> bytes:
+    """A boundary that occurs in no body: "=_" cannot be in base64 nor in the headers, and
+    8-bit text would have to hold the hash of itself."""
+    digest = hashlib.sha256(b"".join(bodies)).hexdigest()
+    boundary = f"=_newsletter_{issue}_{digest[:24]}".encode()
+    while any(b"--" + boundary in body for body in bodies):  # never seen; but cheap to be sure
+        digest = hashlib.sha256(digest.encode()).hexdigest()
+        boundary = f"=_newsletter_{issue}_{digest[:24]}".encode()
+    return boundary
 
 
 def header_safe(value: str) -> str:

@@ -1,11 +1,13 @@
 """Look before you send: the dry run, and a test send to one address.
 
 The dry run builds every message on the real path (every recipient, every
-personal link) and checks each as a subscriber would see it: the header lines whole
-(no bare CR or LF, none past 998 bytes), their own unsubscribe link in the decoded
-text and HTML bodies, no placeholder left anywhere. It opens no connection and
+personal link), as a server that offers 8BITMIME gets it, and checks each as a
+subscriber would see it: every line whole (no bare CR or LF, none past 998 bytes),
+their own unsubscribe link in the decoded text and HTML bodies, no placeholder left
+anywhere. It opens no connection and
 changes nothing in the database. It also writes one sample `.eml` per edition into
-the issue's folder, which is committed with the archive: the samples are built for a
+the issue's folder, which is committed with the archive: 8-bit, so that they read as
+text in an editor or a diff and open in any mail client as sent; built for a
 made-up reader (`reader@example.invalid`), never for a subscriber, so the archive
 holds no address and no working token. The test send mails the issue once to one
 address, outside the ledger.
@@ -73,8 +75,9 @@ def send_test_message(
     session = SmtpSession(config.smtp, config.smtp_password)
     session.open()
     try:
+        message = templates[edition].mail(recipient, session.offers("8bitmime"))
         outcome = session.send(templates[edition].sender, smtp_address(recipient_email),
-                               templates[edition].build(recipient))  # fmt: skip
+                               message)  # fmt: skip
     finally:
         session.close()
     if outcome.status != "sent":
@@ -105,6 +108,7 @@ def check(template: MessageTemplate, message: bytes, recipient: Recipient) -> li
     unsubscribe link missing from the text or the HTML they read, a placeholder left."""
     head, _, body = message.partition(b"\r\n\r\n")
     problems = [f"{recipient.email}: {problem}" for problem in _header_problems(head)]
+    problems += [f"{recipient.email}: {problem}" for problem in _body_problems(body)]
     if UNSUBSCRIBE_PLACEHOLDER.encode() in head:
         problems.append(f"{recipient.email}: a header still holds {UNSUBSCRIBE_PLACEHOLDER}")
     link = unsubscribe_url(template.settings, recipient.token).encode()
@@ -128,13 +132,30 @@ def _header_problems(head: bytes) -> list[str]:
     return problems
 
 
+def _body_problems(body: bytes) -> list[str]:
+    """A bare CR or LF, or a line past 998 bytes: an 8-bit body keeps to both."""
+    problems = []
+    if body.count(b"\n") != body.count(b"\r\n") or body.count(b"\r") != body.count(b"\r\n"):
+        problems.append("the body has a bare CR or LF")
+    longest = max(map(len, body.split(b"\r\n")))
+    if longest > MAX_LINE:
+        problems.append(f"a body line is {longest} bytes long")
+    return problems
+
+
 def _decoded_parts(template: MessageTemplate, body: bytes) -> list[bytes | None]:
-    """The text and HTML bodies as a reader's client decodes them (base64)."""
+    """The text and HTML bodies as a reader's client decodes them (8bit or base64)."""
     parts = body.split(b"--" + template.boundary)[1:3]
     parts += [b""] * (2 - len(parts))
-    heads = (template.text_body.head, template.html_body.head)
-    pairs = zip(parts, heads, strict=True)
-    return [_decoded(part.partition(b"\r\n\r\n")[2], head) for part, head in pairs]
+    heads = (template.texts[False].part.head, template.htmls[False].part.head)
+    return [_decoded_part(part, head) for part, head in zip(parts, heads, strict=True)]
+
+
+def _decoded_part(part: bytes, head: bytes) -> bytes | None:
+    header, _, content = part.partition(b"\r\n\r\n")
+    if b"\r\nContent-Transfer-Encoding: 8bit" in header:
+        return content.removesuffix(b"\r\n") or None  # that CRLF belongs to the boundary
+    return _decoded(content, head)
 
 
 def _decoded(content: bytes, head: bytes) -> bytes | None:

@@ -16,6 +16,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from newsletter.config import SmtpSettings
@@ -39,6 +40,19 @@ class Outcome:
 
 
 SENT = Outcome("sent")
+
+
+END_OF_DATA = b".\r\n"
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One message for one transaction, as DATA carries it (`for_data`): dot-stuffed and
+    ended. It holds 8-bit body parts when `seven_bit` is set: that makes the same message
+    with 7-bit bodies, for a server without 8BITMIME."""
+
+    wire: bytes
+    seven_bit: Callable[[], Mail] | None = None
 
 
 class SmtpSession:
@@ -85,8 +99,13 @@ class SmtpSession:
                 ) from None
         self.connection = connection
 
-    def send(self, sender: str, recipient: str, message: bytes) -> Outcome:
-        """Offer one message; say what the server made of it.
+    def offers(self, extension: str) -> bool:
+        """Whether the server said it supports `extension` (e.g. "8bitmime") when this
+        session opened; False while it is not open."""
+        return self.connection is not None and bool(self.connection.has_extn(extension))
+
+    def send(self, sender: str, recipient: str, message: bytes | Mail) -> Outcome:
+        """Offer one message (bytes: 7-bit); say what the server made of it.
 
         `recipient` is in ASCII form (see `smtp_address`) unless its local part is
         not ASCII: that needs a server that offers SMTPUTF8 (RFC 6531).
@@ -98,16 +117,20 @@ class SmtpSession:
             return Outcome(
                 "failed", "the address is not ASCII and the server does not offer SMTPUTF8"
             )
+        mail = message if isinstance(message, Mail) else Mail(for_data(message))
+        if mail.seven_bit is not None and not self.connection.has_extn("8bitmime"):
+            mail = mail.seven_bit()
         try:
-            return self._transaction(self.connection, sender, recipient, message)
+            return self._transaction(self.connection, sender, recipient, mail)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self.close()
             return Outcome("retry", f"connection lost: {_describe(error)}")
 
     def _transaction(
-        self, connection: smtplib.SMTP, sender: str, recipient: str, message: bytes
+        self, connection: smtplib.SMTP, sender: str, recipient: str, mail: Mail
     ) -> Outcome:
-        """MAIL, RCPT, DATA, then the message.
+        """MAIL (with BODY=8BITMIME for 8-bit data, SMTPUTF8 for an address beyond
+        ASCII), RCPT, DATA, then the message.
 
         Like `smtplib.sendmail`, but the message is known to have CRLF line ends and
         the addresses were checked when they were stored, so it skips the regular
@@ -116,8 +139,9 @@ class SmtpSession:
         PIPELINING (RFC 2920) the three commands go in one write, saving two round
         trips.
         """
+        body = " BODY=8BITMIME" if mail.seven_bit is not None else ""
         utf8 = " SMTPUTF8" if not recipient.isascii() else ""
-        commands = [f"MAIL FROM:<{sender}>{utf8}", f"RCPT TO:<{recipient}>", "DATA"]
+        commands = [f"MAIL FROM:<{sender}>{body}{utf8}", f"RCPT TO:<{recipient}>", "DATA"]
         stages = ("sender", "recipient", "message")
         if connection.has_extn("pipelining"):
             connection.send("".join(command + "\r\n" for command in commands).encode())
@@ -140,7 +164,7 @@ class SmtpSession:
             stage, code, reply = refused or ("message", *replies[-1])
             self._reset_after(code)
             return _by_code(stage, code, reply)
-        connection.send(_dot_stuffed(message) + b".\r\n")
+        connection.send(mail.wire)
         code, reply = connection.getreply()
         if code != 250:
             self._reset_after(code)
@@ -166,14 +190,20 @@ class SmtpSession:
             self.connection = None
 
 
-def _dot_stuffed(message: bytes) -> bytes:
-    """RFC 5321 4.5.2: a line that starts with "." gets another one; the message ends
-    with CRLF. Built messages need neither (headers and base64), and the tests are cheap."""
-    if b"\r\n." in message:
-        message = message.replace(b"\r\n.", b"\r\n..")
-    if message.startswith(b"."):
-        message = b"." + message
-    return message if message.endswith(b"\r\n") else message + b"\r\n"
+def for_data(message: bytes) -> bytes:
+    """`message` as DATA carries it: dot-stuffed, ending with CRLF, then "." CRLF."""
+    stuffed = dot_stuffed(message)
+    return stuffed + (END_OF_DATA if stuffed.endswith(b"\r\n") else b"\r\n" + END_OF_DATA)
+
+
+def dot_stuffed(piece: bytes) -> bytes:
+    """RFC 5321 4.5.2: a line that starts with "." gets another one (the receiver takes
+    it off again). `piece` starts a line; so a message built of pieces that each start a
+    line can be stuffed a piece at a time, the shared ones once (message.py). 8-bit
+    bodies have such lines: an HTML style sheet's `.class {…}`."""
+    if b"\r\n." in piece:
+        piece = piece.replace(b"\r\n.", b"\r\n..")
+    return b"." + piece if piece.startswith(b".") else piece
 
 
 _ENHANCED = re.compile(r"^5\.(\d{1,3})\.(\d{1,3})\b")
@@ -218,7 +248,13 @@ _WHAT = {
 def smtp_address(address: str) -> str:
     """The address as SMTP carries it: an internationalised domain in its ASCII
     (IDNA) form, `a@bücher.example` -> `a@xn--bcher-kva.example`. A local part
-    that is not ASCII stays as it is (it needs SMTPUTF8)."""
+    that is not ASCII stays as it is (it needs SMTPUTF8).
+
+    The domain goes in ASCII even to a server that offers SMTPUTF8: both forms name one
+    domain (DNS is asked the ASCII one), and a message sent with SMTPUTF8 may not be
+    downgraded on its way (RFC 6531 section 3.2), so a relay whose next hop lacks it
+    would have to bounce it. So SMTPUTF8 is used only where nothing else carries the
+    address, and the `To:` header (built from this form) stays ASCII with it."""
     if address.isascii():
         return address
     local, at, domain = address.rpartition("@")

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from newsletter.config import Config
 from newsletter.inbox.policy import refused_at_send
@@ -26,6 +27,9 @@ from newsletter.send.report import SendReport
 from newsletter.send.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.store import Store, deliveries, subscribers
 from newsletter.store.deliveries import Delivery
+
+if TYPE_CHECKING:
+    from newsletter.send.smtp import Mail
 
 QUEUED_PER_CONNECTION = 4
 """Deliveries waiting per worker: enough to never starve one, few enough to stop at once."""
@@ -64,7 +68,8 @@ class Workers:
         self.sender = next(iter(templates.values())).sender
         self.bounces = config.bounces.address  # VERP: bounces+{token}@…, or the From address
         size = max(1, config.smtp.connections) * QUEUED_PER_CONNECTION
-        self.queue: queue.Queue[tuple[Delivery, bytes]] = queue.Queue(maxsize=size)
+        self.queue: queue.Queue[tuple[Delivery, Mail]] = queue.Queue(maxsize=size)
+        self.eightbit = False  # build 8-bit bodies: decided by the first session (`deliver`)
         self.fed = threading.Event()
         self.stopped_by = ""
         self.lock = threading.Lock()
@@ -72,7 +77,14 @@ class Workers:
         self.unrecorded: list[Result] = []
 
     def deliver(self, first: SmtpSession, pending: Iterator[Delivery], count: int) -> None:
-        """Send every delivery `pending` yields (`count` of them), until done or stopped."""
+        """Send every delivery `pending` yields (`count` of them), until done or stopped.
+
+        Messages are built before a session takes them, so the first session, open
+        already, decides how: with 8-bit bodies if its server offers 8BITMIME. A session
+        of the pool whose server does not gets each 8-bit message built again in base64
+        (`Mail.seven_bit`, in that worker): one more build and signature per message there,
+        and never 8-bit data to a server that did not offer it (RFC 6152)."""
+        self.eightbit = first.offers("8bitmime")
         sessions = [first] + [
             SmtpSession(self.config.smtp, self.config.smtp_password)
             for _ in range(max(1, min(self.config.smtp.connections, count)) - 1)
@@ -138,13 +150,14 @@ class Workers:
             if ledger is not None:
                 ledger.close()
 
-    def _build(self, delivery: Delivery) -> bytes:
+    def _build(self, delivery: Delivery) -> Mail:
         address = smtp_address(delivery.email)
-        return self.templates[delivery.edition].build(
-            Recipient(address, delivery.name, delivery.token, str(delivery.subscriber))
+        return self.templates[delivery.edition].mail(
+            Recipient(address, delivery.name, delivery.token, str(delivery.subscriber)),
+            self.eightbit,
         )
 
-    def _attempt(self, session: SmtpSession, delivery: Delivery, message: bytes) -> Result:
+    def _attempt(self, session: SmtpSession, delivery: Delivery, message: Mail) -> Result:
         """Offer one message, retrying a 4xx or a lost connection with backoff."""
         address = smtp_address(delivery.email)
         attempts, outcome = 0, Outcome("retry", "not tried")

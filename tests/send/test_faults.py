@@ -175,6 +175,21 @@ def test_an_internationalised_domain_is_sent_in_its_ascii_form(
     assert _statuses(site) == {"sent": 1}
 
 
+def test_an_internationalised_domain_goes_in_ascii_even_when_smtputf8_is_offered(
+    workspace: Path,
+) -> None:
+    """Its A-label names the same domain; SMTPUTF8 would bind the message to relays that
+    all offer it (RFC 6531 3.2), so it is kept for what only it can carry."""
+    with SmtpServer(smtputf8=True) as server:
+        make_site(workspace, server.port, [("a@bücher.example", "", "zh")])
+        assert send(load_config()).sent == 1
+        [received] = server.handler.received
+    assert received.recipient == "a@xn--bcher-kva.example"
+    assert received.mail_options == ["BODY=8BITMIME"]
+    head = received.raw.partition(b"\r\n\r\n")[0]
+    assert head.isascii() and head.startswith(b"To: a@xn--bcher-kva.example\r\n")
+
+
 def _add_unicode_local_part(site: Path) -> None:
     """An address only SMTPUTF8 can carry, as an older database may hold one."""
     with sqlite3.connect(site / "newsletter.db") as db:
@@ -206,7 +221,9 @@ def test_a_unicode_local_part_goes_out_with_smtputf8_when_offered(workspace: Pat
         report = send(load_config())
         assert (report.sent, report.failed) == (4, 0)
         assert "用户@example.org" in server.handler.count()
-        assert any("SMTPUTF8" in mail_from for mail_from in server.handler.mail_from)
+        options = {item.recipient: item.mail_options for item in server.handler.received}
+        assert options.pop("用户@example.org") == ["BODY=8BITMIME", "SMTPUTF8"]
+        assert all("SMTPUTF8" not in item for item in options.values())
 
 
 @pytest.mark.parametrize(

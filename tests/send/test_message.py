@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from newsletter.config import NewsletterSettings
 from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send.message import MessageTemplate, Recipient, unsubscribe_url
-from tests.helpers import parse_message
+from newsletter.send.smtp import for_data
+from tests.helpers import parse_message, same_but_line_breaks
 
 SETTINGS = NewsletterSettings()
 DATE = "Mon, 15 Jul 2024 08:00:00 +0800"
@@ -132,3 +133,44 @@ def test_lone_surrogates_from_a_command_line_do_not_break_the_build() -> None:
     header_lines(raw)
     [to] = parse_message(raw)["To"].addresses
     assert to.display_name == "Ann Lee"
+
+
+PIECES = st.sampled_from(
+    [" ", "\t", "\n", "\r\n", "\r", "a", "中文", "模型" * 200, "word " * 120, ".", "\n.",
+     "<p class='x' style='a: b'>", "</p>", "<pre>", "</pre>", "\x00", UNSUBSCRIBE_PLACEHOLDER]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(html=st.lists(PIECES, max_size=30).map("".join),
+       text=st.lists(PIECES, max_size=30).map("".join), eightbit=st.booleans())  # fmt: skip
+def test_either_encoding_decodes_to_what_was_composed(html: str, text: str, eightbit: bool) -> None:
+    """8-bit where it can go so (lines within 998, no NUL), else base64: either way the
+    parts decode to the composed text with the reader's link, CRLF line ends."""
+    html, text = html + UNSUBSCRIBE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER + text
+    raw = template_of(html, text).build(Recipient("ann@example.org", "Ann", "T0k3n", "7"),
+                                        DATE, eightbit)  # fmt: skip
+    assert raw.count(b"\n") == raw.count(b"\r") == raw.count(b"\r\n")
+    assert max(map(len, raw.split(b"\r\n"))) <= 998
+    link = unsubscribe_url(SETTINGS, "T0k3n")
+    message = parse_message(raw)
+    plain, rich = message.iter_parts()
+    canonical = {kind: re.sub("\r\n|\r|\n", "\r\n", value.replace(UNSUBSCRIBE_PLACEHOLDER, link))
+                 for kind, value in (("text", text), ("html", html))}  # fmt: skip
+    assert plain.get_content() == canonical["text"]
+    if rich["Content-Transfer-Encoding"] == "8bit":
+        assert eightbit and "\x00" not in html
+        assert same_but_line_breaks(rich.get_content(), canonical["html"].replace("\r\n", "\n"))
+    else:
+        assert rich.get_content() == canonical["html"]
+    if not eightbit:
+        assert raw.isascii()
+    # what `send` offers: the same message, dot-stuffed a piece at a time
+    reader = Recipient("ann@example.org", "Ann", "T0k3n", "7")
+    wire = template_of(html, text).mail(reader, eightbit).wire
+    date = email.message_from_bytes(wire)["Date"]
+    assert wire == for_data(template_of(html, text).build(reader, date, eightbit))
+
+
+def template_of(html: str, text: str) -> MessageTemplate:
+    return MessageTemplate(SETTINGS, 1, SUBJECT, html, text)

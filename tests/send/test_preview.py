@@ -36,6 +36,9 @@ def test_the_samples_are_built_for_a_made_up_reader(workspace: Path) -> None:
         text, html = message.get_body(("plain",)), message.get_body(("html",))
         assert text is not None and html is not None
         assert SAMPLE_LINK in text.get_content() and SAMPLE_LINK in html.get_content()
+        # 8-bit, as most servers get it: it reads as text in an editor and in a diff
+        assert text["Content-Transfer-Encoding"] == html["Content-Transfer-Encoding"] == "8bit"
+        assert "Unsubscribe" in raw.decode("utf-8")
     assert SAMPLE_RECIPIENT.email.endswith(".invalid")  # RFC 2606: never delivered
 
 
@@ -92,3 +95,25 @@ def test_a_name_stored_with_cr_lf_by_an_older_release_builds_clean(workspace: Pa
     with sqlite3.connect(site / "newsletter.db") as db:
         db.execute("UPDATE subscribers SET name = 'Evil' || char(13, 10) || 'Bcc: x@evil.example'")
     assert dry_run(load_config()).warnings == []
+
+
+@pytest.mark.parametrize("eightbit", [True, False], ids=["8-bit", "base64"])
+def test_the_check_finds_a_bare_line_end_or_an_overlong_body_line(
+    workspace: Path, eightbit: bool
+) -> None:
+    make_site(workspace, free_port(), [])
+    config = load_config()
+    with Store.open(config.database_path) as store:
+        issue = issues.get(store.db, 1)
+    assert issue
+    template = load_templates(config, issue)["zh"]
+    reader = Recipient("ann@example.org", "Ann", "T0k3n", "1")
+    good = template.build(reader, eightbit=eightbit)
+    assert check(template, good, reader) == []
+    head, body = good.split(b"\r\n\r\n", 1)
+    line = body.index(b"\r\n", len(body) // 2)
+    bare = head + b"\r\n\r\n" + body[:line] + b"\n" + body[line + 2 :]
+    assert check(template, bare, reader) == ["ann@example.org: the body has a bare CR or LF"]
+    long = head + b"\r\n\r\n" + body[:line] + b" " * 1000 + body[line:]
+    [problem] = check(template, long, reader)
+    assert problem.startswith("ann@example.org: a body line is ")
