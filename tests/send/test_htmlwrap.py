@@ -201,11 +201,15 @@ def test_the_sample_is_laid_out_as_composed_in_chromium(
     composed = Renderer(NewsletterSettings()).render(sample_issue(number=1))[edition].html
     composed = composed.replace(UNSUBSCRIBE_PLACEHOLDER, "https://digest.example.org/u/T0k3n")
     wrapped = wrap(canonical_lines(composed), 998)
-    assert wrapped is not None and b"<wbr\r\n>" in wrapped and max(map(len, lines(wrapped))) <= 998
+    assert wrapped is not None and max(map(len, lines(wrapped))) <= 998
+    # The English edition has no Chinese run to break inside: no <wbr>, no control.
+    assert (b"<wbr\r\n>" in wrapped) == (edition != "en")
     control = wrapped.replace(b"<wbr\r\n>", b"\r\n", 1)
     for width in (375, 1000):
         height, places = _laid_out(chromium, composed.encode(), tmp_path / "composed.html", width)
-        assert len(places) > 5000
+        assert len(places) > 2000
         wrapped_height, wrapped_places = _laid_out(chromium, wrapped, tmp_path / "w.html", width)
         assert wrapped_height == height and _moved(places, wrapped_places) < 0.1, width
-        assert _moved(places, _laid_out(chromium, control, tmp_path / "c.html", width)[1]) > 2
+        if control != wrapped:
+            moved = _moved(places, _laid_out(chromium, control, tmp_path / "c.html", width)[1])
+            assert moved > 2
