@@ -3,8 +3,7 @@ without TLS (nothing crosses a network). Decided twice: from the configured host
 before connecting (an address or `localhost`), and for a name, from the address
 the connection reached.
 
-`send/smtp.py` keeps its own copy of the same rule (it came first); the IMAP source
-of the inbox uses this one.
+Both the SMTP sessions (`send/smtp.py`) and the IMAP source of the inbox ask it.
 """
 
 from __future__ import annotations

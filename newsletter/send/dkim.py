@@ -46,6 +46,10 @@ SIGNED_HEADERS = (
     "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
 )  # fmt: skip
 """What `h=` covers; List-Unsubscribe-Post must be signed for one-click to count (RFC 8058)."""
+OVERSIGNED = ("From", "To", "Subject", "List-Unsubscribe", "List-Unsubscribe-Post")
+"""Named in `h=` once more than the message has them (RFC 6376 8.15): the extra name
+stands for "no such field", so a second From or List-Unsubscribe added on the way
+breaks the signature instead of riding on it."""
 KEY_BITS = 2048
 DNS_STRING = 255  # the longest character-string in a TXT record
 
@@ -103,9 +107,7 @@ class Signer:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
-        names = ":".join(name.lower() for name in SIGNED_HEADERS).replace(
-            ":content-type", ":\r\n content-type"
-        )  # folded: no line past 78 characters
+        names = _folded_names([*SIGNED_HEADERS, *OVERSIGNED])
         unsigned = (
             (
                 f"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain};\r\n"
@@ -126,6 +128,18 @@ class Signer:
     def dns_record(self) -> str:
         """The TXT record to publish, as DNS zone strings of at most 255 characters."""
         return dns_record(self.key)
+
+
+def _folded_names(names: list[str]) -> str:
+    """`from:to:…` for `h=`, folded after a colon so no line passes 78 characters."""
+    lines, line = [], " h="
+    for index, name in enumerate(names):
+        piece = name.lower() + (":" if index < len(names) - 1 else "")
+        if len(line) + len(piece) > 76:
+            lines.append(line)
+            line = " "
+        line += piece
+    return "\r\n".join([*lines, line])[len(" h=") :]
 
 
 def dns_record(key: RSAPrivateKey) -> str:

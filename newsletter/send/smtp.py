@@ -11,7 +11,6 @@ the run stops there and leaves the rest to resume.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import smtplib
 import socket
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 
 from newsletter.config import SmtpSettings
 from newsletter.errors import NewsletterError
+from newsletter.loopback import may_be_loopback, peer_is_loopback
 
 
 class SmtpUnavailable(NewsletterError):
@@ -67,7 +67,7 @@ class SmtpSession:
         """Connect (TLS or STARTTLS as configured, certificates checked) and log in."""
         settings = self.settings
         where = f"{settings.host}:{settings.port}"
-        if settings.username and settings.security == "none" and not _is_loopback(settings.host):
+        if settings.username and settings.security == "none" and not may_be_loopback(settings.host):
             raise SmtpUnavailable(_CLEAR_PASSWORD.format(where=where))
         try:
             if settings.security == "tls":
@@ -86,7 +86,7 @@ class SmtpSession:
                 f"cannot reach the SMTP server {where}: {_describe(error)}"
             ) from None
         if settings.username:
-            if settings.security == "none" and not _peer_is_loopback(connection):
+            if settings.security == "none" and not peer_is_loopback(connection.sock):
                 connection.close()
                 raise SmtpUnavailable(_CLEAR_PASSWORD.format(where=where))
             try:
@@ -265,26 +265,6 @@ def smtp_address(address: str) -> str:
     except (idna.IDNAError, UnicodeError):
         return address
     return f"{local}{at}{ascii_domain}"
-
-
-def _is_loopback(host: str) -> bool:
-    """Whether `host` names this machine without resolving anything remote."""
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
-        ".localhost"
-    ):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return True  # a name: decided once connected, from the peer's address
-
-
-def _peer_is_loopback(connection: smtplib.SMTP) -> bool:
-    try:
-        peer = connection.sock.getpeername()[0] if connection.sock else ""
-        return ipaddress.ip_address(peer).is_loopback
-    except (OSError, ValueError):
-        return False
 
 
 def _describe(error: BaseException) -> str:

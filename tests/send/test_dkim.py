@@ -17,14 +17,14 @@ from newsletter.config import NewsletterSettings, load_config
 from newsletter.errors import ConfigError
 from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send import send
-from newsletter.send.dkim import SIGNED_HEADERS, Signer, dns_text, keygen, load_signer
+from newsletter.send.dkim import OVERSIGNED, SIGNED_HEADERS, Signer, dns_text, keygen, load_signer
 from newsletter.send.message import MessageTemplate, Recipient
 from newsletter.send.preview import dry_run
 from tests.helpers import THREE, config_error, make_site
 from tests.smtpd import SmtpServer
 
 DOMAIN, SELECTOR = "example.org", "news2026"
-H_LIST = [name.lower().encode() for name in SIGNED_HEADERS]
+H_LIST = [name.lower().encode() for name in (*SIGNED_HEADERS, *OVERSIGNED)]
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +108,13 @@ def test_every_message_of_a_real_send_verifies(
                                                        dnsfunc=dns_for(signer))  # fmt: skip
         retitled = re.sub(rb"\r\nSubject: [^\r]*", b"\r\nSubject: Free money", raw)
         assert retitled != raw and not dkim.verify(retitled, dnsfunc=dns_for(signer))
+        # a second From or List-Unsubscribe added on the way (above or below ours)
+        # breaks the signature: h= names them once more than the message has them
+        for added in (b"From: Bank <security@bank.example>",
+                      b"List-Unsubscribe: <https://evil.example/u>"):  # fmt: skip
+            assert not dkim.verify(added + b"\r\n" + raw, dnsfunc=dns_for(signer))
+            assert not dkim.verify(head + b"\r\n" + added + b"\r\n\r\n" + body,
+                                   dnsfunc=dns_for(signer))  # fmt: skip
         # what relaxed canonicalisation ignores changes nothing: white space at line ends
         spaced = head + b"\r\n\r\n" + body.replace(b"\r\n", b" \t\r\n", 20)
         assert spaced != raw and dkim.verify(spaced, dnsfunc=dns_for(signer))
