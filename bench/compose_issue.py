@@ -4,7 +4,7 @@ Each paper carries arXiv metadata (authors, categories, the abstract), read from
 the store's cache as compose reads it: the sample's papers with the sample's
 metadata (`tests/data/arxiv/sample.xml`, parsed by the real parser), cycled under
 fresh ids. Prints the median time of each stage over the runs (reading the cache,
-Jinja, MJML, premailer, text, writing the folder), the total per issue, the sizes
+Jinja, MJML, inlining the CSS, text, writing the folder), the total per issue, the sizes
 of the editions and how many abstracts were cut to fit the clip, and the wall time
 of two whole commands run as a user runs them, cold: `newsletter --help` and
 `newsletter compose` on the bundled sample.
@@ -104,7 +104,7 @@ def main() -> None:
     print(f"issue: {args.papers} papers with arXiv metadata, 3 editions, "
           f"median of {args.repeat} warm runs")  # fmt: skip
     print(f"  {'cache':<10} {statistics.median(timings.stages['cache']) * 1000:7.2f} ms")
-    for stage in ("jinja", "mjml", "premailer", "text"):
+    for stage in ("jinja", "mjml", "inline", "text"):
         samples = timings.stages[stage]  # one a rendering: three or more an issue
         per_issue = sum(samples) / args.repeat
         print(f"  {stage:<10} {per_issue * 1000:7.2f} ms")

@@ -165,6 +165,14 @@ def _wait_for_hang_up(connection: socket.socket, stopping: threading.Event) -> N
             return
 
 
+def arxiv_workspace(workspace: Path, server: ArxivServer) -> Path:
+    """`workspace` with the arXiv tests' digest and its config pointing at `server`."""
+    (workspace / "digests").mkdir()
+    (workspace / "digests" / "arxiv.md").write_bytes((DATA / "digest.md").read_bytes())
+    (workspace / "newsletter.toml").write_text(arxiv_toml(server), encoding="utf-8")
+    return workspace
+
+
 def arxiv_toml(server: ArxivServer, **settings: object) -> str:
     """An `[arxiv]` table pointing at `server`, fast enough for tests."""
     values = {"api_url": server.url, "interval": 0.05, "timeout": 5, "retries": 2,

@@ -1,7 +1,7 @@
 """Stage 3, compose: unsent papers in, an issue folder in `issues/` out.
 
 `issue.py` picks the papers and records the issue; `render.py` turns them into
-three editions (Jinja2 -> MJML -> mjml-python -> HTML -> premailer, and text),
+three editions (Jinja2 -> MJML -> mjml-python -> HTML -> inlined CSS, and text),
 with `mjml_check.py`, `markup.py` and `textlayout.py` as its helpers;
 `folder.py` writes and reads issue folders, the archive `send` mails from.
 """

@@ -1,12 +1,12 @@
-"""The rendering pipeline: papers → Jinja2 → MJML → mjml-python → HTML → premailer.
+"""The rendering pipeline: papers → Jinja2 → MJML → mjml-python → HTML → inlined CSS.
 
 Read top to bottom, this is what `compose` does to each edition of an issue:
 
 1. `Renderer.mjml` renders `issue.mjml.j2` with Jinja2 (autoescape on, undefined
    names are errors) and checks the MJML, since mjml-python lets typos through;
 2. `compile_mjml` compiles it with mjml-python (no web fonts, nothing remote);
-3. `inline_css` inlines the CSS with premailer, keeping `!important` (MJML's
-   phone layout needs it) and the doctype (premailer drops MRML's lowercase one);
+3. `inline_css` inlines the CSS (`inline.py`), keeping `!important` (MJML's
+   phone layout needs it), the media queries and MRML's doctype;
 4. `Renderer.text` renders `issue.txt.j2`, the plain-text alternative, from the
    same data (never scraped from the HTML).
 
@@ -18,7 +18,6 @@ it in by plain substitution, without rendering anything per recipient.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -148,7 +147,7 @@ class Renderer:
         """The edition's MJML and its inlined HTML."""
         source = self.timings.measure("jinja", lambda: self.mjml(context))
         html = self.timings.measure("mjml", lambda: compile_mjml(source))
-        return source, self.timings.measure("premailer", lambda: inline_css(html))
+        return source, self.timings.measure("inline", lambda: inline_css(html))
 
     def context(
         self, info: IssueInfo, name: str, views: list[PaperView] | None = None
@@ -273,14 +272,15 @@ def compile_mjml(source: str) -> str:
 
 
 def inline_css(html: str) -> str:
-    """Inline the CSS with premailer, as email clients want it.
+    """Inline the CSS (`inline.py`), as email clients want it.
 
-    The HTML is parsed here rather than by premailer, with `huge_tree`: libxml2
-    stops at a text node over 10,000,000 bytes (a 10 MB paragraph), and its HTML
-    parser "recovers" by dropping the rest of the document, footer and unsubscribe
-    link included, without a word.
+    The HTML is parsed with `huge_tree`: libxml2 stops at a text node over
+    10,000,000 bytes (a 10 MB paragraph), and its HTML parser "recovers" by dropping
+    the rest of the document, footer and unsubscribe link included, without a word.
     """
     from lxml import etree  # type: ignore[import-untyped]
+
+    from newsletter.compose.inline import inline
 
     parser = etree.HTMLParser(huge_tree=True)
     document = etree.fromstring(_skip_mjml_styles(html).strip(), parser)
@@ -288,54 +288,15 @@ def inline_css(html: str) -> str:
     if document is None or fatal:
         reason = fatal[0].message if fatal else "empty document"
         raise TemplateError(f"{MJML_TEMPLATE}: the HTML cannot be parsed for inlining: {reason}")
-    inliner = _premailer_class()(
-        document,
-        allow_network=False,  # MJML may link web fonts; we never fetch anything
-        strip_important=False,  # MJML's phone layout relies on !important
-        keep_style_tags=True,  # media queries (phone, dark mode) must stay
-        remove_classes=False,  # the dark-mode rules select by class
-        disable_validation=True,
-        cssutils_logging_level=logging.CRITICAL,
-    )
-    tree = inliner.transform()  # given a parsed document, premailer returns its tree
-    inlined: bytes = etree.tostring(
-        tree.getroot(), method="html", pretty_print=True, encoding="utf-8"
-    )
+    inline(document)
+    inlined: bytes = etree.tostring(document, method="html", pretty_print=True, encoding="utf-8")
     return "<!doctype html>\n" + inlined.decode("utf-8")  # MRML's doctype, as MRML writes it
-
-
-_RULES: dict[tuple[str, int], Any] = {}
-
-
-def _premailer_class() -> type:
-    """Premailer, parsing each stylesheet once per process rather than per document.
-
-    premailer parses and re-serialises every stylesheet with cssutils for each
-    document it inlines: half of its time, spent on the same few stylesheets for
-    every edition of every issue. The parsed rules are plain tuples of strings, and
-    the media rules it leaves over are only read, so they can be shared.
-    """
-    global _CACHED
-    if _CACHED is None:
-        import premailer
-
-        class CachedPremailer(premailer.Premailer):  # type: ignore[misc]
-            def _parse_style_rules(self, css_body: str, ruleset_index: int) -> Any:
-                key = (css_body or "", ruleset_index)
-                if key not in _RULES:
-                    _RULES[key] = super()._parse_style_rules(css_body, ruleset_index)
-                return _RULES[key]
-
-        _CACHED = CachedPremailer
-    return _CACHED
-
-
-_CACHED: type | None = None
 
 
 # The <style> blocks MJML writes itself (resets, Outlook fixes, the column widths of
 # its media queries) stay as they are, as MJML means them to: inlining their resets
-# onto every table cell would add kilobytes, and parsing them costs premailer time.
+# onto every table cell would add kilobytes (`data-premailer="ignore"`, premailer's
+# mark for a block to leave alone, which inline.py honours).
 _MJML_STYLE = re.compile(
     r"<style(?P<attributes>[^>]*)>(?=\s*(?:#outlook a|\.mj-outlook-group-fix|\.moz-text-html"
     r"|@media only screen and \(min-width:))"

@@ -32,7 +32,10 @@ def display_width(text: str) -> int:
 _NO_LINE_START = set("，。、；：？！）》」』】〉,.;:?!)]}%")
 _NO_LINE_END = set("（《「『【〈([{")
 _WORD = r"[A-Za-z0-9\u00c0-\u024f'’\-_/.@#&+=%]+\s*"
-_WRAP_TOKEN = re.compile(rf"https?://{URL_CHARS}+|{_WORD}|\s+|.", re.DOTALL)
+# Ideographs take two columns each and none is punctuation: a run of them is one token.
+_IDEOGRAPH = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_IDEOGRAPHS = re.compile(f"{_IDEOGRAPH}+")
+_WRAP_TOKEN = re.compile(rf"https?://{URL_CHARS}+|{_WORD}|\s+|{_IDEOGRAPH}+|.", re.DOTALL)
 
 
 def wrap(text: str, width: int = 72, indent: str = "", subsequent: str | None = None) -> str:
@@ -85,32 +88,85 @@ def _wrap_narrow(text: str, width: int) -> list[str]:
 
 
 def _wrap_cjk(text: str, width: int) -> list[str]:
+    """A line takes tokens while they fit; a line may break between any two Chinese
+    characters, but not before closing punctuation (it takes the last character
+    down with it) nor after opening punctuation.
+
+    A run of ideographs is one token, split where the line is full (each takes two
+    columns, and none is punctuation): Python works once a run, not once a character.
+    """
+    pending = _WRAP_TOKEN.findall(text)
+    pending.reverse()  # a stack: a run cut at the line's end goes back on it
     lines: list[list[str]] = [[]]
-    used = 0
-    for token in _WRAP_TOKEN.findall(text):
+    used, visible = 0, False  # visible: the line holds more than spaces
+    while pending:
+        token = pending.pop()
         line = lines[-1]
-        ink, spaces = _token_width(token)
-        if used + ink <= width or not "".join(line).strip():
+        if _IDEOGRAPHS.fullmatch(token):
+            room = (width - used) // 2 if visible else max(1, (width - used) // 2)
+            if room >= len(token):
+                line.append(token)
+            elif room > 0:
+                pending.append(token[room:])
+                line.append(token[:room])
+            else:  # the line is full: its next character starts the next one
+                if len(token) > 1:
+                    pending.append(token[1:])
+                used = _break(lines, token[0])
+                continue
+            used += 2 * min(room, len(token))
+            visible = True
+            continue
+        if used + _ink(token) <= width or not visible:
             line.append(token)
-            used += ink + spaces
+            used += _advance(token)
+            visible = visible or not token.isspace()
             continue
         if token.isspace():
             lines.append([])
-            used = 0
+            used, visible = 0, False
             continue
-        carried: list[str] = []
-        if token[0] in _NO_LINE_START and len(line) > 1:
-            carried = [line.pop()]  # no line may start with closing punctuation
-        while len(line) > 1 and line[-1].strip() in _NO_LINE_END:
-            carried.insert(0, line.pop())  # nor end with opening punctuation
-        lines.append([*carried, token])
-        used = sum(sum(_token_width(part)) for part in lines[-1])
+        used = _break(lines, token)
+        visible = True
     return ["".join(line).rstrip() for line in lines]
 
 
+def _break(lines: list[list[str]], token: str) -> int:
+    """Start a new line with `token`, moving down what may not end the last one;
+    the columns the new line takes."""
+    line, carried = lines[-1], []
+    if token[0] in _NO_LINE_START and _more_than_one(line):
+        carried = [_pop_last(line)]  # no line may start with closing punctuation
+    while _more_than_one(line) and line[-1].strip() in _NO_LINE_END:
+        carried.insert(0, line.pop())  # nor end with opening punctuation
+    lines.append([*carried, token])
+    return sum(map(_advance, lines[-1]))
+
+
+def _more_than_one(line: list[str]) -> bool:
+    """Whether the line holds more than one token (a run counts its characters)."""
+    return len(line) > 1 or (
+        len(line) == 1 and len(line[0]) > 1 and bool(_IDEOGRAPHS.fullmatch(line[0]))
+    )
+
+
+def _pop_last(line: list[str]) -> str:
+    """Take the line's last token off (the last character of a run)."""
+    last = line[-1]
+    if len(last) > 1 and _IDEOGRAPHS.fullmatch(last):
+        line[-1] = last[:-1]
+        return last[-1]
+    return line.pop()
+
+
 @functools.lru_cache(maxsize=8192)
-def _token_width(token: str) -> tuple[int, int]:
-    """(columns of the token's text, columns of the spaces after it): most tokens are
-    single Chinese characters, so the cache answers nearly every call."""
-    text = token.rstrip()
-    return display_width(text), len(token) - len(text)
+def _ink(token: str) -> int:
+    """Columns of the token's text, without the spaces after it (cached: most tokens
+    are single Chinese characters, so the cache answers nearly every call)."""
+    return display_width(token.rstrip())
+
+
+@functools.lru_cache(maxsize=8192)
+def _advance(token: str) -> int:
+    """Columns the token takes, the spaces after it included."""
+    return _ink(token) + len(token) - len(token.rstrip())

@@ -1,7 +1,7 @@
 """Break an HTML body's long lines where a line break cannot show, for 8-bit transport.
 
 An 8-bit body keeps every line within 998 octets (RFC 5322 section 2.1.1), but
-premailer writes a paragraph on one line, and a Chinese summary makes lines of 1 to
+The inlined HTML has a paragraph on one line, and a Chinese summary makes lines of 1 to
 2 KB. A line break is invisible in HTML only where the parser drops white space, or
 where it stands for a space that is there anyway; so a long line is cut only at the
 last of these places that keeps it within the limit:
@@ -20,7 +20,7 @@ last of these places that keeps it within the limit:
    `nowrap` or `keep-all`, nor in `<nobr>` (there it would add a break).
 
 A line with no such place makes `wrap` give up (None): that part goes in base64.
-Styles are read from `style` attributes, where premailer puts every rule it can
+Styles are read from `style` attributes, where compose inlines every rule it can
 inline; a style sheet left in `<style>` that keeps white space turns 2 and 3 off for
 the whole document, and one that says `keep-all` turns 3 off.
 """

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
-from tests.arxivd import DATA, ArxivServer, arxiv_toml
+from tests.arxivd import ArxivServer, arxiv_toml, arxiv_workspace
 from tests.conftest import ROOT
 from tests.helpers import add_digest, write_config
 
@@ -20,10 +19,7 @@ UNKNOWN = "digests/arxiv.md:15: arXiv does not know paper 2407.99999: check its 
 
 @pytest.fixture
 def site(workspace: Path, arxiv: ArxivServer) -> Path:
-    (workspace / "digests").mkdir()
-    shutil.copy(DATA / "digest.md", workspace / "digests" / "arxiv.md")
-    write_config(workspace, arxiv_toml(arxiv))
-    return workspace
+    return arxiv_workspace(workspace, arxiv)
 
 
 def enrich(*options: str) -> Result:

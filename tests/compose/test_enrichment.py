@@ -4,7 +4,6 @@ once, never in a dry run, and handed to the templates as `paper.meta`."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from newsletter.compose import ComposeResult, compose
 from newsletter.config import load_config
-from tests.arxivd import DATA, ArxivServer, Seen, arxiv_toml
+from tests.arxivd import ArxivServer, Seen, arxiv_toml, arxiv_workspace
 from tests.conftest import ROOT
 from tests.helpers import add_digest, write_config
 
@@ -23,10 +22,7 @@ DATE = dt.date(2024, 7, 15)
 
 @pytest.fixture
 def site(workspace: Path, arxiv: ArxivServer) -> Path:
-    (workspace / "digests").mkdir()
-    shutil.copy(DATA / "digest.md", workspace / "digests" / "arxiv.md")
-    write_config(workspace, arxiv_toml(arxiv))
-    return workspace
+    return arxiv_workspace(workspace, arxiv)
 
 
 def run(**options: object) -> ComposeResult:

@@ -1,4 +1,4 @@
-"""The rendering pipeline: real Jinja2, real mjml-python, real premailer."""
+"""The rendering pipeline: real Jinja2, real mjml-python, the CSS inlined."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_markup_in_titles_is_shown_and_runs_nothing() -> None:
     assert "<title>AI Paper Digest #3</title>" in editions["en"].html
 
 
-def test_the_unsubscribe_placeholder_survives_mjml_and_premailer(
+def test_the_unsubscribe_placeholder_survives_mjml_and_inlining(
     editions: dict[str, Edition],
 ) -> None:
     for edition in editions.values():
@@ -124,7 +124,7 @@ def test_html_is_inlined_and_keeps_what_phones_and_dark_mode_need(
     html = editions["bilingual"].html
     assert html.startswith("<!doctype html>")
     assert '<html lang="zh-CN"' in html
-    assert 'class="paper-title" lang="en" style="' in html  # CSS inlined by premailer
+    assert 'class="paper-title" lang="en" style="' in html  # CSS inlined
     assert "!important" in html  # MJML's phone rules and dark mode keep their weight
     assert "@media only screen and (min-width:480px)" in html
     assert "prefers-color-scheme: dark" in html
@@ -324,7 +324,7 @@ def test_link_text_breaks_only_where_it_is_a_url(editions: dict[str, Edition]) -
 # the HTML as a mail client gets it, in light mode (inline styles) and in dark mode
 # (the `prefers-color-scheme: dark` rules, which win with !important).
 
-HEX = r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b"  # premailer shortens #ffffff to #fff
+HEX = r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b"  # #fff is #ffffff
 
 
 def full_hex(colour: str) -> str:

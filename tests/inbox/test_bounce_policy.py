@@ -36,6 +36,14 @@ def send_issues(site: Path, last: int) -> None:
         assert result.exit_code == 0, result.output
 
 
+def soft_limit_of_two(workspace: Path, server: SmtpServer) -> Path:
+    """ann and Bob on the list, and two soft bounces in a row marking an address bounced."""
+    site = make_site(workspace, server.port, PEOPLE)
+    with (site / "newsletter.toml").open("a") as config:
+        config.write("[bounces]\nsoft_limit = 2\n")
+    return site
+
+
 def bounce_for(site: Path, name: str, issue: int, n: int = 1) -> dict[str, object]:
     """`newsletter inbox` on one fixture mail about ann that names `issue`."""
     box = maildir(site / f"Maildir-{issue}-{n}",
@@ -73,9 +81,7 @@ def test_a_message_id_of_an_issue_never_sent_to_them_falls_back_to_their_latest(
 def test_a_clean_issue_in_between_resets_the_soft_bounce_count(
     workspace: Path, server: SmtpServer
 ) -> None:
-    site = make_site(workspace, server.port, PEOPLE)
-    with (site / "newsletter.toml").open("a") as config:
-        config.write("[bounces]\nsoft_limit = 2\n")
+    site = soft_limit_of_two(workspace, server)
     send_issues(site, 4)
     [first] = bounce_for(site, "dsn-soft-4.2.2.eml", issue=1)["actions"]  # type: ignore[misc]
     assert first["effect"] == "soft bounce 1 of 2 in a row"
@@ -96,9 +102,7 @@ def test_a_later_issue_already_sent_does_not_reset_a_late_soft_bounce(
 ) -> None:
     """Issue 3 went out before issue 2's warning came back: its own bounce may be on
     its way, so it is no proof that the mailbox works again."""
-    site = make_site(workspace, server.port, PEOPLE)
-    with (site / "newsletter.toml").open("a") as config:
-        config.write("[bounces]\nsoft_limit = 2\n")
+    site = soft_limit_of_two(workspace, server)
     send_issues(site, 3)
     bounce_for(site, "dsn-soft-4.2.2.eml", issue=1)
     [late] = bounce_for(site, "dsn-soft-4.2.2.eml", issue=2)["actions"]  # type: ignore[misc]
@@ -129,9 +133,7 @@ def test_a_mailbox_refused_at_send_time_is_a_hard_bounce(
 def test_a_full_mailbox_at_send_time_is_a_soft_bounce_in_the_row(
     workspace: Path, server: SmtpServer
 ) -> None:
-    site = make_site(workspace, server.port, PEOPLE)
-    with (site / "newsletter.toml").open("a") as config:
-        config.write("[bounces]\nsoft_limit = 2\n")
+    site = soft_limit_of_two(workspace, server)
     server.handler.replies[ANN] = ["552 5.2.2 mailbox full"]
     send_issues(site, 2)
     assert events(site) == [(1, "soft", "5.2.2"), (2, "soft", "5.2.2")]
