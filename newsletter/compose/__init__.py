@@ -2,7 +2,8 @@
 
 `issue.py` picks the papers and records the issue; `render.py` turns them into
 three editions (Jinja2 -> MJML -> mjml-python -> HTML -> inlined CSS, and text),
-with `mjml_check.py`, `markup.py` and `textlayout.py` as its helpers;
+with `paper_view.py` (what an edition shows of a paper), `inline.py` (the CSS
+written into the HTML), `mjml_check.py`, `markup.py` and `textlayout.py`;
 `folder.py` writes and reads issue folders, the archive `send` mails from.
 """
 

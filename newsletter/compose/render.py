@@ -10,6 +10,10 @@ Read top to bottom, this is what `compose` does to each edition of an issue:
 4. `Renderer.text` renders `issue.txt.j2`, the plain-text alternative, from the
    same data (never scraped from the HTML).
 
+Each paper reaches the templates as a `PaperView` (`paper_view.py`: the digest's
+fields and what arXiv's metadata adds). An edition whose HTML would pass Gmail's
+clip has its English abstracts cut and its HTML rendered again (`Renderer.edition`).
+
 Each edition is rendered once per issue. What is personal (the unsubscribe link)
 is left as a placeholder that survives all of this unchanged, so that `send` fills
 it in by plain substitution, without rendering anything per recipient.
