@@ -1,4 +1,4 @@
-"""`newsletter/config_rules.py`: what each setting may be, and the one-line error
+"""`newsletter/config/rules.py` and `checks.py`: what each setting may be, and the one-line error
 that names the key and the file when it is not."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from newsletter.config import (
     WebSettings,
     load_config,
 )
-from newsletter.config_rules import BOUNDS
+from newsletter.config.rules import BOUNDS
 from tests.helpers import config_error, write_config
 
 # --- Keys and values ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
     Example:
         newsletter dkim keygen --domain example.org --selector 2026a --out dkim.pem
     """
-    from newsletter.config_rules import checked_dkim_name
+    from newsletter.config.checks import checked_dkim_name
     from newsletter.send.dkim import dns_record, keygen
 
     for option, value in (("--domain", domain), ("--selector", selector)):

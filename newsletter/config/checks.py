@@ -1,8 +1,9 @@
-"""What each configuration value may be: a bound for every number, no control
-character in any text, a real address in `from`, an absolute http(s) `base_url`,
-subject patterns that name only their fields, a cron line and a time zone that
-exist, an arXiv API URL and an interval its terms allow. Each broken rule is one
-`ConfigError` naming the key and the file."""
+"""What the configuration's values must be beyond their type: a real address in
+`from`, an absolute http(s) `base_url`, subject patterns that name only their
+fields, a VERP pattern with its token, all of `[dkim]` or none, an `[inbox]` that
+can log in safely, an arXiv API URL and an interval its terms allow, a cron line
+and a time zone that exist. `validate` runs them once the file is read; each broken
+rule is one `ConfigError` naming the key and the file."""
 
 from __future__ import annotations
 
@@ -10,81 +11,21 @@ import email.utils
 import ipaddress
 import re
 import string
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from newsletter.config.rules import SECURITY_MODES, short_repr
 from newsletter.errors import ConfigError
 from newsletter.model import EDITIONS
-from newsletter.text import shorten
 
 if TYPE_CHECKING:
-    from newsletter.config import (
+    from newsletter.config.settings import (
         ArxivSettings,
         Config,
         DkimSettings,
         InboxSettings,
         NewsletterSettings,
     )
-
-SECURITY_MODES = ("none", "starttls", "tls")
-
-
-@dataclass(frozen=True)
-class Bound:
-    """The values a number setting may take. Every number has one, so `inf`, `nan`
-    or a huge integer is a config error, not an OverflowError or a hang later."""
-
-    low: float
-    high: float
-    unit: str = ""
-    above_low: bool = False  # the low end itself is not allowed (a timeout of 0)
-
-    def allows(self, value: float) -> bool:
-        above = value > self.low if self.above_low else value >= self.low
-        return above and value <= self.high  # False for nan
-
-    def __str__(self) -> str:
-        low = f"more than {self.low:g}" if self.above_low else f"at least {self.low:g}"
-        return f"{low} and at most {self.high:g}{self.unit}"
-
-
-BOUNDS = {
-    "newsletter.max_papers": Bound(1, 1000),
-    "smtp.port": Bound(1, 65535),
-    "smtp.timeout": Bound(0, 600, " seconds", above_low=True),
-    "smtp.connections": Bound(1, 100),
-    "smtp.rate_per_second": Bound(0, 10000, " (0: unlimited)"),
-    "smtp.retries": Bound(0, 10),
-    "smtp.retry_delay": Bound(0, 300, " seconds"),
-    "schedule.grace_hours": Bound(0, 744, " hours"),
-    "web.port": Bound(1, 65535),
-    "web.workers": Bound(1, 64),
-    "web.confirm_days": Bound(1, 90, " days"),
-    "web.signups_per_client_per_hour": Bound(1, 10000),
-    "web.confirmations_per_hour": Bound(1, 1000000),
-    "bounces.soft_limit": Bound(1, 100),
-    "inbox.port": Bound(1, 65535),
-    "inbox.timeout": Bound(0, 600, " seconds", above_low=True),
-    "arxiv.timeout": Bound(0, 120, " seconds", above_low=True),
-    "arxiv.interval": Bound(0, 60, " seconds"),
-    "arxiv.retries": Bound(0, 5),
-    "arxiv.retry_delay": Bound(0, 60, " seconds"),
-}
-"""The bounds of every number setting (the README lists them)."""
-
-# Control characters (and the Unicode line separators) in a value would split a mail
-# header (title, From, List-Unsubscribe…) or a path; only the postal address (in
-# MULTILINE) may hold line feeds.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-MULTILINE = {"newsletter.postal_address"}
-"""Text settings that may hold line feeds (and no other control character): they
-never go into a header or a path; the footer shows each line on its own."""
-
-TEXT_LIMITS = {"newsletter.postal_address": 300}
-"""The longest some text settings may be, in characters."""
-
 
 SUBJECT_FIELDS = ("number", "date", "papers", "title_en", "title_zh")
 """What a subject pattern may name, e.g. `{title_en} #{number} ({papers} papers)`."""
@@ -93,56 +34,6 @@ _SUBJECT_SAMPLE = {"number": 1, "date": "2024-07-15", "papers": 20, "title_en": 
 # A format spec may align, zero-pad, set a width and a precision (`{number:03d}`,
 # `{title_en:.20}`), each under 100: nothing that could grow a subject without bound.
 _SUBJECT_SPEC = re.compile(r"(?:[<>^]?0?[0-9]{1,2})?(?:\.[0-9]{1,2})?[ds]?")
-
-
-def coerce(value: Any, default: Any, key: str, source: str) -> Any:
-    """Check `value` has the type of the key's default, and return it in that type:
-    numbers within their bounds, strings without control characters."""
-    wanted = type(default)
-    if wanted is tuple:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ConfigError(f"{source}: {key} must be a list of strings, not {value!r}")
-        return tuple(checked_text(item, key, source) for item in value)
-    if wanted is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(checked_number(value, key, source))  # bounded first: no OverflowError
-    if not isinstance(value, wanted) or isinstance(value, bool) != isinstance(default, bool):
-        kind = {int: "a whole number", float: "a number", str: "a string"}.get(wanted, "")
-        raise ConfigError(f"{source}: {key} must be {kind}, not {_short(value)}")
-    if wanted is int:
-        return checked_number(value, key, source)
-    return checked_text(value, key, source) if wanted is str else value
-
-
-Number = TypeVar("Number", int, float)
-
-
-def checked_number(value: Number, key: str, where: str) -> Number:
-    bound = BOUNDS.get(key)
-    if bound and not bound.allows(value):
-        raise ConfigError(f"{where}: {key}: {_short(value)} is out of range: it must be {bound}")
-    return value
-
-
-def checked_text(value: str, key: str, where: str) -> str:
-    limit = TEXT_LIMITS.get(key)
-    if limit is not None and len(value) > limit:
-        raise ConfigError(
-            f"{where}: {key}: {_short(value)} is too long: at most {limit} characters"
-        )
-    control = _CONTROL.search(value.replace("\n", "") if key in MULTILINE else value)
-    if control:
-        raise ConfigError(
-            f"{where}: {key}: {_short(value)} has a control character "
-            f"(U+{ord(control.group()):04X}); it would break a mail header or a path"
-        )
-    return value
-
-
-def _short(value: Any) -> str:
-    """A value as an error message quotes it: repr, cut to one readable length."""
-    return shorten(repr(value), 60)
 
 
 def validate(config: Config, source: str) -> None:
@@ -188,17 +79,17 @@ def _check_links(letter: NewsletterSettings, source: str) -> None:
     relative unsubscribe links to every subscriber."""
     if not _is_address(letter.from_):
         raise ConfigError(
-            f"{source}: newsletter.from: {_short(letter.from_)} is not an email address "
+            f"{source}: newsletter.from: {short_repr(letter.from_)} is not an email address "
             '(e.g. "AI Paper Digest <digest@example.org>")'
         )
     if letter.unsubscribe_mailto and not _is_address(letter.unsubscribe_mailto, bare=True):
         raise ConfigError(
-            f"{source}: newsletter.unsubscribe_mailto: {_short(letter.unsubscribe_mailto)} "
+            f"{source}: newsletter.unsubscribe_mailto: {short_repr(letter.unsubscribe_mailto)} "
             "is not an email address (e.g. unsubscribe@example.org; empty: the From address)"
         )
     if not _is_web_url(letter.base_url):
         raise ConfigError(
-            f"{source}: newsletter.base_url: {_short(letter.base_url)} is not an absolute "
+            f"{source}: newsletter.base_url: {short_repr(letter.base_url)} is not an absolute "
             "http(s) URL without query or fragment (e.g. https://digest.example.org)"
         )
 
@@ -211,11 +102,11 @@ def _check_bounce_address(pattern: str, source: str) -> None:
     sample = pattern.replace("{token}", "Tok3n", 1)
     if "{token}" not in pattern.partition("@")[0] or "{" in sample or "}" in sample:
         raise ConfigError(
-            f"{source}: bounces.address: {_short(pattern)} must hold {{token}} once, "
+            f"{source}: bounces.address: {short_repr(pattern)} must hold {{token}} once, "
             "before the @ (e.g. bounces+{token}@example.org)"
         )
     if not _is_address(sample, bare=True):
-        raise ConfigError(f"{source}: bounces.address: {_short(pattern)} is not an address")
+        raise ConfigError(f"{source}: bounces.address: {short_repr(pattern)} is not an address")
 
 
 # A domain name (letters, digits, hyphens; dots between labels), and a selector: one
@@ -235,7 +126,9 @@ def _check_dkim(dkim: DkimSettings, source: str) -> None:
         )
     for key in ("domain", "selector"):
         if given[key] and not checked_dkim_name(given[key]):
-            raise ConfigError(f"{source}: dkim.{key}: {_short(given[key])} is not a domain name")
+            raise ConfigError(
+                f"{source}: dkim.{key}: {short_repr(given[key])} is not a domain name"
+            )
 
 
 def _check_inbox(inbox: InboxSettings, source: str) -> None:
@@ -250,13 +143,13 @@ def _check_inbox(inbox: InboxSettings, source: str) -> None:
         return
     problems = [
         (not _is_host(inbox.host), "inbox.host",
-         f"{_short(inbox.host)} is not a host name or an IP address (e.g. imap.example.org)"),
+         f"{short_repr(inbox.host)} is not a host name or an IP address (e.g. imap.example.org)"),
         (not inbox.username, "inbox.username", "must be set when inbox.host is (IMAP logs in)"),
         (not inbox.folder, "inbox.folder", "must name a folder (e.g. INBOX)"),
         (not inbox.processed_folder, "inbox.processed_folder",
          "must name a folder (e.g. Processed)"),
         (_same_folder(inbox.folder, inbox.processed_folder), "inbox.processed_folder",
-         f"{_short(inbox.processed_folder)} is inbox.folder itself: handled mail must go "
+         f"{short_repr(inbox.processed_folder)} is inbox.folder itself: handled mail must go "
          "elsewhere"),
     ]  # fmt: skip
     for wrong, key, message in problems:
@@ -290,7 +183,7 @@ def _check_arxiv(arxiv: ArxivSettings, source: str) -> None:
 
     if not _is_web_url(arxiv.api_url):
         raise ConfigError(
-            f"{source}: arxiv.api_url: {_short(arxiv.api_url)} is not an absolute http(s) "
+            f"{source}: arxiv.api_url: {short_repr(arxiv.api_url)} is not an absolute http(s) "
             "URL without query or fragment (e.g. https://export.arxiv.org/api/query)"
         )
     host = urlsplit(arxiv.api_url).hostname
@@ -346,7 +239,7 @@ def _check_subject(pattern: str, key: str, source: str) -> None:
     problem = _subject_problem(pattern)
     if problem:
         raise ConfigError(
-            f"{source}: {key}: {_short(pattern)} is not a subject pattern ({problem}); it may "
+            f"{source}: {key}: {short_repr(pattern)} is not a subject pattern ({problem}); it may "
             "name " + ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
         )
 

@@ -1,30 +1,16 @@
-"""Configuration: `newsletter.toml`, its defaults, and the environment overrides.
-
-What each value may be (bounds, addresses, URLs, subject patterns) is in
-`config_rules.py`; this module says what the settings are and where they come from.
-
-Every key has a default, so a checkout works with no file at all. The workspace is
-the config file's folder (or the working directory when there is no file); every
-relative path in the file resolves against it. Secrets never live in the file: the
-SMTP and IMAP passwords are read from the environment variables the file names.
-"""
+"""What the settings are: one frozen dataclass per section of `newsletter.toml`,
+every key with its default (so a checkout works with no file at all), and `Config`,
+the settings in force with the workspace they resolve against."""
 
 from __future__ import annotations
 
 import glob
 import os
-import re
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from newsletter.config_rules import checked_number, checked_text, coerce, validate
 from newsletter.errors import ConfigError
-
-CONFIG_NAME = "newsletter.toml"
-CONFIG_ENV = "NEWSLETTER_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -210,134 +196,3 @@ class Config:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def find_config_file(
-    explicit: str | Path | None = None,
-    environ: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-) -> Path | None:
-    """`--config`, else `$NEWSLETTER_CONFIG`, else `./newsletter.toml` if it exists."""
-    environ = os.environ if environ is None else environ
-    cwd = cwd or Path.cwd()
-    chosen = explicit or environ.get(CONFIG_ENV) or None
-    if chosen:
-        path = cwd / Path(chosen).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"{chosen}: no such configuration file")
-        return path.resolve()
-    default = cwd / CONFIG_NAME
-    return default.resolve() if default.is_file() else None
-
-
-def load_config(
-    explicit: str | Path | None = None,
-    environ: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-) -> Config:
-    """Read the configuration in force, validated, with the environment applied."""
-    environ = os.environ if environ is None else environ
-    path = find_config_file(explicit, environ, cwd)
-    data = _read_toml(path) if path else {}
-    source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox",
-                           "arxiv"}  # fmt: skip
-    if unknown:
-        raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
-    smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
-    smtp = _build(SmtpSettings, smtp_table, "smtp", source)
-    inbox = _build(InboxSettings, _table(data, "inbox", source), "inbox", source)
-    arxiv_table = {**_table(data, "arxiv", source), **_arxiv_environment(environ)}
-    config = Config(
-        root=path.parent if path else (cwd or Path.cwd()).resolve(),
-        path=path,
-        newsletter=_build(
-            NewsletterSettings, _table(data, "newsletter", source), "newsletter", source
-        ),
-        smtp=smtp,
-        schedule=_build(ScheduleSettings, _table(data, "schedule", source), "schedule", source),
-        web=_build(WebSettings, _table(data, "web", source), "web", source),
-        bounces=_build(BounceSettings, _table(data, "bounces", source), "bounces", source),
-        dkim=_build(DkimSettings, _table(data, "dkim", source), "dkim", source),
-        inbox=inbox,
-        arxiv=_build(ArxivSettings, arxiv_table, "arxiv", source),
-        smtp_password=_smtp_password(smtp, environ),
-        inbox_password=environ.get(inbox.password_env, "") if inbox.password_env else "",
-    )
-    validate(config, source)
-    return config
-
-
-def _smtp_password(smtp: SmtpSettings, environ: Mapping[str, str]) -> str:
-    """`NEWSLETTER_SMTP_PASSWORD` wins; else the variable `smtp.password_env` names."""
-    return environ.get("NEWSLETTER_SMTP_PASSWORD") or (
-        environ.get(smtp.password_env, "") if smtp.password_env else ""
-    )
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as file:
-            return tomllib.load(file)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
-
-
-def _table(data: dict[str, Any], name: str, source: str) -> dict[str, Any]:
-    table = data.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: {name} must be a table ([{name}])")
-    return table
-
-
-def _smtp_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """`NEWSLETTER_SMTP_HOST`, `_PORT` and `_USERNAME` override the file, checked as
-    the file's values are; an error names the variable."""
-    overrides: dict[str, Any] = {}
-    for key in ("host", "port", "username"):
-        variable = f"NEWSLETTER_SMTP_{key.upper()}"
-        value = environ.get(variable)
-        if not value:
-            continue
-        if key == "port":
-            if not re.fullmatch(r"[0-9]{1,12}", value):
-                raise ConfigError(f"{variable}: {value!r} is not a port number")
-            overrides[key] = checked_number(int(value), "smtp.port", variable)
-        else:
-            overrides[key] = checked_text(value, f"smtp.{key}", variable)
-    return overrides
-
-
-ARXIV_ENRICH_ENV = "NEWSLETTER_ARXIV_ENRICH"
-_SWITCH = {"1": True, "true": True, "yes": True, "on": True,
-           "0": False, "false": False, "no": False, "off": False}  # fmt: skip
-
-
-def _arxiv_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """`NEWSLETTER_ARXIV_ENRICH=0` turns fetching off for one run (no network; the
-    test suite sets it), `=1` on, whatever the file says."""
-    value = environ.get(ARXIV_ENRICH_ENV, "").strip().lower()
-    if not value:
-        return {}
-    if value not in _SWITCH:
-        raise ConfigError(f"{ARXIV_ENRICH_ENV}: {value!r} is not one of 1, 0, true, false")
-    return {"enrich": _SWITCH[value]}
-
-
-def _build(cls: type[Any], table: dict[str, Any], section: str, source: str) -> Any:
-    """Make a settings object from a TOML table, checking each key and its type."""
-    known = {f.name.rstrip("_"): f for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in known:
-            hint = (
-                f" (secrets come from the environment: set {section}.password_env)"
-                if key == "password" and "password_env" in known
-                else ""
-            )
-            raise ConfigError(f"{source}: unknown key {section}.{key}{hint}")
-        spec = known[key]
-        values[spec.name] = coerce(value, spec.default, f"{section}.{key}", source)
-    return cls(**values)
