@@ -1,4 +1,5 @@
-"""Inline the templates' CSS into `style` attributes, as email clients want it.
+"""Inline the templates' CSS into `style` attributes, as email clients want it
+(`inline_css`: MJML's HTML parsed, inlined, written back).
 
 Gmail, Outlook and most webmail drop or ignore part of a `<style>` block, so every
 rule that can be is copied onto the elements it selects; the blocks stay too, for
@@ -25,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from newsletter.errors import TemplateError
+
 _SIMPLE = re.compile(
     r"^\.(?P<cls>[\w-]+)(?:\s*(?P<child>>)?\s+(?P<tag>[a-z][a-z0-9]*)(?:\.(?P<sub>[\w-]+))?)?$",
     re.IGNORECASE,
@@ -33,6 +36,40 @@ _ELEMENT = re.compile(r"(^|\s)\w")
 _SPLIT = re.compile(r";(?=(?:[^'\"()]|'[^']*'|\"[^\"]*\"|\([^)]*\))*$)")
 BASIC_ATTRIBUTES = {"text-align": "align", "vertical-align": "valign", "width": "width",
                     "height": "height", "background-color": "bgcolor"}  # fmt: skip
+
+
+def inline_css(html: str, template: str = "issue.mjml.j2") -> str:
+    """The HTML with its CSS inlined, as email clients want it.
+
+    The HTML is parsed with `huge_tree`: libxml2 stops at a text node over
+    10,000,000 bytes (a 10 MB paragraph), and its HTML parser "recovers" by dropping
+    the rest of the document, footer and unsubscribe link included, without a word.
+    """
+    from lxml import etree  # type: ignore[import-untyped]
+
+    parser = etree.HTMLParser(huge_tree=True)
+    document = etree.fromstring(_skip_mjml_styles(html).strip(), parser)
+    fatal = [error for error in parser.error_log if error.level == etree.ErrorLevels.FATAL]
+    if document is None or fatal:
+        reason = fatal[0].message if fatal else "empty document"
+        raise TemplateError(f"{template}: the HTML cannot be parsed for inlining: {reason}")
+    inline(document)
+    inlined: bytes = etree.tostring(document, method="html", pretty_print=True, encoding="utf-8")
+    return "<!doctype html>\n" + inlined.decode("utf-8")  # MRML's doctype, as MRML writes it
+
+
+# The <style> blocks MJML writes itself (resets, Outlook fixes, the column widths of
+# its media queries) stay as they are, as MJML means them to: inlining their resets
+# onto every table cell would add kilobytes (`data-premailer="ignore"`, premailer's
+# mark for a block to leave alone, which inline.py honours).
+_MJML_STYLE = re.compile(
+    r"<style(?P<attributes>[^>]*)>(?=\s*(?:#outlook a|\.mj-outlook-group-fix|\.moz-text-html"
+    r"|@media only screen and \(min-width:))"
+)
+
+
+def _skip_mjml_styles(html: str) -> str:
+    return _MJML_STYLE.sub(r'<style\g<attributes> data-premailer="ignore">', html)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import jinja2
 from newsletter import text as texts
 from newsletter.compose import markup, textlayout
 from newsletter.compose.headlines import preheader, subject, web_url
+from newsletter.compose.inline import inline_css
 from newsletter.compose.mjml_check import check_mjml
 from newsletter.compose.paper_view import PaperView, paper_views, shows_abstract
 from newsletter.config import NewsletterSettings
@@ -151,7 +152,7 @@ class Renderer:
         """The edition's MJML and its inlined HTML."""
         source = self.timings.measure("jinja", lambda: self.mjml(context))
         html = self.timings.measure("mjml", lambda: compile_mjml(source))
-        return source, self.timings.measure("inline", lambda: inline_css(html))
+        return source, self.timings.measure("inline", lambda: inline_css(html, MJML_TEMPLATE))
 
     def context(
         self, info: IssueInfo, name: str, views: list[PaperView] | None = None
@@ -273,42 +274,6 @@ def compile_mjml(source: str) -> str:
         return mjml2html(source, fonts={}, disable_comments=True)
     except ValueError as error:
         raise TemplateError(f"{MJML_TEMPLATE}: the MJML does not compile: {error}") from None
-
-
-def inline_css(html: str) -> str:
-    """Inline the CSS (`inline.py`), as email clients want it.
-
-    The HTML is parsed with `huge_tree`: libxml2 stops at a text node over
-    10,000,000 bytes (a 10 MB paragraph), and its HTML parser "recovers" by dropping
-    the rest of the document, footer and unsubscribe link included, without a word.
-    """
-    from lxml import etree  # type: ignore[import-untyped]
-
-    from newsletter.compose.inline import inline
-
-    parser = etree.HTMLParser(huge_tree=True)
-    document = etree.fromstring(_skip_mjml_styles(html).strip(), parser)
-    fatal = [error for error in parser.error_log if error.level == etree.ErrorLevels.FATAL]
-    if document is None or fatal:
-        reason = fatal[0].message if fatal else "empty document"
-        raise TemplateError(f"{MJML_TEMPLATE}: the HTML cannot be parsed for inlining: {reason}")
-    inline(document)
-    inlined: bytes = etree.tostring(document, method="html", pretty_print=True, encoding="utf-8")
-    return "<!doctype html>\n" + inlined.decode("utf-8")  # MRML's doctype, as MRML writes it
-
-
-# The <style> blocks MJML writes itself (resets, Outlook fixes, the column widths of
-# its media queries) stay as they are, as MJML means them to: inlining their resets
-# onto every table cell would add kilobytes (`data-premailer="ignore"`, premailer's
-# mark for a block to leave alone, which inline.py honours).
-_MJML_STYLE = re.compile(
-    r"<style(?P<attributes>[^>]*)>(?=\s*(?:#outlook a|\.mj-outlook-group-fix|\.moz-text-html"
-    r"|@media only screen and \(min-width:))"
-)
-
-
-def _skip_mjml_styles(html: str) -> str:
-    return _MJML_STYLE.sub(r'<style\g<attributes> data-premailer="ignore">', html)
 
 
 def _template_frame(error: Exception) -> str | None:
