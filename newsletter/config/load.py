@@ -21,17 +21,7 @@ from typing import Any
 
 from newsletter.config.checks import validate
 from newsletter.config.rules import checked_number, checked_text, coerce
-from newsletter.config.settings import (
-    ArxivSettings,
-    BounceSettings,
-    Config,
-    DkimSettings,
-    InboxSettings,
-    NewsletterSettings,
-    ScheduleSettings,
-    SmtpSettings,
-    WebSettings,
-)
+from newsletter.config.settings import SECTIONS, Config, SmtpSettings
 from newsletter.errors import ConfigError
 
 CONFIG_NAME = "newsletter.toml"
@@ -66,27 +56,18 @@ def load_config(
     path = find_config_file(explicit, environ, cwd)
     data = _read_toml(path) if path else {}
     source = str(path) if path else "the default configuration"
-    unknown = set(data) - {"newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox",
-                           "arxiv"}  # fmt: skip
+    unknown = set(data) - set(SECTIONS)
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
-    smtp_table = {**_table(data, "smtp", source), **_smtp_environment(environ)}
-    smtp = _build(SmtpSettings, smtp_table, "smtp", source)
-    inbox = _build(InboxSettings, _table(data, "inbox", source), "inbox", source)
-    arxiv_table = {**_table(data, "arxiv", source), **_arxiv_environment(environ)}
+    tables = {name: dict(_table(data, name, source)) for name in SECTIONS}
+    tables["smtp"].update(_smtp_environment(environ))  # the environment wins
+    tables["arxiv"].update(_arxiv_environment(environ))
+    sections = {name: _build(cls, tables[name], name, source) for name, cls in SECTIONS.items()}
+    smtp, inbox = sections["smtp"], sections["inbox"]
     config = Config(
         root=path.parent if path else (cwd or Path.cwd()).resolve(),
         path=path,
-        newsletter=_build(
-            NewsletterSettings, _table(data, "newsletter", source), "newsletter", source
-        ),
-        smtp=smtp,
-        schedule=_build(ScheduleSettings, _table(data, "schedule", source), "schedule", source),
-        web=_build(WebSettings, _table(data, "web", source), "web", source),
-        bounces=_build(BounceSettings, _table(data, "bounces", source), "bounces", source),
-        dkim=_build(DkimSettings, _table(data, "dkim", source), "dkim", source),
-        inbox=inbox,
-        arxiv=_build(ArxivSettings, arxiv_table, "arxiv", source),
+        **sections,
         smtp_password=_smtp_password(smtp, environ),
         inbox_password=environ.get(inbox.password_env, "") if inbox.password_env else "",
     )

@@ -156,16 +156,7 @@ class Config:
 
     def describe(self) -> dict[str, Any]:
         """The settings as plain data, for `newsletter config`; the password is masked."""
-        sections: dict[str, Any] = {
-            "newsletter": self.newsletter,
-            "smtp": self.smtp,
-            "schedule": self.schedule,
-            "web": self.web,
-            "bounces": self.bounces,
-            "dkim": self.dkim,
-            "inbox": self.inbox,
-            "arxiv": self.arxiv,
-        }
+        sections = {name: getattr(self, name) for name in SECTIONS}
         settings = {
             name: {f.name.rstrip("_"): _plain(getattr(section, f.name)) for f in fields(section)}
             for name, section in sections.items()
@@ -192,6 +183,14 @@ class Config:
                 )
             files.update(dict.fromkeys(matches))
         return sorted(files, key=lambda path: (path.name, str(path)))
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "newsletter": NewsletterSettings, "smtp": SmtpSettings, "schedule": ScheduleSettings,
+    "web": WebSettings, "bounces": BounceSettings, "dkim": DkimSettings,
+    "inbox": InboxSettings, "arxiv": ArxivSettings,
+}  # fmt: skip
+"""Each table `newsletter.toml` may have, and its settings: `Config` has a field of each name."""
 
 
 def _plain(value: Any) -> Any:
