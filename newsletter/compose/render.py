@@ -130,16 +130,19 @@ class Renderer:
         views = paper_views(info.papers, cap)
         context = self.context(info, name, views)
         source, html = self._html(context)
-        cut_to_fit = 0
+        whole = [
+            len(v.paper.meta.abstract) for v in views if v.paper.meta and shows_abstract(v, name)
+        ]
+        cut_to_fit = 0  # abstracts cut for the clip (the bilingual one's short form aside)
         for _ in range(3):  # the first estimate is nearly always enough
             excess = len(html.encode("utf-8")) - HTML_BUDGET
-            shown = [len("\n\n".join(v.abstract)) for v in views if shows_abstract(v, name)]
             if excess <= 0 or cap == SHORTEST_CAP:
                 break
+            shown = [len("\n\n".join(v.abstract)) for v in views if shows_abstract(v, name)]
             cap = _abstract_cap(shown, excess)
             if cap is None:
                 break  # no abstract to cut: the clip warning says what to do
-            cut_to_fit = sum(1 for n in shown if n > cap)
+            cut_to_fit = sum(1 for n in whole if n > cap)
             views = paper_views(info.papers, cap)
             context = self.context(info, name, views)
             source, html = self._html(context)
@@ -238,7 +241,7 @@ def _abstract_cap(lengths: list[int], excess: int) -> int | None:
     longest = max(lengths, default=0)
     if longest <= SHORTEST_CAP:
         return None
-    low, high = SHORTEST_CAP, longest  # saved() only grows as the cap comes down
+    low, high = SHORTEST_CAP, longest  # saved() grows as the cap comes down, but for CUT_COST
     if saved(low) < excess:
         return SHORTEST_CAP
     while high - low > 1:
