@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsletter.compose.markup import links, paragraphs
-from newsletter.model import Paper
+from newsletter.model import GMAIL_CLIP_BYTES, Paper
 
 AUTHORS_IN_FULL = 4
 """Up to this many authors are all named; past it, the first `AUTHORS_SHOWN` and "et al."."""
@@ -30,6 +30,19 @@ AUTHORS_SHOWN = 3
 CODE_HOSTS = ("github.com", "gitlab.com", "codeberg.org", "bitbucket.org", "huggingface.co")
 """Hosts whose links are the paper's code (or models and data); any other non-arXiv
 link in a summary is taken for its project page."""
+HTML_BUDGET = GMAIL_CLIP_BYTES - 2048
+"""The most HTML an edition may have: under Gmail's clip with room for each
+subscriber's links. Past it, the English abstracts are cut (`abstract_cap`, and
+`Renderer.edition` in render.py)."""
+CUT_COST = 150
+"""What cutting one abstract adds back (its "full abstract" link, inlined styles)."""
+SHORTEST_CAP = 240
+"""An abstract is never cut shorter than this (characters): a sentence or two."""
+BILINGUAL_ABSTRACT = 480
+"""The bilingual edition's English abstract is a short block under the Chinese
+summary (its first sentences, and a link to the rest): its readers have the
+summary already, and 20 whole abstracts would not fit beside it under the clip."""
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
@@ -101,6 +114,26 @@ def shorten_at_sentence(text: str, limit: int) -> str:
         return text[: ends[-1]].rstrip()
     head = text[: max(0, limit - 1)]
     return (head.rsplit(None, 1)[0] if " " in head else head).rstrip(" ,;:") + "…"
+
+
+def abstract_cap(lengths: list[int], excess: int) -> int | None:
+    """The longest an abstract may be so that cutting every longer one saves `excess`
+    bytes (their text is close to one byte a character); None when none is longer
+    than the shortest cut, SHORTEST_CAP when even that is not enough."""
+
+    def saved(cap: int) -> int:
+        return sum(n - cap - CUT_COST for n in lengths if n > cap)
+
+    longest = max(lengths, default=0)
+    if longest <= SHORTEST_CAP:
+        return None
+    low, high = SHORTEST_CAP, longest  # saved() grows as the cap comes down, but for CUT_COST
+    if saved(low) < excess:
+        return SHORTEST_CAP
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if saved(middle) >= excess else (low, middle)
+    return low
 
 
 def _code_link(paper: Paper) -> str:

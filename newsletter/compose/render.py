@@ -36,12 +36,19 @@ from newsletter.compose import markup, textlayout
 from newsletter.compose.headlines import preheader, subject, web_url
 from newsletter.compose.inline import inline_css
 from newsletter.compose.mjml_check import check_mjml
-from newsletter.compose.paper_view import PaperView, paper_views, shows_abstract
+from newsletter.compose.paper_view import (
+    BILINGUAL_ABSTRACT,
+    HTML_BUDGET,
+    SHORTEST_CAP,
+    PaperView,
+    abstract_cap,
+    paper_views,
+    shows_abstract,
+)
 from newsletter.config import NewsletterSettings
 from newsletter.errors import TemplateError
 from newsletter.model import (
     EDITIONS,
-    GMAIL_CLIP_BYTES,
     HTML_LANG,
     UNSUBSCRIBE_PLACEHOLDER,
     Edition,
@@ -50,18 +57,6 @@ from newsletter.model import (
 
 PLACEHOLDERS = {"unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
 """Personal parts of a message, as they stand in the rendered HTML and text."""
-
-HTML_BUDGET = GMAIL_CLIP_BYTES - 2048
-"""The most HTML an edition may have: under Gmail's clip with room for each
-subscriber's links. Past it, the English abstracts are cut (see `_fitted`)."""
-CUT_COST = 150
-"""What cutting one abstract adds back (its "full abstract" link, inlined styles)."""
-SHORTEST_CAP = 240
-"""An abstract is never cut shorter than this (characters): a sentence or two."""
-BILINGUAL_ABSTRACT = 480
-"""The bilingual edition's English abstract is a short block under the Chinese
-summary (its first sentences, and a link to the rest): its readers have the
-summary already, and 20 whole abstracts would not fit beside it under the clip."""
 
 MJML_TEMPLATE = "issue.mjml.j2"
 TEXT_TEMPLATE = "issue.txt.j2"
@@ -115,12 +110,30 @@ class Renderer:
         )
         self.env.filters.update(
             md=markup.to_html, md_text=markup.to_text, paragraphs=markup.paragraphs,
-            wrap=textlayout.wrap,
+            wrap=self._wrap,
         )  # fmt: skip
+        self._wrapped: dict[tuple[str, int, str, str | None], str] | None = None
 
     def render(self, info: IssueInfo) -> dict[str, Edition]:
         """Every edition of an issue."""
-        return {name: self.edition(info, name) for name in EDITIONS}
+        self._wrapped = {}
+        try:
+            return {name: self.edition(info, name) for name in EDITIONS}
+        finally:
+            self._wrapped = None
+
+    def _wrap(
+        self, text: str, width: int = 72, indent: str = "", subsequent: str | None = None
+    ) -> str:
+        """The `wrap` filter, each text wrapped once an issue: the zh and bilingual text
+        editions wrap the same Chinese summaries and titles, the most costly work of a
+        text edition."""
+        if self._wrapped is None:  # one edition alone: nothing to share
+            return textlayout.wrap(text, width, indent, subsequent)
+        key = (text, width, indent, subsequent)
+        if key not in self._wrapped:
+            self._wrapped[key] = textlayout.wrap(text, width, indent, subsequent)
+        return self._wrapped[key]
 
     def edition(self, info: IssueInfo, name: str) -> Edition:
         """One edition, refused if it lost its unsubscribe link on the way, its English
@@ -139,7 +152,7 @@ class Renderer:
             if excess <= 0 or cap == SHORTEST_CAP:
                 break
             shown = [len("\n\n".join(v.abstract)) for v in views if shows_abstract(v, name)]
-            cap = _abstract_cap(shown, excess)
+            cap = abstract_cap(shown, excess)
             if cap is None:
                 break  # no abstract to cut: the clip warning says what to do
             cut_to_fit = sum(1 for n in whole if n > cap)
@@ -228,26 +241,6 @@ class Renderer:
                 if wanted and template_line.strip() == wanted:
                     return f"{filename}:{number}"
         return f"{MJML_TEMPLATE} (rendered)"
-
-
-def _abstract_cap(lengths: list[int], excess: int) -> int | None:
-    """The longest an abstract may be so that cutting every longer one saves `excess`
-    bytes (their text is close to one byte a character); None when none is longer
-    than the shortest cut, SHORTEST_CAP when even that is not enough."""
-
-    def saved(cap: int) -> int:
-        return sum(n - cap - CUT_COST for n in lengths if n > cap)
-
-    longest = max(lengths, default=0)
-    if longest <= SHORTEST_CAP:
-        return None
-    low, high = SHORTEST_CAP, longest  # saved() grows as the cap comes down, but for CUT_COST
-    if saved(low) < excess:
-        return SHORTEST_CAP
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if saved(middle) >= excess else (low, middle)
-    return low
 
 
 def _address_lines(address: str) -> list[str]:

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from lxml import html as lxml_html  # type: ignore[import-untyped]
 
 from newsletter.cli import cli
-from newsletter.compose.paper_view import shorten_at_sentence
-from newsletter.compose.render import BILINGUAL_ABSTRACT, HTML_BUDGET, IssueInfo, Renderer
+from newsletter.compose.paper_view import BILINGUAL_ABSTRACT, HTML_BUDGET, shorten_at_sentence
+from newsletter.compose.render import IssueInfo, Renderer
 from newsletter.compose.textlayout import display_width
 from newsletter.config import NewsletterSettings
 from newsletter.digest import parse_files
