@@ -10,9 +10,11 @@ from newsletter import signup
 from newsletter.config import Config
 from newsletter.digest import parse_files
 from newsletter.errors import NewsletterError
+from newsletter.inbox.report import refusal_line
 from newsletter.model import Issue
 from newsletter.schedule import cron
 from newsletter.store import Store, bounces, deliveries, issues, outbox, papers, runs, subscribers
+from newsletter.store.bounces import Refusals
 
 
 def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
@@ -31,6 +33,7 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         "last_run": None,
         "pending_confirmation": 0,  # signed up on the web, not confirmed yet
         "outbox": {},  # single messages (confirmations) by status
+        "refusals": [],  # receivers that refused our mail (the sending side's problem)
     }
     in_digests = _digest_ids(config)
     state["unsent_papers"] = len(in_digests)
@@ -41,7 +44,10 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         db = store.db
         stored, issued = papers.stored_and_issued(db)
         state["unsent_papers"] = len((in_digests | stored) - issued)
-        state["issues"] = [_issue_state(db, issue) for issue in issues.listing(db)[-last_issues:]]
+        shown = issues.listing(db)[-last_issues:]
+        state["issues"] = [_issue_state(db, issue) for issue in shown]
+        since = shown[0].number if shown else 0
+        state["refusals"] = [vars(r) for r in bounces.refusals_by_domain(db, since)]
         by_status, by_language = subscribers.counts(db)
         state["subscribers"] = {"total": sum(by_status.values()), "by_status": by_status,
                                 "by_language": by_language}  # fmt: skip
@@ -67,6 +73,7 @@ def _returns(db: sqlite3.Connection, issue: int, counted: dict[str, int]) -> dic
     bounced = counts["hard"] + counts["soft"]
     counts["bounce_rate"] = round(bounced / offered, 4) if offered else None
     counts["complaint_rate"] = round(counts["complaint"] / sent, 4) if sent else None
+    counts["reasons"] = bounces.reasons(db, issue)
     return counts
 
 
@@ -101,6 +108,9 @@ def describe(state: dict[str, Any]) -> list[str]:
                     f"({_percent(back['bounce_rate'])}), complaints "
                     f"{back['complaint']} ({_percent(back['complaint_rate'])})"
                 )
+            if back["reasons"]:
+                said = ", ".join(f"{reason} {n}" for reason, n in back["reasons"].items())
+                lines.append(f"        by reason: {said}")
     else:
         lines.append("Issues: none yet")
     people = state["subscribers"]
@@ -112,6 +122,9 @@ def describe(state: dict[str, Any]) -> list[str]:
     if mail.get("queued") or mail.get("sending") or mail.get("failed"):
         lines.append(f"Outbox: queued {mail['queued'] + mail['sending']}, sent {mail['sent']}, "
                      f"failed {mail['failed']}")  # fmt: skip
+    if state["refusals"]:
+        lines.append("Refused by receivers (the sending side's to fix):")
+        lines += [f"  {refusal_line(Refusals(**r))}" for r in state["refusals"]]
     last = state["last_run"]
     if last:
         lines.append(f"Last run: {last['started_at']}: {last['outcome'] or 'running'}")

@@ -42,12 +42,16 @@ def inbox(app: App, maildir: Path | None, mbox: Path | None, dry_run: bool,
 
     with _source(app, maildir, mbox, dry_run) as source, app.store() as store:
         summary = process(store, source, app.config.bounces.soft_limit, dry_run=dry_run)
+    from newsletter.inbox.report import action_line, refusal_line, refusals
+
+    refused = refusals(summary.actions)
     if as_json:
-        print_json(summary.to_json())
+        print_json({**summary.to_json(), "refusals": [vars(r) for r in refused]})
     else:
         for action in summary.actions:
-            status = f" {action.status}" if action.status else ""
-            click.echo(f"{action.subscriber}: {action.kind}{status}: {action.effect}")
+            click.echo(action_line(action))
+        for refusal in refused:
+            click.echo(refusal_line(refusal))
     warn(summary.line())
 
 

@@ -13,18 +13,20 @@ changes nothing; mail it does not understand stays where it is for a person to r
 
 from __future__ import annotations
 
+import email
+import email.policy
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from newsletter.inbox.classify import classify
-from newsletter.inbox.policy import Action, apply, whom
+from newsletter.inbox.mime import header
+from newsletter.inbox.policy import ACTING, Action, judge
 from newsletter.inbox.read import Mail, Source, open_source
 from newsletter.store import Store, bounces
 
 __all__ = ["Source", "Summary", "open_source", "process"]
-ACTED_ON = ("hard", "soft", "complaint", "unsubscribe")
 
 
 @dataclass
@@ -42,8 +44,8 @@ class Summary:
                 "actions": [action.to_json() for action in self.actions]}  # fmt: skip
 
     def line(self) -> str:
-        order = ("hard", "soft", "complaint", "unsubscribe", "autoreply", "not_understood",
-                 "already_handled")  # fmt: skip
+        order = ("dead", "soft", "refused", "complaint", "unsubscribe", "none", "unverified",
+                 "not_understood", "already_handled")  # fmt: skip
         said = ", ".join(f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts[k])
         return f"{'would handle' if self.dry_run else 'handled'}: {said or 'no mail'}"
 
@@ -75,12 +77,12 @@ def _one(db: sqlite3.Connection, mail: Mail, soft_limit: int, summary: Summary) 
     sha256 = mail.sha256
     if bounces.seen(db, sha256):
         return "already_handled"
-    verdict = classify(mail.raw)
-    if verdict.kind == "autoreply":
-        bounces.mark_seen(db, sha256, "autoreply")
-        return "autoreply"
-    if verdict.kind not in ACTED_ON or whom(db, verdict) is None:
-        return "not_understood"  # not ours to guess: a person reads it
-    summary.actions.append(apply(db, verdict, sha256, soft_limit))
-    bounces.mark_seen(db, sha256, verdict.kind)
-    return verdict.kind
+    msg = email.message_from_bytes(mail.raw, policy=email.policy.compat32)
+    reading = classify(msg)
+    message = header(msg, "Message-ID") or mail.key
+    action = judge(db, reading, message, soft_limit, summary.dry_run, sha256)
+    summary.actions.append(action)
+    if not action.put_aside:
+        return "unverified" if action.verdict in ACTING else "not_understood"
+    bounces.mark_seen(db, sha256, action.verdict)
+    return action.verdict

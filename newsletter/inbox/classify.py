@@ -1,200 +1,224 @@
-"""What a mail is: a bounce (hard or soft), a complaint, an unsubscribe reply, an
-auto-reply, or something a person should read.
+"""What a mail says: its kind, and a reason in sisimai's taxonomy (reasons.py).
 
-Bounces are recognised by `flufl.bounce` (RFC 3464 DSNs and the common
-non-standard formats: qmail, Exim, Postfix, Exchange…); the DSN's per-recipient
-`Status:` says hard (5.x.x) or soft (4.x.x) when it is there. Whose bounce it is:
-the VERP token in the address it came back to (`bounces+{token}@…`), else the
-failed addresses the bounce names. Complaints are ARF reports (RFC 5965), whose
-copy of our message carries the token in its `List-Unsubscribe`.
+The formats, most authoritative first:
 
-Which issue a mail is about comes from our Message-ID (`<issue-N.…@…>`, message.py)
-in the copy of the original a bounce or report encloses or quotes, or in a reply's
-In-Reply-To; the policy trusts it only for an issue that subscriber was sent. It
-never says *whom*: a Message-ID is guessable, a token is not.
+- an ARF report (RFC 5965, `message/feedback-report`): a complaint (`abuse`,
+  `fraud`, `virus`, `other`), or a DMARC failure report (`auth-failure`, RFC 6591),
+  which is about our sending, not a complaint;
+- an RFC 3464 DSN (`message/delivery-status`): its `Action` (delivered, relayed,
+  delayed, failed), `Status` and `Diagnostic-Code`. A DSN is never an auto-reply,
+  whatever `Auto-Submitted` says (MTAs add it to every DSN);
+- an unsubscribe reply to our `mailto:` link (`unsubscribe TOKEN`), Apple Mail's
+  (`X-Apple-Unsubscribe: true`) included;
+- a bounce in another format (qmail, Exim, Exchange, OpenSMTPD, Lotus Notes, the
+  large providers': recognised by flufl.bounce, `X-Failed-Recipients`, or a mailer
+  daemon's notice): its notice is read for an SMTP reply (diagnostic.py);
+- an auto-reply (RFC 3834 `Auto-Submitted`, `X-Autoreply`, Exchange's
+  "Automatic reply:"): a vacation notice or another auto-reply;
+- anything else is a person's mail, for a person to read, unless it came back to
+  a VERP address: then it answers our mail, and whatever reply code it holds is read.
+
+Classifying needs no store: `policy.py` decides whom a mail is about and acts.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
+import email.utils
 import re
 from dataclasses import dataclass, field
 from email.message import Message
-from urllib.parse import unquote
 
-TOKEN = r"[A-Za-z0-9_-]{8,}"
-VERP = re.compile(rf"\+({TOKEN})@")
-UNSUBSCRIBE = re.compile(rf"\bunsubscribe\s+({TOKEN})", re.IGNORECASE)
-LINK_TOKEN = re.compile(rf"subject=unsubscribe(?:%20|\+|\s)({TOKEN})", re.IGNORECASE)
-STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-OUR_MESSAGE_ID = re.compile(r"<issue-(\d{1,9})\.[^\s<>@]+@[^\s<>]+>")
-QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
-RECIPIENT_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+from newsletter.inbox.diagnostic import notice, reply_lines, status_in_field, status_in_reply
+from newsletter.inbox.evidence import NAMING_FIELDS, Evidence, gather
+from newsletter.inbox.mime import field_blocks, has_part, header, report_type
+from newsletter.inbox.reasons import reason_for, verdict_of
+
+_DAEMON = re.compile(
+    r"mailer-?daemon|postmaster|mail ?delivery|mdaemon|^bounce|daemon@|nobody@",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (?:status|failure|failed|has failed|notification)"
+    r"|failure notice|returned mail|returned to sender|mail delivery|could not be delivered"
+    r"|not delivered|non[- ]?delivery|delivery problem|nicht zustellbar|rejected"
+    r"|退信|投递失败|未能送达|无法投递|发送失败|投遞失敗|不能送達|エラー|不達",
+    re.IGNORECASE,
+)
+_DELAY = re.compile(
+    r"\bdelay(?:ed)?\b|still being retried|will (?:continue|keep) (?:to )?try|will retry"
+    r"|warning message only|not yet been delivered|has not been delivered yet|延迟|延遲",
+    re.IGNORECASE,
+)
+_FAILURE_WORDS = re.compile(
+    r"could not be delivered|couldn't be delivered|was not delivered|undeliverable"
+    r"|permanent(?:ly)? (?:error|fatal|failure)|delivery (?:to the following|has failed)"
+    r"|failed permanently|unable to deliver|wasn't delivered|were not delivered"
+    r"|无法|未能|失败|失敗",
+    re.IGNORECASE,
+)
+_VACATION = re.compile(
+    r"out of (?:the )?office|vacation|holiday|away from|on leave|absent|abwesen|absence"
+    r"|automatic reply|automatische antwort|réponse automatique|auto(?:matic)?[ -]?reply"
+    r"|休假|不在|自动回复|自動回覆|自動応答|不在通知",
+    re.IGNORECASE,
+)
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:automatic reply|auto(?:matische)?[ -]?(?:reply|response|antwort)|auto:"
+    r"|out of (?:the )?office|自动回复|自動回覆|自動応答)",
+    re.IGNORECASE,
+)
+_COMPLAINTS = ("abuse", "fraud", "virus", "other", "opt-out", "optout")
 
 
 @dataclass
-class Verdict:
-    """What a mail is, and whom it is about (tokens and addresses to look up)."""
+class Reading:
+    """What one mail says (`kind`: complaint, report, delivery, delay, bounce,
+    unsubscribe, autoreply, reply), with the evidence of whom it is about."""
 
-    kind: str  # hard, soft, complaint, unsubscribe, autoreply, unknown
-    tokens: list[str] = field(default_factory=list)
-    addresses: list[str] = field(default_factory=list)
+    kind: str
+    reason: str
+    evidence: Evidence = field(default_factory=Evidence)
     status: str = ""
     diagnostic: str = ""
-    issue: int | None = None  # the issue our Message-ID in it names, if any
+    recipient: str = ""  # the address the report says failed or complained
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.reason)
 
 
-def parse(raw: bytes) -> Message:
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
-
-
-def classify(raw: bytes) -> Verdict:
-    msg = parse(raw)
-    verdict = _kind(msg)
-    if verdict.kind != "autoreply":
-        verdict.issue = _issue(msg)
-    return verdict
-
-
-def _kind(msg: Message) -> Verdict:
-    if _report_type(msg) == "feedback-report":
-        return _complaint(msg)
-    bounce = _bounce(msg)
-    if bounce:
-        return bounce
+def classify(msg: Message) -> Reading:
+    """Read one parsed mail (see the module's docstring for the order)."""
+    if report_type(msg) == "feedback-report" or has_part(msg, "message/feedback-report"):
+        return _feedback(msg)
+    if report_type(msg) == "delivery-status" or has_part(msg, "message/delivery-status"):
+        return _dsn(msg)
+    if _is_unsubscribe(msg):
+        return Reading("unsubscribe", "unsubscribe", gather(msg, []))
+    failed = _failed_addresses(msg)
+    if failed is not None:
+        return _bounce(msg, failed)
     if _is_autoreply(msg):
-        return Verdict("autoreply")
-    found = UNSUBSCRIBE.search(_header(msg, "Subject"))
-    if found:
-        return Verdict("unsubscribe", tokens=[found.group(1)])
-    return Verdict("unknown")
+        said = header(msg, "Subject") + " " + notice(msg)[:2000]
+        reason = "vacation" if _VACATION.search(said) else "autoreply"
+        return Reading("autoreply", reason, gather(msg, []))
+    evidence = gather(msg, [])
+    if evidence.verp:  # it came back to a VERP address: it answers our mail
+        return _bounce(msg, [], evidence)
+    return Reading("reply", "human", evidence)
 
 
-def _issue(msg: Message) -> int | None:
-    """The issue named by our Message-ID: in an enclosed copy of the original, in a
-    reply's In-Reply-To or References, or on a `Message-ID:` line of a quoted copy
-    (qmail and other non-standard bounces paste the original into their text)."""
-    candidates = [_header(original, "Message-ID") for original in _enclosed(msg)]
-    candidates += [_header(msg, "In-Reply-To"), _header(msg, "References")]
-    for part in msg.walk():
-        if part.get_content_maintype() == "text" and part.get_content_subtype() != "html":
-            candidates += QUOTED_MESSAGE_ID.findall(_bytes(part).decode("utf-8", "replace"))
-    for text in candidates:
-        found = OUR_MESSAGE_ID.search(text)
-        if found:
-            return int(found.group(1))
+def _feedback(msg: Message) -> Reading:
+    blocks = field_blocks(msg, "message/feedback-report")
+    fields = blocks[0] if blocks else Message()
+    feedback_type = header(fields, "Feedback-Type").lower() or "abuse"
+    named = [_address(header(fields, name)) for name in NAMING_FIELDS]
+    if feedback_type == "auth-failure":
+        reason = "auth_failure"
+    elif feedback_type in _COMPLAINTS:
+        reason = "feedback"
+    else:
+        reason = "human"  # not-spam, or a type we do not know: a person decides
+    recipient = next((a for a in named if a), "")
+    evidence = gather(msg, [a for a in named if a])
+    kind = "complaint" if reason == "feedback" else "report"
+    diagnostic = f"feedback-type: {feedback_type}"
+    return Reading(kind, reason, evidence, diagnostic=diagnostic, recipient=recipient)
+
+
+def _dsn(msg: Message) -> Reading:
+    blocks = field_blocks(msg, "message/delivery-status")
+    recipients = [b for b in blocks if b.get("Final-Recipient") or b.get("Action")]
+    chosen = _first_by_action(recipients)
+    action = header(chosen, "Action").lower() if chosen is not None else ""
+    named = [
+        _address(header(b, "Final-Recipient") or header(b, "Original-Recipient"))
+        for b in recipients
+    ]
+    evidence = gather(msg, named)
+    recipient = next((a for a in named if a), "")
+    if action.startswith(("delivered", "relayed", "expanded")):
+        return Reading("delivery", "delivered", evidence, recipient=recipient)
+    if action.startswith("delayed"):
+        return Reading("delay", "delayed", evidence, recipient=recipient)
+    status = status_in_field(header(chosen, "Status")) if chosen is not None else ""
+    code = header(chosen, "Diagnostic-Code") if chosen is not None else ""
+    diagnostic = code.split(";", 1)[-1].strip() if code else reply_lines(notice(msg))
+    if not status or status.endswith(".0.0"):
+        status = status_in_reply(diagnostic) or status or status_in_reply(notice(msg))
+    if status.startswith("2"):
+        return Reading("delivery", "delivered", evidence, status, diagnostic, recipient)
+    reason = reason_for(status, diagnostic)
+    return Reading("bounce", reason, evidence, status, diagnostic[:1000], recipient)
+
+
+def _first_by_action(blocks: list[Message]) -> Message | None:
+    """The recipient block that matters most: a failure, then a delay, then any."""
+    for wanted in ("failed", "delayed", ""):
+        for block in blocks:
+            if header(block, "Action").lower().startswith(wanted):
+                return block
     return None
 
 
-def _header(msg: Message, name: str) -> str:
-    return " ".join(str(value) for value in msg.get_all(name, []))
+def _is_unsubscribe(msg: Message) -> bool:
+    if header(msg, "X-Apple-Unsubscribe").lower() == "true":
+        return True
+    return bool(re.match(r"\s*unsubscribe\b", header(msg, "Subject"), re.IGNORECASE))
 
 
-def _report_type(msg: Message) -> str:
-    if msg.get_content_type() != "multipart/report":
-        return ""
-    return str(msg.get_param("report-type", "")).lower()
+def _failed_addresses(msg: Message) -> list[str] | None:
+    """The addresses a non-DSN bounce says failed; None when it is no bounce."""
+    from flufl.bounce import all_failures  # 40 ms to import: only when mail is read
+
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:  # its heuristics trip on odd mail; ours still read it
+        temporary, permanent = frozenset(), frozenset()
+    failed = [a.decode("utf-8", "replace") for a in (*permanent, *temporary)]
+    failed += [_address(a) for a in header(msg, "X-Failed-Recipients").split(",")]
+    failed = [a for a in failed if a]
+    if failed:
+        return failed
+    sender = header(msg, "From") + " " + header(msg, "Return-Path")
+    subject = header(msg, "Subject")
+    if _DAEMON.search(sender) or _BOUNCE_SUBJECT.search(subject):
+        text = notice(msg)
+        if status_in_reply(text) or _FAILURE_WORDS.search(text) or _DELAY.search(subject):
+            return []
+    return None
+
+
+def _bounce(msg: Message, failed: list[str], evidence: Evidence | None = None) -> Reading:
+    """A bounce in a non-standard format, read from its notice."""
+    text = notice(msg)
+    evidence = evidence or gather(msg, failed)
+    recipient = next(iter(failed), "")
+    subject = header(msg, "Subject")
+    status = status_in_reply(text)
+    delayed = _DELAY.search(subject) or _DELAY.search(text[:3000])
+    if delayed and not status.startswith("5") and not _FAILURE_WORDS.search(text):
+        return Reading("delay", "delayed", evidence, status, recipient=recipient)
+    diagnostic = reply_lines(text)
+    if not status and not failed and not _FAILURE_WORDS.search(text):
+        return Reading("reply", "unrecognised", evidence, recipient=recipient)
+    reason = reason_for(status, diagnostic)
+    return Reading("bounce", reason, evidence, status, diagnostic[:1000], recipient)
 
 
 def _is_autoreply(msg: Message) -> bool:
-    submitted = _header(msg, "Auto-Submitted").strip().lower()
-    precedence = _header(msg, "Precedence").strip().lower()
+    submitted = header(msg, "Auto-Submitted").lower()
+    precedence = header(msg, "Precedence").lower()
     return (
-        (submitted not in ("", "no"))
+        submitted not in ("", "no")
         or msg.get("X-Autoreply") is not None
         or msg.get("X-Autorespond") is not None
         or precedence in ("auto_reply", "bulk", "junk")
+        or bool(_AUTO_SUBJECT.search(header(msg, "Subject")))
     )
 
 
-def _complaint(msg: Message) -> Verdict:
-    """An ARF report: the token from the enclosed message's List-Unsubscribe, and its
-    To address in case the provider removed that header."""
-    verdict = Verdict("complaint", diagnostic=_feedback_type(msg))
-    for original in _enclosed(msg):
-        verdict.tokens += LINK_TOKEN.findall(unquote(_header(original, "List-Unsubscribe")))
-        verdict.addresses += [a for _, a in email.utils.getaddresses(original.get_all("To", []))]
-    return verdict
-
-
-def _feedback_type(msg: Message) -> str:
-    for part in msg.walk():
-        if part.get_content_type() == "message/feedback-report":
-            fields = part.get_payload()
-            block = fields[0] if isinstance(fields, list) and fields else None
-            if isinstance(block, Message):
-                return f"feedback-type: {block.get('Feedback-Type', 'abuse')}"
-    return "feedback-type: abuse"
-
-
-def _enclosed(msg: Message) -> list[Message]:
-    """The copies of the original message a report carries (whole or headers only)."""
-    found = []
-    for part in msg.walk():
-        if part.get_content_type() == "message/rfc822":
-            inner = part.get_payload()
-            found += [m for m in inner if isinstance(m, Message)] if isinstance(inner, list) else []
-        elif part.get_content_type() == "text/rfc822-headers":
-            found.append(parse(_bytes(part)))
-    return found
-
-
-def _bounce(msg: Message) -> Verdict | None:
-    from flufl.bounce import all_failures  # 40 ms to import: only when mail is read
-
-    temporary, permanent = all_failures(msg)
-    per_recipient = _dsn_fields(msg)
-    if not (temporary or permanent or per_recipient):
-        return None
-    status, diagnostic = _status(msg, per_recipient)
-    if status:
-        kind = "hard" if status.startswith("5") else "soft"
-    else:
-        kind = "hard" if permanent else "soft"
-        status = "5.0.0" if permanent else "4.0.0"
-    failed = [a.decode("ascii", "replace") for a in (*permanent, *temporary)]
-    failed += [_address(f.get("Final-Recipient", "")) for f in per_recipient]
-    tokens = [t for name in RECIPIENT_HEADERS for t in VERP.findall(_header(msg, name))]
-    return Verdict(kind, tokens=tokens, addresses=[a for a in failed if a],
-                   status=status, diagnostic=diagnostic)  # fmt: skip
-
-
-def _dsn_fields(msg: Message) -> list[Message]:
-    """The per-recipient blocks of an RFC 3464 `message/delivery-status` part."""
-    if _report_type(msg) != "delivery-status":
-        return []
-    for part in msg.walk():
-        if part.get_content_type() == "message/delivery-status":
-            blocks = part.get_payload()
-            if isinstance(blocks, list):
-                return [b for b in blocks[1:] if isinstance(b, Message)]
-    return []
-
-
-def _status(msg: Message, per_recipient: list[Message]) -> tuple[str, str]:
-    """The DSN's Status and Diagnostic-Code; else the first enhanced status code
-    in the body of a non-standard bounce (and the line it is on)."""
-    for block in per_recipient:
-        found = STATUS.search(str(block.get("Status", "")))
-        if found:
-            return found.group(0), " ".join(str(block.get("Diagnostic-Code", "")).split())
-    for part in msg.walk():
-        if part.get_content_maintype() != "text":
-            continue
-        text = _bytes(part).decode("utf-8", "replace")
-        for line in text.splitlines():
-            found = STATUS.search(line)
-            if found and found.group(1) != "2":
-                return found.group(0), line.strip()
-    return "", ""
-
-
-def _address(field_value: str) -> str:
-    """`rfc822; ann@example.org` → `ann@example.org`."""
-    return field_value.split(";", 1)[-1].strip().strip("<>")
-
-
-def _bytes(part: Message) -> bytes:
-    payload = part.get_payload(decode=True)
-    return payload if isinstance(payload, bytes) else b""
+def _address(value: str) -> str:
+    """`rfc822; ann@example.org` or `<ann@example.org>` → `ann@example.org`."""
+    value = value.split(";", 1)[-1].strip()
+    return email.utils.parseaddr(value)[1].lower() or value.strip("<> ").lower()

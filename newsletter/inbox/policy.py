@@ -1,10 +1,23 @@
-"""What a mail does to the list: a hard bounce or `soft_limit` soft bounces in a
-row mark the address bounced; a complaint or an unsubscribe reply unsubscribes at
-once; each of these is recorded in `bounce_events`. An auto-reply does nothing.
+"""What a mail does to the list, once it is proven to answer a message we sent.
 
-A server that refuses a recipient while we send (a 5xx to RCPT) is the same news
-as a bounce that comes back later, so the send records it here too
-(`refused_at_send`).
+Proof (`prove`): the subscriber's token in the VERP address the mail came back to,
+else the Message-ID of the copy we sent them (a keyed hash, found through the
+ledger), else their token in the enclosed copy's links. An address the mail names
+is never proof: a mail with no proof changes nothing and is left for a person,
+listed as unverified with the addresses it claims to be about.
+
+Then its verdict (reasons.py) decides, and each act is one row of `bounce_events`:
+
+- `dead`: the subscriber is marked bounced after this one proven bounce;
+- `soft`: `bounces.soft_limit` in a row, with no clean issue between, do that;
+- `refused`: the receiver refused *us*: recorded for their domain, counted against
+  no one (`inbox` and `status` report it as the sending side's problem);
+- `complaint`, `unsubscribe`: unsubscribed at once;
+- `none`: nothing (a delivery report, a delay, an auto-reply); `unknown`: a person reads it.
+
+A server that refuses a recipient while we send (a 5xx to RCPT or after DATA) is
+the same news as a bounce that comes back later: `refused_at_send` reads its reply
+with the same reasons.
 """
 
 from __future__ import annotations
@@ -12,85 +25,192 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from newsletter.inbox.classify import STATUS, Verdict
+from newsletter.inbox.classify import Reading
+from newsletter.inbox.diagnostic import status_in_reply
+from newsletter.inbox.reasons import reason_for, verdict_of
 from newsletter.model import Subscriber
-from newsletter.store import bounces, subscribers
+from newsletter.store import bounces, deliveries, subscribers
+
+ACTING = ("dead", "soft", "refused", "complaint", "unsubscribe")
+EVENT_KINDS = {"dead": "hard", "soft": "soft", "refused": "refused",
+               "complaint": "complaint", "unsubscribe": "unsubscribe"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Whom a mail is about, how we know (`verp`, `message_id`, `token`), and the
+    issue its Message-ID names when it has one of ours."""
+
+    subscriber: Subscriber
+    how: str
+    issue: int | None = None
 
 
 @dataclass(frozen=True)
 class Action:
-    """What was done about one mail (`kind` from the verdict; `subscriber` is their
-    address, empty when no one matched)."""
+    """What became of one mail. `put_aside`: it leaves the inbox (handled); else it
+    stays for a person to read."""
 
+    message: str
     kind: str
-    subscriber: str
+    reason: str
+    verdict: str
     effect: str
+    put_aside: bool
+    subscriber: str = ""
+    proof: str = ""
     status: str = ""
+    domain: str = ""
+    named: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "subscriber": self.subscriber, "effect": self.effect,
-                "status": self.status}  # fmt: skip
-
-
-def whom(db: sqlite3.Connection, verdict: Verdict) -> Subscriber | None:
-    """The subscriber a mail is about: by token first (VERP, List-Unsubscribe, the
-    subject), then by the addresses it names."""
-    for token in verdict.tokens:
-        found = subscribers.find_by_token(db, token)
-        if found:
-            return found
-    for address in verdict.addresses:
-        found = subscribers.find(db, address)
-        if found:
-            return found
-    return None
+    def to_json(self) -> dict[str, object]:
+        return {
+            "message": self.message, "kind": self.kind, "reason": self.reason,
+            "verdict": self.verdict, "status": self.status, "subscriber": self.subscriber,
+            "proof": self.proof, "domain": self.domain, "effect": self.effect,
+            **({"named": list(self.named)} if self.named else {}),
+        }  # fmt: skip
 
 
-def apply(db: sqlite3.Connection, verdict: Verdict, sha256: str, soft_limit: int) -> Action:
-    """Act on a recognised mail about a known subscriber (see the module's docstring)."""
-    person = whom(db, verdict)
-    assert person is not None
-    issue = _issue(db, verdict, person.id)
-    effect = act(db, person, issue, verdict, sha256, soft_limit)
-    return Action(verdict.kind, person.email, effect, verdict.status)
+def prove(db: sqlite3.Connection, reading: Reading) -> Proof | None:
+    """The subscriber a mail is proven to be about, or None (see the docstring)."""
+    evidence = reading.evidence
+    by_message_id = _by_message_id(db, evidence.message_ids)
+    for how, tokens in (("verp", evidence.verp), ("token", evidence.tokens)):
+        for token in tokens:
+            person = subscribers.find_by_token(db, token)
+            if person is None:
+                continue
+            if how == "token" and by_message_id is not None:
+                return by_message_id  # the stronger of the two
+            named = by_message_id.issue if by_message_id else None
+            same = by_message_id is not None and by_message_id.subscriber.id == person.id
+            return Proof(person, how, named if same else None)
+    return by_message_id
+
+
+def judge(
+    db: sqlite3.Connection,
+    reading: Reading,
+    message: str,
+    soft_limit: int,
+    dry_run: bool,
+    message_sha256: str = "",
+) -> Action:
+    """Decide and, unless `dry_run`, act (the caller's transaction holds the writes)."""
+    verdict = reading.verdict
+    if verdict == "none":
+        return _action(reading, message, "nothing to do", put_aside=True)
+    proof = prove(db, reading)
+    if proof is None or verdict not in ACTING:
+        effect = "left for a person" if verdict == "unknown" else "unverified: left for a person"
+        named = tuple(reading.evidence.addresses[:5])
+        return _action(reading, message, effect, put_aside=False, proof=proof, named=named)
+    issue = _issue(db, proof)
+    effect = act(
+        db, proof.subscriber, issue, reading, soft_limit, dry_run, proof.how, message_sha256
+    )
+    return _action(reading, message, effect, put_aside=True, proof=proof)
+
+
+def _action(
+    reading: Reading,
+    message: str,
+    effect: str,
+    put_aside: bool,
+    proof: Proof | None = None,
+    named: tuple[str, ...] = (),
+) -> Action:
+    about = proof.subscriber.email if proof else ""
+    return Action(
+        message,
+        reading.kind,
+        reading.reason,
+        reading.verdict,
+        effect,
+        put_aside,
+        subscriber=about,
+        proof=proof.how if proof else "",
+        status=reading.status,
+        domain=domain_of(about) if about else "",
+        named=named,
+    )
 
 
 def refused_at_send(
     db: sqlite3.Connection, person: Subscriber, issue: int, reply: str, soft_limit: int
 ) -> str:
-    """A 5xx about the recipient during the send: the bounce that would have come back.
-
-    Its enhanced status code (RFC 3463) decides, as a DSN's does: a full mailbox
-    (5.2.2, which RFC 3463 calls a persistent but maybe passing condition) is soft;
-    everything else, "no such user" first of all, is hard.
-    """
-    found = STATUS.search(reply)
-    status = found.group(0) if found and found.group(1) == "5" else "5.0.0"
-    kind = "soft" if status == "5.2.2" else "hard"
-    verdict = Verdict(kind, status=status, diagnostic=f"at send time: {reply}")
-    return act(db, person, issue, verdict, "", soft_limit)
+    """A refusal of one recipient during the send: read as a bounce would be."""
+    status = status_in_reply(reply) or ("4.0.0" if reply[:1] == "4" else "5.0.0")
+    reason = reason_for(status, reply)
+    reading = Reading("bounce", reason, status=status, diagnostic=f"at send time: {reply}")
+    return act(db, person, issue, reading, soft_limit, dry_run=False, proof="send")
 
 
 def act(
-    db: sqlite3.Connection, person: Subscriber, issue: int | None, verdict: Verdict,
-    sha256: str, soft_limit: int,
-) -> str:  # fmt: skip
-    """Record the event and change the subscriber's status; say what was done."""
-    bounces.record(db, person.id, issue, verdict.kind, verdict.status, verdict.diagnostic, sha256)
-    if verdict.kind in ("complaint", "unsubscribe"):
+    db: sqlite3.Connection,
+    person: Subscriber,
+    issue: int | None,
+    reading: Reading,
+    soft_limit: int,
+    dry_run: bool,
+    proof: str,
+    message_sha256: str = "",
+) -> str:
+    """Record the event and change the subscriber's status; say what was (or, in a
+    dry run, would be) done. A dry run writes too: its transaction is rolled back."""
+    verdict = verdict_of(reading.reason)
+    domain = domain_of(person.email)
+    bounces.record(
+        db,
+        bounces.Event(
+            person.id,
+            issue,
+            EVENT_KINDS[verdict],
+            reading.reason,
+            domain,
+            proof,
+            reading.status,
+            reading.diagnostic,
+            message_sha256,
+        ),
+    )
+    would = "would " if dry_run else ""
+    if verdict in ("complaint", "unsubscribe"):
         subscribers.set_unsubscribed(db, person.id)
-        return "unsubscribed" if person.status != "unsubscribed" else "already unsubscribed"
-    if verdict.kind == "hard":
-        return "marked bounced" if subscribers.set_bounced(db, person.id) else "recorded"
+        if person.status == "unsubscribed":
+            return "already unsubscribed"
+        return f"{would}unsubscribe" if dry_run else "unsubscribed"
+    if verdict == "refused":
+        return f"{would}count a refusal by {domain}, not against the subscriber"
+    if verdict == "dead":
+        marked = subscribers.set_bounced(db, person.id)
+        return (f"{would}mark bounced" if dry_run else "marked bounced") if marked else "recorded"
     streak = bounces.soft_streak(db, person.id, issue)
     effect = f"soft bounce {streak} of {soft_limit} in a row"
     if streak >= soft_limit and subscribers.set_bounced(db, person.id):
-        effect += ": marked bounced"
+        effect += ": would mark bounced" if dry_run else ": marked bounced"
     return effect
 
 
-def _issue(db: sqlite3.Connection, verdict: Verdict, subscriber: int) -> int | None:
-    """The issue the mail names, if this subscriber was sent it; else their latest."""
-    if verdict.issue is not None and bounces.was_sent(db, subscriber, verdict.issue):
-        return verdict.issue
-    return bounces.last_sent_issue(db, subscriber)
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def _by_message_id(db: sqlite3.Connection, message_ids: list[str]) -> Proof | None:
+    for message_id in message_ids:
+        found = deliveries.find_by_message_id(db, message_id)
+        if found is None:
+            continue
+        subscriber, issue = found
+        person = subscribers.by_id(db, subscriber)
+        if person is not None:
+            return Proof(person, "message_id", issue)
+    return None
+
+
+def _issue(db: sqlite3.Connection, proof: Proof) -> int | None:
+    """The issue the mail's Message-ID names, if any; else their latest."""
+    if proof.issue is not None:
+        return proof.issue
+    return bounces.last_sent_issue(db, proof.subscriber.id)

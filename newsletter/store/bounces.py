@@ -1,15 +1,33 @@
 """The return path's records: bounce and complaint events, and the handled mails.
 
 `inbox` reads a mailbox; each mail it acts on leaves one row in `inbox_seen` (a
-SHA-256 of its bytes), and each bounce, complaint or unsubscribe reply one row in
-`bounce_events`, which `status` counts per issue and the soft-bounce rule reads.
+SHA-256 of its bytes), and each bounce, refusal, complaint or unsubscribe reply
+one row in `bounce_events`, with its reason and the receiving domain, which
+`status` counts per issue and per domain, and the soft-bounce rule reads.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
-KINDS = ("hard", "soft", "complaint", "unsubscribe")
+KINDS = ("hard", "soft", "complaint", "unsubscribe", "refused")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One bounce, refusal, complaint or unsubscribe reply about a subscriber.
+    `proof`: how the mail was tied to them (`verp`, `message_id`, `token`, `send`)."""
+
+    subscriber: int
+    issue: int | None
+    kind: str
+    reason: str
+    domain: str
+    proof: str
+    status: str
+    diagnostic: str
+    message_sha256: str = ""
 
 
 def seen(db: sqlite3.Connection, message_sha256: str) -> bool:
@@ -44,14 +62,21 @@ def last_sent_issue(db: sqlite3.Connection, subscriber: int) -> int | None:
     return int(row[0]) if row[0] is not None else None
 
 
-def record(
-    db: sqlite3.Connection, subscriber: int, issue: int | None, kind: str, status: str,
-    diagnostic: str, message_sha256: str,
-) -> None:  # fmt: skip
+def record(db: sqlite3.Connection, event: Event) -> None:
     db.execute(
-        "INSERT INTO bounce_events (subscriber, issue, kind, status, diagnostic, "
-        "message_sha256) VALUES (?, ?, ?, ?, ?, ?)",
-        (subscriber, issue, kind, status, diagnostic[:1000], message_sha256),
+        "INSERT INTO bounce_events (subscriber, issue, kind, reason, domain, proof, status, "
+        "diagnostic, message_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.subscriber,
+            event.issue,
+            event.kind,
+            event.reason,
+            event.domain,
+            event.proof,
+            event.status,
+            event.diagnostic[:1000],
+            event.message_sha256,
+        ),
     )
 
 
@@ -86,4 +111,43 @@ def issue_counts(db: sqlite3.Connection, issue: int) -> dict[str, int]:
         "SELECT kind, count(DISTINCT coalesce(subscriber, -id)) FROM bounce_events "
         "WHERE issue = ? GROUP BY kind", (issue,),
     ).fetchall())  # fmt: skip
-    return {kind: found.get(kind, 0) for kind in ("hard", "soft", "complaint")}
+    return {kind: found.get(kind, 0) for kind in ("hard", "soft", "complaint", "refused")}
+
+
+def reasons(db: sqlite3.Connection, issue: int) -> dict[str, int]:
+    """How many events of each reason came back for `issue` (refusals included)."""
+    rows = db.execute(
+        "SELECT reason, count(*) FROM bounce_events WHERE issue = ? AND reason != '' "
+        "GROUP BY reason ORDER BY count(*) DESC, reason",
+        (issue,),
+    ).fetchall()
+    return {str(reason): int(n) for reason, n in rows}
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """A receiving domain's refusals of our mail: how many, the commonest reason and
+    the status code it came with."""
+
+    domain: str
+    count: int
+    reason: str
+    status: str
+
+
+def refusals_by_domain(db: sqlite3.Connection, since_issue: int = 0) -> list[Refusals]:
+    """The sending side's problems, by receiving domain, most refusals first."""
+    rows = db.execute(
+        "SELECT domain, reason, status, count(*) FROM bounce_events "
+        "WHERE kind = 'refused' AND coalesce(issue, 0) >= ? "
+        "GROUP BY domain, reason, status ORDER BY count(*) DESC, reason, status",
+        (since_issue,),
+    ).fetchall()
+    found: dict[str, Refusals] = {}
+    for domain, reason, status, n in rows:
+        top = found.get(domain)  # the first row of a domain is its commonest
+        if top is None:
+            found[domain] = Refusals(domain, n, reason, status)
+        else:
+            found[domain] = Refusals(domain, top.count + n, top.reason, top.status)
+    return sorted(found.values(), key=lambda r: (-r.count, r.domain))

@@ -323,6 +323,42 @@ def m010_arxiv_metadata(db: sqlite3.Connection) -> None:
     )
 
 
+def m012_bounce_reasons(db: sqlite3.Connection) -> None:
+    """Each return-path event gets its reason (sisimai's taxonomy: `user_unknown`,
+    `blocked`…), the receiving domain, and how the mail was proven to answer our
+    message; a new kind, `refused`, is a refusal about the sending side (a blocklist,
+    DMARC, spam content), which counts against no subscriber. SQLite cannot widen a
+    CHECK in place: the table is made anew and its rows copied."""
+    db.execute(
+        """
+        CREATE TABLE bounce_events_new (
+            id INTEGER PRIMARY KEY,
+            subscriber INTEGER REFERENCES subscribers (id) ON DELETE SET NULL,
+            issue INTEGER REFERENCES issues (number),
+            kind TEXT NOT NULL
+                CHECK (kind IN ('hard', 'soft', 'complaint', 'unsubscribe', 'refused')),
+            reason TEXT NOT NULL DEFAULT '',
+            domain TEXT NOT NULL DEFAULT '',
+            proof TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT '',
+            diagnostic TEXT NOT NULL DEFAULT '',
+            message_sha256 TEXT NOT NULL,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO bounce_events_new (id, subscriber, issue, kind, status, diagnostic, "
+        "message_sha256, at) SELECT id, subscriber, issue, kind, status, diagnostic, "
+        "message_sha256, at FROM bounce_events"
+    )
+    db.execute("DROP TABLE bounce_events")
+    db.execute("ALTER TABLE bounce_events_new RENAME TO bounce_events")
+    db.execute("CREATE INDEX bounce_events_subscriber ON bounce_events (subscriber, kind)")
+    db.execute("CREATE INDEX bounce_events_issue ON bounce_events (issue, kind)")
+    db.execute("CREATE INDEX bounce_events_domain ON bounce_events (kind, domain)")
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
@@ -334,4 +370,5 @@ MIGRATIONS: Sequence[Migration] = (
     m008_outbox,
     m009_bounces,
     m010_arxiv_metadata,
+    m012_bounce_reasons,
 )

@@ -21,6 +21,11 @@ def find(db: sqlite3.Connection, email: str) -> Subscriber | None:
     return _subscriber(row) if row else None
 
 
+def by_id(db: sqlite3.Connection, subscriber: int) -> Subscriber | None:
+    row = db.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber,)).fetchone()
+    return _subscriber(row) if row else None
+
+
 def find_by_token(db: sqlite3.Connection, token: str) -> Subscriber | None:
     row = db.execute("SELECT * FROM subscribers WHERE token = ?", (token,)).fetchone()
     return _subscriber(row) if row else None
