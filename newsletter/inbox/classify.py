@@ -149,6 +149,8 @@ def _dsn(msg: Message) -> Reading:
     if status.startswith("2"):
         return Reading("delivery", "delivered", evidence, status, diagnostic, recipient)
     reason = reason_for(status, diagnostic)
+    if action.startswith("failed") and status.startswith("4") and verdict_of(reason) == "soft":
+        reason = "expired"  # a temporary failure it stopped retrying: it gave up
     return Reading("bounce", reason, evidence, status, diagnostic[:1000], recipient)
 
 
