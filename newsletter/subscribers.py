@@ -28,7 +28,7 @@ from pathlib import Path
 
 from newsletter.errors import NewsletterError
 from newsletter.model import EDITIONS, Subscriber
-from newsletter.store import Store, pending
+from newsletter.store import Store, bounces, outbox, pending
 from newsletter.store import subscribers as rows
 from newsletter.text import shorten
 
@@ -219,9 +219,10 @@ def remove(store: Store, email: str) -> str:
     """Erase a subscriber's (or a pending sign-up's) personal data and keep the address
     off the list; the address removed.
 
-    Their delivery rows stay, without them (and without the server replies, which
-    may quote the address), so past issues keep their counts; a delivery still
-    pending is skipped. A sign-up waiting for confirmation is deleted with its link.
+    Their delivery and bounce rows stay, without them (and without the server replies
+    and bounce diagnostics, which may quote the address), so past issues keep their
+    counts; a delivery still pending is skipped. A sign-up waiting for confirmation
+    is deleted with its link, and every outbox message to the address with it.
     """
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with store.transaction() as db:
@@ -229,11 +230,13 @@ def remove(store: Store, email: str) -> str:
         waiting = pending.find(db, email.strip(), now)
         if subscriber is None and waiting is None:
             raise SubscriberError(f"{email.strip()} is not on the list")
+        address = subscriber.email if subscriber else waiting.email if waiting else email
+        bounces.forget(db, subscriber.id if subscriber else None, address)
+        outbox.forget(db, address)
         if subscriber is not None:
             rows.delete(db, subscriber.id)
         if waiting is not None:
             pending.delete(db, waiting.id)
-        address = subscriber.email if subscriber else waiting.email if waiting else email
         rows.suppress(db, address_hash(address))
     return address
 

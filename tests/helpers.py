@@ -130,11 +130,29 @@ def built_for(site: Path, address: str, date: str, eightbit: bool) -> bytes:
     with Store.open(config.database_path) as store:
         issue = issues.get(store.db, 1)
     assert issue
-    [(key, email, name, token, lang)] = ledger(
-        site, "SELECT id, email, name, token, lang FROM subscribers WHERE email = ?", address
+    [(email, name, token, lang, tag)] = ledger(
+        site,
+        "SELECT s.email, s.name, s.token, s.lang, d.message_tag FROM subscribers s "
+        "JOIN deliveries d ON d.subscriber = s.id AND d.issue = 1 WHERE s.email = ?",
+        address,
     )
-    recipient = Recipient(str(email), str(name), str(token), str(key))
+    recipient = Recipient(str(email), str(name), str(token), str(tag))
     return load_templates(config, issue)[str(lang)].build(recipient, date, eightbit)
+
+
+def message_id_for(site: Path, issue: int, address: str) -> str:
+    """The Message-ID the ledger gives issue `issue`'s message to `address` (a send has
+    started): what a genuine bounce quotes."""
+    from newsletter.send.message import sender_domain
+
+    [(tag,)] = ledger(
+        site,
+        "SELECT d.message_tag FROM deliveries d JOIN subscribers s ON s.id = d.subscriber "
+        "WHERE d.issue = ? AND s.email = ?",
+        issue,
+        address,
+    )
+    return f"<{tag}@{sender_domain(load_config().newsletter)}>"
 
 
 def same_but_line_breaks(decoded: str, composed: str) -> bool:

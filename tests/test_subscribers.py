@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.config import load_config
 from newsletter.send import send
-from newsletter.store import Store
+from newsletter.store import Store, bounces, outbox
 from newsletter.store import deliveries as ledger_rows
 from newsletter.store.db import migrate, schema_version
 from newsletter.store.migrations import MIGRATIONS
-from newsletter.subscribers import address_hash, remove
+from newsletter.subscribers import address_hash, find, remove
 from tests.helpers import THREE, ledger, make_site
 from tests.smtpd import SmtpServer
 
@@ -69,6 +69,54 @@ def test_a_failed_delivery_forgets_the_reply_that_quoted_the_address(
     CliRunner().invoke(cli, ["subscribers", "remove", "bob@example.org"])
     assert delivery_counts() == {"sent": 2, "failed": 1, "pending": 0, "skipped": 0}
     assert ledger(site, "SELECT error FROM deliveries WHERE subscriber IS NULL") == [(None,)]
+
+
+def test_removing_someone_erases_the_address_from_bounce_diagnostics(workspace: Path) -> None:
+    """Their events stay (an issue's counts do not change) with no diagnostic; another
+    event that quotes the address, in any case, loses its diagnostic too."""
+    site = make_site(workspace, 1, THREE)
+    events = [
+        ("bob@example.org", "hard", "5.1.1", "smtp; 550 5.1.1 <bob@example.org>: no such user"),
+        ("ann@example.org", "soft", "4.2.2", "forwarded to BOB@Example.org: mailbox full"),
+        ("li.wei@example.org", "soft", "4.2.2", "smtp; 452 4.2.2 mailbox full"),
+    ]
+    with Store.open(load_config().database_path) as store:
+        with store.transaction() as db:
+            for n, (address, kind, status, diagnostic) in enumerate(events):
+                person = find(store, address)
+                assert person is not None
+                bounces.record(db, person.id, 1, kind, status, diagnostic, f"sha{n}")
+        remove(store, "Bob@example.org")
+    rows = "SELECT subscriber IS NULL, kind, status, diagnostic FROM bounce_events ORDER BY id"
+    assert ledger(site, rows) == [
+        (1, "hard", "5.1.1", ""),
+        (0, "soft", "4.2.2", ""),
+        (0, "soft", "4.2.2", "smtp; 452 4.2.2 mailbox full"),
+    ]
+
+
+def test_removing_someone_deletes_their_outbox_messages(workspace: Path) -> None:
+    """Sent or queued, a row to the address (any case) goes; others' rows stay."""
+    site = make_site(workspace, 1, THREE)
+    recipients = ["ANN@example.org", "bob@example.org", "ann@example.org"]
+    with Store.open(load_config().database_path) as store:
+        with store.transaction() as db:
+            for n, recipient in enumerate(recipients):
+                message = {
+                    "kind": "confirm",
+                    "recipient": recipient,
+                    "recipient_name": "",
+                    "subject": "s",
+                    "text": "t",
+                    "html": None,
+                    "headers": {},
+                    "message_id": f"<{n}@example.org>",
+                    "give_up_at": None,
+                }
+                outbox.insert(db, now=0.0, **message)
+            db.execute("UPDATE outbox SET status = 'sent', text_body = NULL WHERE id = 1")
+        remove(store, "ann@example.org")
+    assert ledger(site, "SELECT recipient FROM outbox") == [("bob@example.org",)]
 
 
 def test_a_delivery_without_a_subscriber_can_never_be_pending(workspace: Path) -> None:

@@ -120,10 +120,11 @@ def _sample(config: Config, signer: Signer) -> bytes:
     """A message signed as a send signs each one (both bodies with a personal link)."""
     from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
     from newsletter.send.message import MessageTemplate, Recipient
+    from newsletter.store.message_ids import random_tag
 
     body = f"A sample  message \t with spaces.\n\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
     template = MessageTemplate(config.newsletter, 0, "DKIM check · 检查", body, body, signer)
-    return template.build(Recipient("reader@example.invalid", "Sample Reader", "t", "check"))
+    return template.build(Recipient("reader@example.invalid", "Sample Reader", "t", random_tag()))
 
 
 def _verifies(message: bytes, signer: Signer, record: bytes) -> bool:

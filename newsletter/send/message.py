@@ -12,6 +12,9 @@ are what such a server gets, readable and diffable in the archive.
 The message: `multipart/alternative`, the text part first and the HTML second,
 UTF-8, with `List-Id`, `List-Unsubscribe` (a `mailto:` and an `https:` link, each
 carrying the subscriber's token) and `List-Unsubscribe-Post` (RFC 8058 one-click).
+Its Message-ID is `<tag@domain>`, the tag the ledger made for the delivery
+(store/message_ids.py): it proves a bounce's copy is ours and names neither the
+issue nor the reader.
 With a `Signer` (`[dkim]` set), a `DKIM-Signature` comes first (dkim.py), its body
 hash carried on from the edition's shared pieces.
 
@@ -56,7 +59,7 @@ class Recipient:
     email: str
     name: str
     token: str
-    key: str  # what makes the Message-ID unique for this recipient
+    tag: str  # the Message-ID's left part, made by store/message_ids.py
 
 
 def unsubscribe_url(settings: NewsletterSettings, token: str) -> str:
@@ -182,8 +185,9 @@ class MessageTemplate:
         return self.signer.signature(fields, body_hash)
 
     def message_id(self, recipient: Recipient) -> str:
-        """Unique per issue and recipient, and the same on every retry of that message."""
-        return f"<issue-{self.issue}.{header_safe(recipient.key)}@{self.domain}>"
+        """`<tag@domain>`: the tag (store/message_ids.py) is unique per issue and
+        recipient, the same on every retry of that message, and tells neither."""
+        return f"<{header_safe(recipient.tag)}@{self.domain}>"
 
 
 class _Section:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import email
 import email.policy
 import functools
@@ -32,10 +33,11 @@ from newsletter.send.deliver import load_templates, pick_issue
 from newsletter.send.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.send.report import SendReport
 from newsletter.send.smtp import SmtpSession, smtp_address
-from newsletter.store import Store, deliveries, issues, subscribers
+from newsletter.store import Store, deliveries, issues, message_ids, subscribers
 from newsletter.subscribers import normalise_email, normalise_lang
 
-SAMPLE_RECIPIENT = Recipient("reader@example.invalid", "Sample Reader", "SampleToken", "sample")
+SAMPLE_RECIPIENT = Recipient("reader@example.invalid", "Sample Reader", "SampleToken", "")
+"""The samples' made-up reader; each issue's samples get a tag of their own."""
 HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")  # a field's first line, or a folded one
 MAX_LINE = 998  # bytes, without the CRLF (RFC 5322 section 2.1.1)
 
@@ -58,7 +60,10 @@ def dry_run(config: Config, issue_number: int | None = None) -> SendReport:
             sizes["recipients"] += 1
             sizes["max_bytes"] = max(sizes["max_bytes"], len(message))
         report.seconds = time.perf_counter() - started
-        report.samples = _write_samples(config, issue, templates, report)
+        sample_tag = message_ids.message_tag(
+            message_ids.read_key(store.db), issue.number, message_ids.SAMPLE_SUBSCRIBER
+        )
+        report.samples = _write_samples(config, issue, templates, report, sample_tag)
         _check_html_size(templates, report)
         return report
 
@@ -71,7 +76,7 @@ def send_test_message(
     with Store.open(config.database_path) as store:
         issue = pick_issue(store, issue_number) or _newest(store)
         templates = load_templates(config, issue)
-    recipient = Recipient(recipient_email, "", "test-send", f"test-{int(time.time() * 1000)}")
+    recipient = Recipient(recipient_email, "", "test-send", message_ids.random_tag())
     session = SmtpSession(config.smtp, config.smtp_password)
     session.open()
     try:
@@ -93,14 +98,17 @@ def _newest(store: Store) -> Issue:
 
 
 def _audience(store: Store, issue: Issue) -> Iterator[tuple[str, Recipient]]:
-    """Who `send` would mail: the active list, or what is pending of a started send."""
+    """Who `send` would mail, with the Message-ID each would get: the active list, or
+    what is pending of a started send."""
     if issue.status == "composed":
+        key = message_ids.read_key(store.db)
         for person in subscribers.active(store.db):
-            yield person.lang, Recipient(person.email, person.name, person.token, str(person.id))
+            tag = message_ids.message_tag(key, issue.number, person.id)
+            yield person.lang, Recipient(person.email, person.name, person.token, tag)
         return
     for delivery in deliveries.pending_active(store.db, issue.number):
         yield delivery.edition, Recipient(delivery.email, delivery.name, delivery.token,
-                                          str(delivery.subscriber))  # fmt: skip
+                                          delivery.message_tag)  # fmt: skip
 
 
 def check(template: MessageTemplate, message: bytes, recipient: Recipient) -> list[str]:
@@ -178,14 +186,19 @@ def _decoded_once(head: bytes) -> bytes:
 
 
 def _write_samples(
-    config: Config, issue: Issue, templates: dict[str, MessageTemplate], report: SendReport
+    config: Config,
+    issue: Issue,
+    templates: dict[str, MessageTemplate],
+    report: SendReport,
+    tag: str,
 ) -> list[str]:
     """One `sample-<edition>.eml` per edition, for a made-up reader, to open in a mail
-    client (and to commit: they hold no subscriber's address or token)."""
-    written = []
+    client (and to commit: they hold no subscriber's address or token, and a Message-ID
+    tag that is no delivery's)."""
+    written, reader = [], dataclasses.replace(SAMPLE_RECIPIENT, tag=tag)
     for edition in EDITIONS:
-        message = templates[edition].build(SAMPLE_RECIPIENT)
-        report.warnings.extend(check(templates[edition], message, SAMPLE_RECIPIENT))
+        message = templates[edition].build(reader)
+        report.warnings.extend(check(templates[edition], message, reader))
         email.message_from_bytes(message, policy=email.policy.default)  # it parses
         written.append(str(write_sample(config.issues_path, issue, edition, message)))
     return written

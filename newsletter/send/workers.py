@@ -153,7 +153,7 @@ class Workers:
     def _build(self, delivery: Delivery) -> Mail:
         address = smtp_address(delivery.email)
         return self.templates[delivery.edition].mail(
-            Recipient(address, delivery.name, delivery.token, str(delivery.subscriber)),
+            Recipient(address, delivery.name, delivery.token, delivery.message_tag),
             self.eightbit,
         )
 

@@ -7,7 +7,8 @@ statement the tool runs is in this package, one module per table family:
 (sign-ups waiting for confirmation), `outbox` (mail queued by the web side),
 `limits` (hourly counters and the form key), `archive` (the public issues),
 `bounces` (the return path's events and the mails the inbox has handled),
-`metadata` (what arXiv says about each paper, cached).
+`metadata` (what arXiv says about each paper, cached); `message_ids` makes and
+reads the tag of each delivery's Message-ID.
 """
 
 from newsletter.store.db import Store

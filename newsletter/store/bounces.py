@@ -80,6 +80,17 @@ def record(db: sqlite3.Connection, event: Event) -> None:
     )
 
 
+def forget(db: sqlite3.Connection, subscriber: int | None, address: str) -> int:
+    """Erase the diagnostics of a removed subscriber's events, and of any event whose
+    diagnostic quotes `address` (any case): a server's reply often names the mailbox.
+    The events stay, so an issue's counts do not change."""
+    return db.execute(
+        "UPDATE bounce_events SET diagnostic = '' WHERE diagnostic != '' "
+        "AND (subscriber = ? OR instr(lower(diagnostic), lower(?)) > 0)",
+        (subscriber, address),
+    ).rowcount
+
+
 def soft_streak(db: sqlite3.Connection, subscriber: int, issue: int | None) -> int:
     """Soft bounces in a row, the one just recorded for `issue` included.
 

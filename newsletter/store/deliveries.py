@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from newsletter.store import issues
+from newsletter.store import issues, message_ids
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 STATUSES = ("sent", "failed", "pending", "skipped")
@@ -25,14 +25,16 @@ class Delivery:
     name: str
     token: str
     edition: str
+    message_tag: str  # the left part of its Message-ID (message_ids.py)
 
 
 def start(db: sqlite3.Connection, issue: int) -> None:
     """Fix the audience (one pending delivery per active subscriber) and mark the
     issue sending: from now on its papers are fixed."""
+    message_ids.register(db)
     db.execute(
-        "INSERT OR IGNORE INTO deliveries (issue, subscriber, edition) "
-        "SELECT ?, id, lang FROM subscribers WHERE status = 'active'",
+        "INSERT OR IGNORE INTO deliveries (issue, subscriber, edition, message_tag) "
+        "SELECT ?1, id, lang, message_tag(?1, id) FROM subscribers WHERE status = 'active'",
         (issue,),
     )
     issues.mark_sending(db, issue)
@@ -68,7 +70,8 @@ def pending_page(db: sqlite3.Connection, issue: int, after: int, limit: int) -> 
     """The next `limit` pending deliveries after subscriber id `after` (keyset paging:
     no long read holds the database while the workers write)."""
     rows = db.execute(
-        "SELECT d.subscriber, s.email, s.name, s.token, d.edition FROM deliveries d "
+        "SELECT d.subscriber, s.email, s.name, s.token, d.edition, d.message_tag "
+        "FROM deliveries d "
         "JOIN subscribers s ON s.id = d.subscriber "
         "WHERE d.issue = ? AND d.status = 'pending' AND d.subscriber > ? "
         "ORDER BY d.subscriber LIMIT ?",
@@ -80,12 +83,26 @@ def pending_page(db: sqlite3.Connection, issue: int, after: int, limit: int) -> 
 def pending_active(db: sqlite3.Connection, issue: int) -> list[Delivery]:
     """What a resumed send would still mail: pending, to subscribers still active."""
     rows = db.execute(
-        "SELECT s.id, s.email, s.name, s.token, d.edition FROM deliveries d "
+        "SELECT s.id, s.email, s.name, s.token, d.edition, d.message_tag FROM deliveries d "
         "JOIN subscribers s ON s.id = d.subscriber WHERE d.issue = ? "
         "AND d.status = 'pending' AND s.status = 'active' ORDER BY s.id",
         (issue,),
     ).fetchall()
     return [Delivery(*row) for row in rows]
+
+
+def find_by_message_id(db: sqlite3.Connection, message_id: str) -> tuple[int, int] | None:
+    """(subscriber, issue) of the delivery whose message had this Message-ID; None for
+    anything else (a made-up tag, the old guessable `<issue-N.ID@…>` form, a removed
+    subscriber's delivery)."""
+    tag = message_ids.tag_of(message_id)
+    if tag is None:
+        return None
+    row = db.execute(
+        "SELECT subscriber, issue FROM deliveries WHERE message_tag = ? AND subscriber IS NOT NULL",
+        (tag,),
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else None
 
 
 def mark(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
+from newsletter.store import message_ids
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -323,6 +325,28 @@ def m010_arxiv_metadata(db: sqlite3.Connection) -> None:
     )
 
 
+def m011_message_id_tags(db: sqlite3.Connection) -> None:
+    """Message-IDs that prove a copy is ours and reveal nothing (message_ids.py).
+
+    A key, random, made here (`message_id_key`), and each delivery's tag, kept with it
+    so that a bounce's Message-ID finds its delivery by one index lookup (UNIQUE).
+    Deliveries made before get their tag here too, so that a resumed send mails the
+    rest with tags; the messages already sent went out with the old guessable
+    `<issue-N.ID@…>` form, which proves nothing and finds nothing. A removed
+    subscriber's rows get no tag: there is nobody to find.
+    """
+    db.execute(
+        "INSERT INTO secrets (name, value) VALUES ('message_id_key', lower(hex(randomblob(32))))"
+    )
+    db.execute("ALTER TABLE deliveries ADD COLUMN message_tag TEXT")
+    message_ids.register(db)
+    db.execute(
+        "UPDATE deliveries SET message_tag = message_tag(issue, subscriber) "
+        "WHERE subscriber IS NOT NULL"
+    )
+    db.execute("CREATE UNIQUE INDEX deliveries_message_tag ON deliveries (message_tag)")
+
+
 def m012_bounce_reasons(db: sqlite3.Connection) -> None:
     """Each return-path event gets its reason (sisimai's taxonomy: `user_unknown`,
     `blocked`…), the receiving domain, and how the mail was proven to answer our
@@ -370,5 +394,6 @@ MIGRATIONS: Sequence[Migration] = (
     m008_outbox,
     m009_bounces,
     m010_arxiv_metadata,
+    m011_message_id_tags,
     m012_bounce_reasons,
 )

@@ -124,6 +124,12 @@ def purge_done(db: sqlite3.Connection, before: str) -> int:
     ).rowcount
 
 
+def forget(db: sqlite3.Connection, address: str) -> int:
+    """Delete every message to `address` (any case), sent or not: its subscriber was
+    removed, and a row keeps the address and may hold a link that acts."""
+    return db.execute("DELETE FROM outbox WHERE recipient = ? COLLATE NOCASE", (address,)).rowcount
+
+
 def _message(row: sqlite3.Row) -> OutboxMessage:
     return OutboxMessage(
         id=row["id"],

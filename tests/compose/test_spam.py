@@ -70,7 +70,7 @@ def score(raw: dict[str, bytes], home: Path) -> dict[str, tuple[float, str]]:
     assert run.returncode == 0, run.stderr.decode(errors="replace")
     found = {}
     for chunk in output.split("\nFrom MAILER-DAEMON "):
-        key = re.search(r"^Message-ID: <issue-1\.([\w-]+)@", chunk, re.MULTILINE)
+        key = re.search(r"^Message-ID: <([\w-]+)@", chunk, re.MULTILINE)
         report = REPORT.search(chunk)
         if key and report:
             edition, case = key.group(1).split("-", 1)

@@ -30,4 +30,6 @@ class Fixture:
 def fixtures() -> list[Fixture]:
     manifest = tomllib.loads((CORPUS / "manifest.toml").read_text())
     fields = Fixture.__dataclass_fields__
-    return [Fixture(**{k: v for k, v in entry.items() if k in fields}) for entry in manifest["fixture"]]
+    return [
+        Fixture(**{k: v for k, v in entry.items() if k in fields}) for entry in manifest["fixture"]
+    ]

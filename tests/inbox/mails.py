@@ -10,11 +10,16 @@ from tests.helpers import ledger
 MAIL = Path(__file__).parent.parent / "data" / "mail"
 
 
-def fixture_mail(name: str, token: str, address: str, n: int = 1, issue: int = 1) -> bytes:
+def fixture_mail(
+    name: str, token: str, address: str, n: int = 1, issue: int = 1, message_id: str | None = None
+) -> bytes:
     """One of our fixture mails, about the subscriber with this token and address; `n`
-    makes it another mail, `issue` is the one its copy of our Message-ID names."""
+    makes it another mail. Its copy of our message carries `message_id` (a genuine one:
+    `tests.helpers.message_id_for`), else the old guessable `<issue-N.abc@…>` form
+    naming `issue`."""
     text = (MAIL / name).read_text()
     text = text.replace("{{token}}", token).replace("{{address}}", address)
+    text = text.replace("{{message_id}}", message_id or f"<issue-{issue}.abc@example.org>")
     text = text.replace("{{n}}", str(n)).replace("{{issue}}", str(issue))
     return text.replace("\n", "\r\n").encode()
 
