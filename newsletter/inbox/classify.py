@@ -53,11 +53,12 @@ _FAILURE_WORDS = re.compile(
     r"could not be delivered|couldn't be delivered|was not delivered|undeliverable"
     r"|permanent(?:ly)? (?:error|fatal|failure)|delivery (?:to the following|has failed)"
     r"|failed permanently|unable to deliver|wasn't delivered|were not delivered"
+    r"|error has occurred while|could not deliver|failed to deliver|delivery failed"
     r"|无法|未能|失败|失敗",
     re.IGNORECASE,
 )
 _VACATION = re.compile(
-    r"out of (?:the )?office|vacation|holiday|away from|on leave|absent|abwesen|absence"
+    r"out of (?:the )?office|vacation|holiday|away from|\bleave\b|absent|abwesen|absence"
     r"|automatic reply|automatische antwort|réponse automatique|auto(?:matic)?[ -]?reply"
     r"|休假|不在|自动回复|自動回覆|自動応答|不在通知",
     re.IGNORECASE,
@@ -65,6 +66,12 @@ _VACATION = re.compile(
 _AUTO_SUBJECT = re.compile(
     r"^\s*(?:automatic reply|auto(?:matische)?[ -]?(?:reply|response|antwort)|auto:"
     r"|out of (?:the )?office|自动回复|自動回覆|自動応答)",
+    re.IGNORECASE,
+)
+_MACHINE_REPLY = re.compile(
+    r"ticket|case (?:number|#)|request\b.{0,20}\b(?:has been|was) received|support staff"
+    r"|received your (?:message|email)"
+    r"|verify|verification|challenge|confirm (?:that )?you|whitelist|allowlist|not a robot",
     re.IGNORECASE,
 )
 _COMPLAINTS = ("abuse", "fraud", "virus", "other", "opt-out", "optout")
@@ -100,7 +107,8 @@ def classify(msg: Message) -> Reading:
         return _bounce(msg, failed)
     if _is_autoreply(msg):
         said = header(msg, "Subject") + " " + notice(msg)[:2000]
-        reason = "vacation" if _VACATION.search(said) else "autoreply"
+        machine = _MACHINE_REPLY.search(said) and not _VACATION.search(said)
+        reason = "autoreply" if machine else "vacation"
         return Reading("autoreply", reason, gather(msg, []))
     evidence = gather(msg, [])
     if evidence.verp:  # it came back to a VERP address: it answers our mail

@@ -25,18 +25,24 @@ _HASH_STATUS = re.compile(rf"#{_ENHANCED}(?![\w.]*\d)")
 # A reply code with words after it, where a reply starts: a line's beginning, after
 # "said:", "error:", a quote, a `#` or `;` (`smtp;550 …`).
 _REPLY_ALONE = re.compile(
-    r"(?:^|said:|error:|reply:|response:|[;#'\"(\[])\s*([245][0-5]\d)[ -](?=\s*[A-Za-z<\[#])",
+    r"(?:^|said:|error:|reply:|response:|[:;#'\"(\[])\s*([245][0-5]\d)(?:\s+-\s+|[ -])"
+    r"(?=\s*[A-Za-z<\[#])",
     re.IGNORECASE | re.MULTILINE,
 )
 _ORIGINAL_STARTS = re.compile(
     r"^.*(?:"
     r"copy of (?:the|your) (?:original )?message|original message (?:follows|headers)"
     r"|below this line is a copy|message (?:headers )?follows|returned message"
-    r"|-{3,} ?original message|undelivered message headers|headers of the original"
+    r"|-{3,} ?original message|undelivered message headers|header(?:s)? of the original"
+    r"|original message is following|copy of the original|^original message:"
     r"|the original message was received|original message was|included below"
     r"|以下是原邮件|原始邮件|原邮件内容|原信件|原文"
     r").*$",
     re.IGNORECASE | re.MULTILINE,
+)
+# A header of our message pasted into the notice: the copy has begun.
+_PASTED_HEADER = re.compile(
+    r"^(?:Return-Path|Received|DKIM-Signature|List-Unsubscribe|MIME-Version):", re.MULTILINE
 )
 NOTICE_CHARS = 20_000  # a notice is short; past this it is the original, pasted
 
@@ -67,7 +73,8 @@ def reply_lines(text: str) -> str:
     if not found:
         return " ".join(text.split())[:1000]
     start = text.rfind("\n", 0, found.start()) + 1
-    return " ".join(text[start:].split()[:80])
+    end = text.find("\n\n", found.end())
+    return " ".join(text[start : end if end > 0 else None].split()[:80])
 
 
 def notice(msg: Message) -> str:
@@ -83,8 +90,10 @@ def notice(msg: Message) -> str:
         if len(texts) >= 2:
             break
     text = "\n".join(texts)[:NOTICE_CHARS]
-    cut = _ORIGINAL_STARTS.search(text)
-    return text[: cut.start()] if cut else text
+    for marker in (_ORIGINAL_STARTS, _PASTED_HEADER):
+        cut = marker.search(text)
+        text = text[: cut.start()] if cut else text
+    return text
 
 
 def _plain(text: str, html: bool) -> str:

@@ -53,6 +53,8 @@ DESCRIPTIONS = {
 # sender first (a "550 5.1.1 … blocked using …" is a blocklist), then the
 # recipient. Lower case; a plain string is a substring, a compiled pattern a search.
 _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
+    ("rate_limited", ("rate limited", "rate-limited", "ratelimited")),
+    ("rejected", ("envelope blocked",)),
     ("blocked", (
         "blocked using", "blacklisted", "blocklisted", "block list", "blocklist",
         "banned sending ip", "spamhaus", "spamcop", "barracudacentral", "sorbs.net",
@@ -76,11 +78,12 @@ _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
         "encryption required", "not authenticated", "sender not authenticated",
         "5.7.26", "5.7.25", "5.7.23", "5.7.27",
     )),
+    ("policy", ("content policy", "mail content denied", "dt:spm", "administrative prohibition")),
     ("spam_content", (
         "spam", "unsolicited", "junk mail", "bulk mail", "content filter",
         "message content rejected", "content rejected", "suspicious content",
         "looks like spam", "identified as spam", "detected as spam", "phishing",
-        "dt:spm", "mail content denied", "message filtered", "virus", "malware",
+        "message filtered", "virus", "malware",
         "contains a virus",
     )),
     ("rate_limited", (
@@ -107,8 +110,8 @@ _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
         "relay access denied", "relaying denied", "relay not permitted", "unable to relay",
     )),
     ("policy", (
-        "policy", "rejected by recipient domain", "not accepted", "refused by",
-        "prohibited", "not permitted", "administrative prohibition", "denied by",
+        "policy", "rejected by recipient domain", "refused by",
+        "prohibited", "not permitted", "denied by",
         "restricted", "not allowed",
     )),
     ("not_accept", (
@@ -141,7 +144,7 @@ _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
         "user unknown", "unknown user", "no such user", "no such mailbox",
         "no such recipient", "no such person", "unknown recipient", "unknown mailbox",
         "recipient unknown", "does not exist", "doesn't exist", "not exist",
-        "no mailbox", "mailbox not found", "mailbox unavailable", "invalid recipient",
+        "no mailbox", "mailbox not found", "no valid recipients", "mailbox unavailable", "invalid recipient",
         "invalid mailbox", "invalid address", "address rejected", "recipient rejected",
         "recipient not found", "recipientnotfound", "user not found", "not found",
         "not a valid", "no longer valid", "no longer accepts", "is not listed",
@@ -165,7 +168,7 @@ _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
     ("system_error", (
         "system error", "local error", "internal error", "server error",
         "temporary failure", "mail loop", "loop detected", "too many hops",
-        "service unavailable", "try again", "resources", "system", "queue",
+        "service unavailable", "try again", "resources", "system", "queue", "routing loop",
     )),
 )  # fmt: skip
 
@@ -209,8 +212,9 @@ def reason_for(status: str, reply: str) -> str:
     by_words = _by_words(text)
     by_status = _by_status(status)
     if by_status in ("user_unknown", "host_unknown", "has_moved", "not_accept"):
-        # A dead-address code stands unless the words say the refusal is about us.
-        if by_words and verdict_of(by_words) == "refused":
+        # A dead-address code stands unless the words say the refusal is about us,
+        # or name another way to be dead (Outlook's 5.1.10 is a missing recipient).
+        if by_words and verdict_of(by_words) in ("refused", "dead"):
             return by_words
         return by_status
     if by_status == "mailbox_full" or (by_status and not by_words):
