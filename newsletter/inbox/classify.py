@@ -145,11 +145,11 @@ def _dsn(msg: Message) -> Reading:
     ]
     evidence = gather(msg, named)
     recipient = next((a for a in named if a), "")
-    if action.startswith(("delivered", "relayed", "expanded")):
-        return Reading("delivery", "delivered", evidence, recipient=recipient)
-    if action.startswith("delayed"):
-        return Reading("delay", "delayed", evidence, recipient=recipient)
     status = status_in_field(header(chosen, "Status")) if chosen is not None else ""
+    if action.startswith(("delivered", "relayed", "expanded")):
+        return Reading("delivery", "delivered", evidence, status, recipient=recipient)
+    if action.startswith("delayed"):
+        return Reading("delay", "delayed", evidence, status, recipient=recipient)
     code = header(chosen, "Diagnostic-Code") if chosen is not None else ""
     diagnostic = code.split(";", 1)[-1].strip() if code else reply_lines(notice(msg))
     if not status or status.endswith(".0.0"):

@@ -30,7 +30,7 @@ _LINK_TOKENS = re.compile(
 )
 _SUBJECT_TOKEN = re.compile(rf"\bunsubscribe\s+({TOKEN})\b", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s@]{8,200}@[^<>\s@]{1,255}>")
-_QUOTED_MESSAGE_ID = re.compile(r"^[>\s]*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+_QUOTED_MESSAGE_ID = re.compile(r"Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE)
 ARRIVED_AT = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 # Where complaint and bounce formats name the address that failed or complained.
 NAMING_FIELDS = ("Final-Recipient", "Original-Recipient", "Original-Rcpt-To",
@@ -59,9 +59,11 @@ def gather(msg: Message, addresses: list[str]) -> Evidence:
         found.message_ids += _MESSAGE_ID.findall(header(copy, "Message-ID"))
         found.tokens += _LINK_TOKENS.findall(unquote(header(copy, "List-Unsubscribe")))
         found.addresses += [a.lower() for _, a in email.utils.getaddresses([header(copy, "To")])]
-    for block in field_blocks(msg, "message/delivery-status")[:1]:
-        found.tokens += _VERP.findall(header(block, "X-Postfix-Sender"))
-        found.tokens += _VERP.findall(header(block, "Original-Envelope-Id"))
+    # The envelope sender the receiving server saw, as a DSN or an ARF report quotes it.
+    for kind in ("message/delivery-status", "message/feedback-report"):
+        for block in field_blocks(msg, kind)[:1]:
+            for name in ("X-Postfix-Sender", "Original-Envelope-Id", "Original-Mail-From"):
+                found.verp += _VERP.findall(header(block, name))
     found.tokens += _SUBJECT_TOKEN.findall(header(msg, "Subject"))
     for text in _texts(msg):
         found.message_ids += _QUOTED_MESSAGE_ID.findall(text)
