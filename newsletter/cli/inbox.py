@@ -45,9 +45,8 @@ def inbox(app: App, maildir: Path | None, mbox: Path | None, dry_run: bool,
     if as_json:
         print_json(summary.to_json())
     else:
-        for action in summary.actions:
-            status = f" {action.status}" if action.status else ""
-            click.echo(f"{action.subscriber}: {action.kind}{status}: {action.effect}")
+        for line in summary.lines():
+            click.echo(line)
     warn(summary.line())
 
 
@@ -60,7 +59,7 @@ def _source(
     if maildir is not None or mbox is not None:
         from newsletter.inbox import open_source
 
-        return nullcontext(open_source(maildir, mbox))
+        return nullcontext(open_source(maildir, mbox, app.config.inbox.max_size))
     config = app.config
     if not config.inbox.host:
         raise click.UsageError(

@@ -49,8 +49,8 @@ def parse(raw: bytes) -> Message:
     return email.message_from_bytes(raw, policy=email.policy.compat32)
 
 
-def classify(raw: bytes) -> Verdict:
-    msg = parse(raw)
+def classify(msg: Message) -> Verdict:
+    """What `msg` is (parsed once, by `parse.py`, which also vouches that it is a mail)."""
     verdict = _kind(msg)
     if verdict.kind != "autoreply":
         verdict.issue = _issue(msg)

@@ -87,3 +87,11 @@ def issue_counts(db: sqlite3.Connection, issue: int) -> dict[str, int]:
         "WHERE issue = ? GROUP BY kind", (issue,),
     ).fetchall())  # fmt: skip
     return {kind: found.get(kind, 0) for kind in ("hard", "soft", "complaint")}
+
+
+def outcome(db: sqlite3.Connection, message_sha256: str) -> str | None:
+    """What became of a mail the inbox has read before (`mark_seen`), if it has."""
+    row = db.execute(
+        "SELECT outcome FROM inbox_seen WHERE message_sha256 = ?", (message_sha256,)
+    ).fetchone()
+    return str(row[0]) if row is not None else None
