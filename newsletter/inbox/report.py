@@ -15,10 +15,21 @@ from typing import Any
 
 from newsletter.inbox.policy import Action
 
-ORDER = ("hard", "soft", "complaint", "unsubscribe", "autoreply", "failed", "not_understood",
-         "already_handled")  # fmt: skip
-LABELS = {"failed": "unreadable", "not_understood": "not understood",
-          "already_handled": "already handled"}  # fmt: skip
+ORDER = (
+    "hard",
+    "soft",
+    "complaint",
+    "unsubscribe",
+    "autoreply",
+    "failed",
+    "not_understood",
+    "already_handled",
+)
+LABELS = {
+    "failed": "unreadable",
+    "not_understood": "not understood",
+    "already_handled": "already handled",
+}
 
 _WOULD = [
     (re.compile(r"\bmarked bounced\b"), "would mark bounced"),
@@ -55,10 +66,13 @@ class Summary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "dry_run": self.dry_run,
-                "counts": dict(sorted(self.counts.items())),
-                "actions": [action.to_json() for action in self.actions],
-                "failed": [failure.to_json() for failure in self.failed]}  # fmt: skip
+        return {
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "counts": dict(sorted(self.counts.items())),
+            "actions": [action.to_json() for action in self.actions],
+            "failed": [failure.to_json() for failure in self.failed],
+        }
 
     def lines(self) -> Iterator[str]:
         """One line per action and per mail set aside."""

@@ -33,5 +33,6 @@ def bulk_mails(count: int) -> Iterator[bytes]:
     a Message-ID of its own): each one is read, classified and remembered."""
     for n in range(count):
         raw = fixture_mail(BULK[n % len(BULK)], f"N0b0dy{n:08d}", f"nobody{n}@example.net", n=n)
-        yield re.sub(rb"(?im)^Message-ID:[^\r\n]*", b"Message-ID: <bulk-%d@example.net>" % n,
-                     raw, count=1)  # fmt: skip
+        yield re.sub(
+            rb"(?im)^Message-ID:[^\r\n]*", b"Message-ID: <bulk-%d@example.net>" % n, raw, count=1
+        )

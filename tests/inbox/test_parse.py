@@ -42,8 +42,10 @@ def test_a_mail_over_max_size_is_cut_at_a_line_end() -> None:
 def test_broken_fixture_mails_are_messages_or_unreadable() -> None:
     """Fixture mails cut, spliced and sprinkled with bytes: never another exception."""
     seeds = random.Random(11)
-    mails = [fixture_mail(path.name, "Tok3nOfAnn", "ann@example.org")
-             for path in sorted(MAIL.glob("*.eml"))]  # fmt: skip
+    mails = [
+        fixture_mail(path.name, "Tok3nOfAnn", "ann@example.org")
+        for path in sorted(MAIL.glob("*.eml"))
+    ]
     for _ in range(400):
         raw = bytearray(seeds.choice(mails))
         for _ in range(seeds.randrange(1, 6)):

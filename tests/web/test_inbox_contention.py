@@ -20,8 +20,10 @@ from tests.web.conftest import Web
 
 MAILS = 1_500
 READERS = 40
-ONE_CLICK = {"content": b"List-Unsubscribe=One-Click",
-             "headers": {"Content-Type": "application/x-www-form-urlencoded"}}  # fmt: skip
+ONE_CLICK = {
+    "content": b"List-Unsubscribe=One-Click",
+    "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+}
 
 
 def readers(site: Path) -> list[str]:
@@ -39,13 +41,25 @@ def test_unsubscribes_and_adds_go_through_while_the_inbox_reads(web: Web) -> Non
     for raw in bulk_mails(MAILS):
         box.add(raw)
     log = (web.site / "inbox.log").open("w")
-    reading = newsletter_process(web.site, "inbox", "--maildir", str(web.site / "Maildir"),
-                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    reading = newsletter_process(
+        web.site,
+        "inbox",
+        "--maildir",
+        str(web.site / "Maildir"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     log.close()
     seen = "SELECT count(*) FROM inbox_seen"
     wait_until(lambda: reading.poll() is not None or ledger(web.site, seen)[0][0] > 0)
-    adding = newsletter_process(web.site, "subscribers", "add", "late@example.org",
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    adding = newsletter_process(
+        web.site,
+        "subscribers",
+        "add",
+        "late@example.org",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     slowest = 0.0
     with web.client() as client:
         for token in tokens:
@@ -61,6 +75,7 @@ def test_unsubscribes_and_adds_go_through_while_the_inbox_reads(web: Web) -> Non
     assert slowest < 1.0
     unsubscribed = "SELECT count(*) FROM subscribers WHERE email LIKE 'reader%' AND status = ?"
     assert ledger(web.site, unsubscribed, "unsubscribed") == [(READERS,)]
-    assert ledger(web.site, "SELECT status FROM subscribers WHERE email = ?",
-                  "late@example.org") == [("active",)]  # fmt: skip
+    assert ledger(
+        web.site, "SELECT status FROM subscribers WHERE email = ?", "late@example.org"
+    ) == [("active",)]
     assert ledger(web.site, seen) == [(MAILS,)]
