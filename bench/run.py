@@ -19,6 +19,11 @@ BENCHMARKS = [
     ("compose_issue.py", [], ["--papers", "2", "--repeat", "1"]),
     ("send_issue.py", [], ["--messages", "200", "--memory-subscribers", "500"]),
     ("web_serve.py", [], ["--subscribers", "200", "--seconds", "1"]),
+    (
+        "inbox_read.py",
+        [],
+        ["--mails", "300", "--memory-mails", "200", "--big-mb", "1", "--workers", "1"],
+    ),
 ]
 
 

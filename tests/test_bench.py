@@ -27,6 +27,13 @@ EXPECTED = {
     "compose_issue.py": ["total", "ms"],
     "send_issue.py": ["ours, 1 connection:", "smtp-source -s 4:", "peak memory"],
     "web_serve.py": ["(a) one-click unsubscribe", "requests/s", "ours/nginx", "(c) memory"],
+    "inbox_read.py": [
+        "(a) one-click unsubscribes",
+        "p99 < 1 s: met",
+        "(b) inbox over 200 mails",
+        "peak memory (VmHWM)",
+        "(c) inbox over one 1 MB mail",
+    ],
 }
 
 

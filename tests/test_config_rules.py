@@ -123,6 +123,10 @@ def test_full_readme_example_is_accepted(tmp_path: Path) -> None:
         ('[inbox]\nhost = "mx.example.org"\nusername = "b"\nprocessed_folder = "已处理"\n', "inbox",
          "processed_folder", "已处理"),
         ("[inbox]\ntimeout = 5\n", "inbox", "timeout", 5.0),
+        ("[inbox]\nmax_size = 100_000\n", "inbox", "max_size", 100_000),
+        ("[inbox]\nmax_size = 1_000_000_000\n", "inbox", "max_size", 1_000_000_000),
+        ('[inbox]\nhost = "localhost"\nusername = "b"\nfailed_folder = "Bounces/Failed"\n', "inbox",
+         "failed_folder", "Bounces/Failed"),
     ],
 )  # fmt: skip
 def test_good_values_are_accepted(
@@ -275,6 +279,16 @@ BAD_VALUES = [
     pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nprocessed_folder = '
                  '"inbox"\n', "inbox.processed_folder", id="inbox-processed-is-the-inbox"),
     pytest.param('[inbox]\nfolder = "Bounces\\n"\n', "inbox.folder", id="inbox-folder-lf"),
+    pytest.param("[inbox]\nmax_size = 99_999\n", "inbox.max_size", id="inbox-max-size-small"),
+    pytest.param("[inbox]\nmax_size = 1_000_000_001\n", "inbox.max_size",
+                 id="inbox-max-size-huge"),
+    pytest.param('[inbox]\nmax_size = "10MB"\n', "inbox.max_size", id="inbox-max-size-string"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = ""\n',
+                 "inbox.failed_folder", id="inbox-failed-empty"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = '
+                 '"Processed"\n', "inbox.failed_folder", id="inbox-failed-is-processed"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = '
+                 '"INBOX"\n', "inbox.failed_folder", id="inbox-failed-is-the-inbox"),
     pytest.param('[inbox]\nusername = "b\\u0000"\n', "inbox.username", id="inbox-user-nul"),
     pytest.param('[inbox]\nhostname = "x"\n', "inbox.hostname", id="inbox-unknown-key"),
 ]  # fmt: skip

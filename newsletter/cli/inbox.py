@@ -42,14 +42,14 @@ def inbox(app: App, maildir: Path | None, mbox: Path | None, dry_run: bool,
 
     with _source(app, maildir, mbox, dry_run) as source, app.store() as store:
         summary = process(store, source, app.config.bounces.soft_limit, dry_run=dry_run)
-    from newsletter.inbox.report import action_line, refusal_line, refusals
+    from newsletter.inbox.report import refusal_line, refusals
 
     refused = refusals(summary.actions)
     if as_json:
         print_json({**summary.to_json(), "refusals": [vars(r) for r in refused]})
     else:
-        for action in summary.actions:
-            click.echo(action_line(action))
+        for line in summary.lines():
+            click.echo(line)
         for refusal in refused:
             click.echo(refusal_line(refusal))
     warn(summary.line())
@@ -64,7 +64,7 @@ def _source(
     if maildir is not None or mbox is not None:
         from newsletter.inbox import open_source
 
-        return nullcontext(open_source(maildir, mbox))
+        return nullcontext(open_source(maildir, mbox, app.config.inbox.max_size))
     config = app.config
     if not config.inbox.host:
         raise click.UsageError(

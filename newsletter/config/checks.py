@@ -133,7 +133,7 @@ def _check_dkim(dkim: DkimSettings, source: str) -> None:
 
 def _check_inbox(inbox: InboxSettings, source: str) -> None:
     """`[inbox]`: a security mode that exists; and, once `host` is set (IMAP is on),
-    a host name, a user to log in as, and two different folders."""
+    a host name, a user to log in as, and three different folders."""
     if inbox.security not in SECURITY_MODES:
         raise ConfigError(
             f"{source}: inbox.security: {inbox.security!r} is not one of "
@@ -151,6 +151,11 @@ def _check_inbox(inbox: InboxSettings, source: str) -> None:
         (_same_folder(inbox.folder, inbox.processed_folder), "inbox.processed_folder",
          f"{short_repr(inbox.processed_folder)} is inbox.folder itself: handled mail must go "
          "elsewhere"),
+        (not inbox.failed_folder, "inbox.failed_folder", "must name a folder (e.g. Failed)"),
+        (any(_same_folder(inbox.failed_folder, other)
+             for other in (inbox.folder, inbox.processed_folder)), "inbox.failed_folder",
+         f"{short_repr(inbox.failed_folder)} is inbox.folder or inbox.processed_folder: "
+         "unreadable mail must go to a folder of its own"),
     ]  # fmt: skip
     for wrong, key, message in problems:
         if wrong:

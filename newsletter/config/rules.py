@@ -52,6 +52,7 @@ BOUNDS = {
     "bounces.soft_limit": Bound(1, 100),
     "inbox.port": Bound(1, 65535),
     "inbox.timeout": Bound(0, 600, " seconds", above_low=True),
+    "inbox.max_size": Bound(100_000, 1_000_000_000, " bytes"),
     "arxiv.timeout": Bound(0, 120, " seconds", above_low=True),
     "arxiv.interval": Bound(0, 60, " seconds"),
     "arxiv.retries": Bound(0, 5),

@@ -73,7 +73,9 @@ class InboxSettings:
     password_env: str = "NEWSLETTER_INBOX_PASSWORD"
     folder: str = "INBOX"  # where the return path's mail arrives
     processed_folder: str = "Processed"  # where handled mail is moved (created if need be)
+    failed_folder: str = "Failed"  # where unreadable mail is set aside (created if need be)
     timeout: float = 30.0
+    max_size: int = 10_000_000  # bytes of a mail read; a larger one is judged by its start
 
 
 @dataclass(frozen=True)

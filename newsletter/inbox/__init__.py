@@ -2,87 +2,109 @@
 
 `inbox` takes the mail that comes back to the newsletter (bounces sent to the
 VERP envelope sender, complaint reports, replies to the `mailto:` unsubscribe
-link) from a `Source` (`read.py`: Maildir, mbox; `imap.py`), decides what each
-mail is (`classify.py`), and acts on the subscriber it names (`policy.py`): a
-hard bounce marks them bounced, soft bounces do after `bounces.soft_limit` in a
-row, a complaint or an unsubscribe reply unsubscribes them. It gives out a
-`Summary` of what it did. Each handled mail is remembered (and, in a Maildir,
-moved to `.processed`; over IMAP, to the processed folder), so running it again
-changes nothing; mail it does not understand stays where it is for a person to read.
+link) from a `Source` (`read.py`: Maildir, mbox; `imap.py`), reads each one
+(`parse.py`), says what it is and why (`classify.py`: a reason in sisimai's
+taxonomy, `reasons.py`, read from the server's words, `diagnostic.py`), and acts
+on the subscriber it is proven to be about (`policy.py`, with the proof from
+`evidence.py`): a dead address is bounced, soft bounces count, a refusal about us
+counts against no one, a complaint or an unsubscribe reply unsubscribes. It gives
+out a `Summary` (`report.py`) of what it did.
+
+Each mail is read, parsed and classified outside any transaction; only its
+effects are written, in a short transaction of its own, so `serve` and `send`
+never wait long on the inbox. Every mail read is remembered by a SHA-256 of its
+bytes: a handled one is then moved aside (Maildir `.processed`, the IMAP processed
+folder), an unreadable one set aside (`.failed`, the failed folder), and mail left
+for a person (not understood, or unproven) stays where it is, counted each run
+without being parsed again. Running it again changes nothing.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-import sqlite3
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
-
-from newsletter.inbox.classify import classify
+from newsletter.inbox.classify import Reading, classify
 from newsletter.inbox.mime import header
-from newsletter.inbox.policy import ACTING, Action, judge
+from newsletter.inbox.parse import Unreadable, parse
+from newsletter.inbox.policy import ACTING, judge
 from newsletter.inbox.read import Mail, Source, open_source
+from newsletter.inbox.report import Failure, Summary
 from newsletter.store import Store, bounces
 
 __all__ = ["Source", "Summary", "open_source", "process"]
-
-
-@dataclass
-class Summary:
-    """What one run found and did; `not_understood` mails were left in place."""
-
-    source: str
-    dry_run: bool
-    counts: Counter[str] = field(default_factory=Counter)
-    actions: list[Action] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "dry_run": self.dry_run,
-                "counts": dict(sorted(self.counts.items())),
-                "actions": [action.to_json() for action in self.actions]}  # fmt: skip
-
-    def line(self) -> str:
-        order = ("dead", "soft", "refused", "complaint", "unsubscribe", "none", "unverified",
-                 "not_understood", "already_handled")  # fmt: skip
-        said = ", ".join(f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts[k])
-        return f"{'would handle' if self.dry_run else 'handled'}: {said or 'no mail'}"
+LEFT_FOR_A_PERSON = ("not_understood", "unverified")
 
 
 def process(store: Store, source: Source, soft_limit: int, dry_run: bool = False) -> Summary:
     """Read every mail of `source` and act on it; with `dry_run`, say what would be
     done and leave the store and the mailbox as they were.
 
-    The store is written in one transaction; only after it commits are the handled
-    mails put aside, so a crash in between leaves mails the store already knows
-    (`already_handled` next time, and put aside then).
+    Each mail's effects are committed before it is moved, so a crash in between
+    leaves a mail the store already knows (`already_handled` next time, and moved then).
     """
     summary = Summary(source.name, dry_run)
-    handled: list[Mail] = []
-    with store.transaction(commit=not dry_run) as db:
-        for mail in source.mails():
-            outcome = _one(db, mail, soft_limit, summary)
-            summary.counts[outcome] += 1
-            if outcome != "not_understood":
-                handled.append(mail)
-    if not dry_run:
-        for mail in handled:
-            source.done(mail)
+    for mail in source.mails():
+        summary.counts[_one(store, source, mail, soft_limit, summary)] += 1
     return summary
 
 
-def _one(db: sqlite3.Connection, mail: Mail, soft_limit: int, summary: Summary) -> str:
+def _one(store: Store, source: Source, mail: Mail, soft_limit: int, summary: Summary) -> str:
     """Handle one mail; say what it was (a key of `Summary.counts`)."""
-    sha256 = mail.sha256
-    if bounces.seen(db, sha256):
-        return "already_handled"
-    msg = email.message_from_bytes(mail.raw, policy=email.policy.compat32)
-    reading = classify(msg)
-    message = header(msg, "Message-ID") or mail.key
-    action = judge(db, reading, message, soft_limit, summary.dry_run, sha256)
-    summary.actions.append(action)
-    if not action.put_aside:
-        return "unverified" if action.verdict in ACTING else "not_understood"
-    bounces.mark_seen(db, sha256, action.verdict)
-    return action.verdict
+    known = bounces.outcome(store.db, mail.sha256)
+    if known is not None:
+        return _again(source, mail, known, summary.dry_run)
+    try:
+        reading, message = _understand(mail, source.max_size)
+    except Unreadable as error:
+        return _unreadable(store, source, mail, error.reason, summary)
+    with store.transaction(commit=not summary.dry_run) as db:
+        known = bounces.outcome(db, mail.sha256)  # another run may have read it meanwhile
+        if known is None:
+            action = judge(db, reading, message, soft_limit, mail.sha256)
+            outcome = action.verdict if action.put_aside else _left(action.verdict)
+            bounces.mark_seen(db, mail.sha256, outcome)
+    if known is not None:
+        return _again(source, mail, known, summary.dry_run)
+    summary.acted(action)
+    if action.put_aside and not summary.dry_run:
+        source.done(mail)
+    return outcome
+
+
+def _left(verdict: str) -> str:
+    """Why a mail stays for a person: it acts, but without proof; or it is a
+    person's mail, or one we cannot read."""
+    return "unverified" if verdict in ACTING else "not_understood"
+
+
+def _understand(mail: Mail, max_size: int) -> tuple[Reading, str]:
+    """Parse and classify, outside any transaction; the reading, and what names the
+    mail (its Message-ID, else its key). A mail that breaks the classifier is
+    unreadable too: one odd mail must not stop every run."""
+    message = parse(mail.raw, max_size)
+    try:
+        return classify(message), header(message, "Message-ID")[:200] or mail.key
+    except Exception as error:
+        name = type(error).__name__
+        raise Unreadable(f"it could not be classified: {name}: {error}"[:300]) from None
+
+
+def _unreadable(store: Store, source: Source, mail: Mail, reason: str, summary: Summary) -> str:
+    """Remember it as failed (so no run trips on it again), then set it aside."""
+    summary.failed.append(Failure(mail.key, reason))
+    if not summary.dry_run:
+        with store.transaction() as db:
+            bounces.mark_seen(db, mail.sha256, "failed")
+        source.set_aside(mail, reason)
+    return "failed"
+
+
+def _again(source: Source, mail: Mail, known: str, dry_run: bool) -> str:
+    """A mail read before: left for a person (counted again), or handled or set aside
+    and still here because its move failed (moved now)."""
+    if known in LEFT_FOR_A_PERSON:
+        return known
+    if not dry_run:
+        if known == "failed":
+            source.set_aside(mail, "set aside before")
+        else:
+            source.done(mail)
+    return "already_handled"

@@ -4,16 +4,18 @@ read with the standard library's `imaplib`.
 Opening it connects (IMAPS for `tls`, STARTTLS for `starttls`, certificates
 checked; plain for `none`, which only a server on this machine may use, as the
 password would otherwise cross the network in clear), logs in, selects the folder
-and fetches every mail in it by UID with `BODY.PEEK[]`, so mail left for a person
-stays unread. All of that happens before the inbox opens its store transaction: no
-network wait holds the store's write lock, and a server that fails part-way has
-changed nothing.
+and lists its mail by UID. The mails are fetched one at a time as the inbox asks
+for them, with `BODY.PEEK[]` so mail left for a person stays unread, and no more
+than `max_size` + 1 bytes of each (`RFC822.SIZE` says how large it is): a 50 MB
+mail never crosses the network whole. No fetch happens inside a store transaction,
+so no network wait holds the store's write lock.
 
-A handled mail is moved to `processed_folder` (created and subscribed when
-missing): `UID MOVE` (RFC 6851) where the server offers it, else UID COPY, \\Deleted
-and UID EXPUNGE (plain EXPUNGE without UIDPLUS). Mail not understood is not
-touched. The store commits before any mail is moved, so a mail whose move failed
-is known to it: the next run counts it `already_handled` and moves it then.
+A handled mail is moved to `processed_folder`, an unreadable one to
+`failed_folder` (each created and subscribed when missing): `UID MOVE` (RFC 6851)
+where the server offers it, else UID COPY, \\Deleted and UID EXPUNGE (plain
+EXPUNGE without UIDPLUS). Mail not understood is not touched. The store commits
+before any mail is moved, so a mail whose move failed is known to it: the next
+run counts it `already_handled` and moves it then.
 
 Every failure is one `ImapUnavailable` line that names the server.
 """
@@ -21,6 +23,7 @@ Every failure is one `ImapUnavailable` line that names the server.
 from __future__ import annotations
 
 import base64
+import hashlib
 import imaplib
 import re
 import socket
@@ -37,6 +40,7 @@ from newsletter.inbox.read import Mail
 from newsletter.loopback import may_be_loopback, peer_is_loopback
 
 Reply = tuple[str, list[Any]]
+_SIZE = re.compile(r"RFC822\.SIZE (\d+)", re.IGNORECASE)
 
 _CLEAR_PASSWORD = (
     "refusing to log in to the IMAP server {where} with no TLS: the password would "
@@ -61,8 +65,9 @@ class ImapSource:
         self.name = f"imap://{quote(settings.username, safe='')}@{self.where}/{settings.folder}"
         self.connection: imaplib.IMAP4 | None = None
         self.capabilities: frozenset[str] = frozenset()
-        self.fetched: list[Mail] = []
-        self.folder_ready = False
+        self.max_size = settings.max_size
+        self.uids: list[str] = []
+        self.folders_ready: set[str] = set()
 
     def __enter__(self) -> ImapSource:
         self.open()
@@ -72,7 +77,7 @@ class ImapSource:
         self.close()
 
     def open(self) -> None:
-        """Connect, log in, select the folder and fetch all of its mail."""
+        """Connect, log in, select the folder and list the UIDs of its mail."""
         if not self.password:
             variable = self.settings.password_env
             raise ImapUnavailable(
@@ -84,22 +89,33 @@ class ImapSource:
         try:
             self._login()
             self._select()
-            self.fetched = list(self._fetch_all())
+            self.uids = self._search()
         except BaseException:
             self.close()
             raise
 
     def mails(self) -> Iterator[Mail]:
-        yield from self.fetched
+        """Each mail listed at opening, fetched when it is asked for."""
+        for uid in self.uids:
+            mail = self._fetch(uid)
+            if mail is not None:  # None: expunged meanwhile by another client
+                yield mail
 
     def done(self, mail: Mail) -> None:
         """Move a handled mail, marked seen, to the processed folder."""
-        folder = self.settings.processed_folder
+        self._move(mail, self.settings.processed_folder, seen=True)
+
+    def set_aside(self, mail: Mail, reason: str) -> None:
+        """Move an unreadable mail, still unread, to the failed folder."""
+        self._move(mail, self.settings.failed_folder, seen=False)
+
+    def _move(self, mail: Mail, folder: str, seen: bool) -> None:
         doing = f"move mail UID {mail.key} to the folder {folder!r}"
         target = mailbox_name(folder)
         try:
-            self._ensure_processed_folder()
-            self._uid(doing, "STORE", mail.key, "+FLAGS.SILENT", r"(\Seen)")  # as in a Maildir
+            self._ensure_folder(folder)
+            if seen:
+                self._uid(doing, "STORE", mail.key, "+FLAGS.SILENT", r"(\Seen)")  # as in a Maildir
             if "MOVE" in self.capabilities:
                 self._uid(doing, "MOVE", mail.key, target)
                 return
@@ -192,20 +208,32 @@ class ImapSource:
         select = partial(self._live().select, mailbox_name(folder), self.readonly)
         self._call(f"open the folder {folder!r}", select, hint=" (inbox.folder)")
 
-    def _fetch_all(self) -> Iterator[Mail]:
-        """Every mail not marked deleted, by UID, without setting \\Seen."""
+    def _search(self) -> list[str]:
+        """The UIDs of every mail not marked deleted."""
         folder = self.settings.folder
         [found] = self._uid(f"list the mail in {folder!r}", "SEARCH", "UNDELETED")
-        for uid in text(found).split():
-            data = self._uid(f"fetch mail UID {uid}", "FETCH", uid, "(BODY.PEEK[])")
-            raw = next((part[1] for part in data if isinstance(part, tuple)), None)
-            if isinstance(raw, bytes):  # None: expunged meanwhile by another client
-                yield Mail(uid, raw)
+        return text(found).split()
 
-    def _ensure_processed_folder(self) -> None:
-        if self.folder_ready:
+    def _fetch(self, uid: str) -> Mail | None:
+        """One mail's size and first `max_size` + 1 bytes, without setting \\Seen.
+
+        A mail cut short is hashed with its size, so the same mail is known again."""
+        items = f"(RFC822.SIZE BODY.PEEK[]<0.{self.max_size + 1}>)"
+        data = self._uid(f"fetch mail UID {uid}", "FETCH", uid, items)
+        raw = next((part[1] for part in data if isinstance(part, tuple)), None)
+        if not isinstance(raw, bytes):
+            return None
+        said = " ".join(text(part[0] if isinstance(part, tuple) else part) for part in data)
+        found = _SIZE.search(said)
+        size = int(found.group(1)) if found else len(raw)
+        if size <= len(raw):
+            return Mail.whole(uid, raw)
+        digest = hashlib.sha256(raw + b"\0size=%d" % size).hexdigest()
+        return Mail(uid, raw, size, digest)
+
+    def _ensure_folder(self, folder: str) -> None:
+        if folder in self.folders_ready:
             return
-        folder = self.settings.processed_folder
         name = mailbox_name(folder)
         listed = self._call(
             f"look for the folder {folder!r}", partial(self._live().list, '""', name)
@@ -213,7 +241,7 @@ class ImapSource:
         if not any(listed):
             self._call(f"create the folder {folder!r}", partial(self._live().create, name))
             self._call(f"subscribe to the folder {folder!r}", partial(self._live().subscribe, name))
-        self.folder_ready = True
+        self.folders_ready.add(folder)
 
     def _uid(self, doing: str, command: str, *args: str) -> list[Any]:
         return self._call(doing, partial(self._live().uid, command, *args))

@@ -94,10 +94,10 @@ def judge(
     reading: Reading,
     message: str,
     soft_limit: int,
-    dry_run: bool,
     message_sha256: str = "",
 ) -> Action:
-    """Decide and, unless `dry_run`, act (the caller's transaction holds the writes)."""
+    """Decide and act; the caller's transaction holds the writes (and rolls them
+    back in a dry run)."""
     verdict = reading.verdict
     if verdict == "none":
         return _action(reading, message, "nothing to do", put_aside=True)
@@ -107,9 +107,7 @@ def judge(
         named = tuple(reading.evidence.addresses[:5])
         return _action(reading, message, effect, put_aside=False, proof=proof, named=named)
     issue = _issue(db, proof)
-    effect = act(
-        db, proof.subscriber, issue, reading, soft_limit, dry_run, proof.how, message_sha256
-    )
+    effect = act(db, proof.subscriber, issue, reading, soft_limit, proof.how, message_sha256)
     return _action(reading, message, effect, put_aside=True, proof=proof)
 
 
@@ -144,7 +142,7 @@ def refused_at_send(
     status = status_in_reply(reply) or ("4.0.0" if reply[:1] == "4" else "5.0.0")
     reason = reason_for(status, reply)
     reading = Reading("bounce", reason, status=status, diagnostic=f"at send time: {reply}")
-    return act(db, person, issue, reading, soft_limit, dry_run=False, proof="send")
+    return act(db, person, issue, reading, soft_limit, proof="send")
 
 
 def act(
@@ -153,12 +151,11 @@ def act(
     issue: int | None,
     reading: Reading,
     soft_limit: int,
-    dry_run: bool,
     proof: str,
     message_sha256: str = "",
 ) -> str:
-    """Record the event and change the subscriber's status; say what was (or, in a
-    dry run, would be) done. A dry run writes too: its transaction is rolled back."""
+    """Record the event and change the subscriber's status; say what was done (a dry
+    run writes too: its transaction is rolled back, and its summary says "would")."""
     verdict = verdict_of(reading.reason)
     domain = domain_of(person.email)
     bounces.record(
@@ -175,21 +172,17 @@ def act(
             message_sha256,
         ),
     )
-    would = "would " if dry_run else ""
     if verdict in ("complaint", "unsubscribe"):
         subscribers.set_unsubscribed(db, person.id)
-        if person.status == "unsubscribed":
-            return "already unsubscribed"
-        return f"{would}unsubscribe" if dry_run else "unsubscribed"
+        return "already unsubscribed" if person.status == "unsubscribed" else "unsubscribed"
     if verdict == "refused":
-        return f"{would}count a refusal by {domain}, not against the subscriber"
+        return f"counted a refusal by {domain}, not against the subscriber"
     if verdict == "dead":
-        marked = subscribers.set_bounced(db, person.id)
-        return (f"{would}mark bounced" if dry_run else "marked bounced") if marked else "recorded"
+        return "marked bounced" if subscribers.set_bounced(db, person.id) else "recorded"
     streak = bounces.soft_streak(db, person.id, issue)
     effect = f"soft bounce {streak} of {soft_limit} in a row"
     if streak >= soft_limit and subscribers.set_bounced(db, person.id):
-        effect += ": would mark bounced" if dry_run else ": marked bounced"
+        effect += ": marked bounced"
     return effect
 
 

@@ -162,3 +162,11 @@ def refusals_by_domain(db: sqlite3.Connection, since_issue: int = 0) -> list[Ref
         else:
             found[domain] = Refusals(domain, top.count + n, top.reason, top.status)
     return sorted(found.values(), key=lambda r: (-r.count, r.domain))
+
+
+def outcome(db: sqlite3.Connection, message_sha256: str) -> str | None:
+    """What became of a mail the inbox has read before (`mark_seen`), if it has."""
+    row = db.execute(
+        "SELECT outcome FROM inbox_seen WHERE message_sha256 = ?", (message_sha256,)
+    ).fetchone()
+    return str(row[0]) if row is not None else None

@@ -4,8 +4,8 @@ Maildir, an mbox file, and a folder on a real Dovecot over IMAP.
 Each one takes mail (`put`), says how `inbox` is pointed at it (`args`: options,
 or for IMAP an `[inbox]` table in the workspace's config and the password in the
 environment), and shows what is still waiting in it and what was put aside
-(`waiting`, `put_aside`: raw mails). An mbox is never rewritten: nothing is put
-aside (`moves` is False).
+(`waiting`, `put_aside`, and `failed` for unreadable mail: raw mails). An mbox is
+never rewritten: nothing is put aside (`moves` is False).
 """
 
 from __future__ import annotations
@@ -38,8 +38,14 @@ class MaildirBox:
         return _raw(mailbox.Maildir(self.path))
 
     def put_aside(self) -> list[bytes]:
+        return self._folder("processed")
+
+    def failed(self) -> list[bytes]:
+        return self._folder("failed")
+
+    def _folder(self, name: str) -> list[bytes]:
         box = mailbox.Maildir(self.path)
-        return _raw(box.get_folder("processed")) if "processed" in box.list_folders() else []
+        return _raw(box.get_folder(name)) if name in box.list_folders() else []
 
 
 class MboxBox:
@@ -66,6 +72,9 @@ class MboxBox:
             box.close()
 
     def put_aside(self) -> list[bytes]:
+        return []
+
+    def failed(self) -> list[bytes]:
         return []
 
 
@@ -109,6 +118,9 @@ class ImapBox:
 
     def put_aside(self, folder: str = "Processed") -> list[bytes]:
         return sorted(raw for _, raw in self.server.mails(self.user, folder))
+
+    def failed(self) -> list[bytes]:
+        return self.put_aside("Failed")
 
     def flags(self, folder: str = "INBOX") -> list[set[str]]:
         return [flags for flags, _ in self.server.mails(self.user, folder)]

@@ -3,6 +3,8 @@ of the subscribers."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.helpers import ledger
@@ -26,3 +28,16 @@ def fixture_mail(
 
 def status_of(workspace: Path) -> dict[str, str]:
     return dict(ledger(workspace, "SELECT email, status FROM subscribers"))  # type: ignore[arg-type]
+
+
+BULK = ("dsn-hard-5.1.1.eml", "vacation.eml", "human-reply.eml", "dsn-soft-4.2.2.eml")
+
+
+def bulk_mails(count: int) -> Iterator[bytes]:
+    """`count` different mails, copies of the fixtures about no one on the list (each
+    a Message-ID of its own): each one is read, classified and remembered."""
+    for n in range(count):
+        raw = fixture_mail(BULK[n % len(BULK)], f"N0b0dy{n:08d}", f"nobody{n}@example.net", n=n)
+        yield re.sub(
+            rb"(?im)^Message-ID:[^\r\n]*", b"Message-ID: <bulk-%d@example.net>" % n, raw, count=1
+        )

@@ -147,7 +147,7 @@ def test_a_dry_run_changes_nothing(workspace: Path, people: dict[str, str], box:
     box.put(fixture_mail("dsn-hard-5.1.1.eml", people["ann@example.org"], "ann@example.org"))
     result = CliRunner().invoke(cli, ["inbox", *box.args(), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ann@example.org: hard 5.1.1: marked bounced\n"
+    assert result.stdout == "ann@example.org: hard 5.1.1: would mark bounced\n"
     assert result.stderr == "would handle: 1 hard\n"
     assert status_of(workspace)["ann@example.org"] == "active"
     assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
