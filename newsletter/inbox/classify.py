@@ -74,6 +74,7 @@ _MACHINE_REPLY = re.compile(
     r"|verify|verification|challenge|confirm (?:that )?you|whitelist|allowlist|not a robot",
     re.IGNORECASE,
 )
+_TRANSIENT = ("network_error", "system_error", "undefined")
 _COMPLAINTS = ("abuse", "fraud", "virus", "other", "opt-out", "optout")
 
 
@@ -157,8 +158,8 @@ def _dsn(msg: Message) -> Reading:
     if status.startswith("2"):
         return Reading("delivery", "delivered", evidence, status, diagnostic, recipient)
     reason = reason_for(status, diagnostic)
-    if action.startswith("failed") and status.startswith("4") and verdict_of(reason) == "soft":
-        reason = "expired"  # a temporary failure it stopped retrying: it gave up
+    if action.startswith("failed") and status.startswith("4") and reason in _TRANSIENT:
+        reason = "expired"  # a passing failure it stopped retrying: it gave up
     return Reading("bounce", reason, evidence, status, diagnostic[:1000], recipient)
 
 

@@ -43,7 +43,7 @@ def test_a_hard_bounce_in_the_inbox_keeps_that_address_from_the_new_issue(
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     [inbox] = [line for line in lines if " inbox " in line]
-    assert inbox.endswith(f" INFO inbox {imap.name()}: handled: 1 hard")
+    assert inbox.endswith(f" INFO inbox {imap.name()}: handled: 1 dead address")
     assert lines.index(inbox) < next(i for i, line in enumerate(lines) if "run finished" in line)
     assert server.handler.count() == {"li.wei@example.org": 2, "bob@example.org": 2,
                                       "ann@example.org": 1}  # fmt: skip

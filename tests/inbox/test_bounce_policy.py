@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.compose import compose
 from newsletter.config import load_config
-from tests.helpers import add_digest, ledger, make_site, tokens
+from tests.helpers import add_digest, ledger, make_site, message_id_for, tokens
 from tests.inbox.mails import fixture_mail, status_of
 from tests.inbox.test_inbox import maildir, run
 from tests.smtpd import SmtpServer
@@ -45,10 +45,12 @@ def soft_limit_of_two(workspace: Path, server: SmtpServer) -> Path:
 
 
 def bounce_for(site: Path, name: str, issue: int, n: int = 1) -> dict[str, object]:
-    """`newsletter inbox` on one fixture mail about ann that names `issue`."""
-    box = maildir(site / f"Maildir-{issue}-{n}",
-                  fixture_mail(name, tokens(site)[ANN], ANN, n=n, issue=issue))  # fmt: skip
-    return run("--maildir", str(box))
+    """`newsletter inbox` on one fixture mail about ann that quotes the Message-ID of
+    her copy of `issue` (or, for an issue she was never sent, a made-up one)."""
+    sent = ledger(site, "SELECT 1 FROM deliveries WHERE issue = ?", issue)
+    message_id = message_id_for(site, issue, ANN) if sent else "<made0up0tag@example.org>"
+    mail = fixture_mail(name, tokens(site)[ANN], ANN, n=n, message_id=message_id)
+    return run("--maildir", str(maildir(site / f"Maildir-{issue}-{n}", mail)))
 
 
 def events(site: Path) -> list[tuple[object, ...]]:

@@ -9,6 +9,7 @@ beside it carries the proof only we and the subscriber's server could have.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,15 +48,17 @@ FORGERIES = {
     "a qmail-style text bounce naming her": lambda: fixture_mail("qmail-hard.eml", MADE_UP, ANN),
     "an ARF report whose enclosed copy names her": lambda: fixture_mail(
         "arf-abuse.eml", MADE_UP, ANN
-    ),
+    ).replace(b"To: redacted@isp.example.net", b"To: " + ANN.encode()),
 }
 
 
 @pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
-def test_a_forged_mail_changes_nobody(workspace: Path, people: dict[str, str], forge) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_mail_changes_nobody(
+    workspace: Path, people: dict[str, str], forge: Callable[[], bytes]
+) -> None:
     [action] = inbox(workspace, forge())
     assert action["effect"] == "unverified: left for a person"
-    assert action["named"] == [ANN] or ANN in action["named"]
+    assert ANN in action["named"]  # a person reading it sees whom it claims to be about
     assert status_of(workspace) == {ANN: "active", "bob@example.org": "active"}
     assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
     assert len(list((workspace / "Maildir" / "new").iterdir())) == 1  # left for a person
@@ -77,7 +80,8 @@ def test_a_forged_message_id_of_the_old_sequential_form_is_no_proof(
     [
         ("dsn-hard-5.1.1.eml", "verp", "bounced"),
         ("qmail-hard.eml", "message_id", "bounced"),
-        ("arf-abuse.eml", "token", "unsubscribed"),
+        ("arf-abuse.eml", "verp", "unsubscribed"),  # its Original-Mail-From
+        ("unsubscribe-reply.eml", "token", "unsubscribed"),
     ],
 )
 def test_genuine_mail_with_each_kind_of_proof_takes_effect(

@@ -50,7 +50,7 @@ def test_handled_mail_is_moved_and_seen_and_the_rest_left_unread(
     result = inbox("--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["counts"] == {"hard": 1, "not_understood": 1}
+    assert document["counts"] == {"dead": 1, "not_understood": 1}
     assert document["source"] == imap.name()
     assert "%40example.org@127.0.0.1:" in document["source"]  # the user's own @ escaped
     assert PASSWORD not in result.output
@@ -69,7 +69,7 @@ def test_a_dry_run_opens_the_folder_read_only(
     imap.configure()
     result = inbox("--dry-run")
     assert result.exit_code == 0, result.output
-    assert result.stderr == "would handle: 1 hard, 1 not understood\n"
+    assert result.stderr == "would handle: 1 dead address, 1 not understood\n"
     assert imap.server.folders(imap.user) == ["INBOX"]  # no processed folder made
     assert [("\\Seen" in flags, "\\Recent" in flags) for flags in imap.flags()] == [
         (False, True), (False, True)]  # fmt: skip  # EXAMINE: not even \Recent was taken
@@ -146,7 +146,7 @@ def test_tls_and_starttls_check_the_certificate(
     monkeypatch.setenv("SSL_CERT_FILE", str(imap.server.cert))  # now trusted
     result = inbox()
     assert result.exit_code == 0, result.output
-    assert result.stderr == "handled: 1 hard\n"
+    assert result.stderr == "handled: 1 dead address\n"
 
 
 def test_a_password_beyond_ascii_logs_in_with_authenticate_plain(
@@ -214,7 +214,7 @@ def test_a_server_that_drops_the_session_leaves_nothing_half_done(
     imap.configure()  # straight to the server again
     result = inbox("--json")
     assert result.exit_code == 0, result.output
-    counts = {"already_handled": 1} if handled else {"hard": 1}
+    counts = {"already_handled": 1} if handled else {"dead": 1}
     assert json.loads(result.stdout)["counts"] == counts
     assert (imap.waiting(), imap.put_aside()) == ([], [hard_bounce(people)])
 

@@ -45,26 +45,28 @@ def run(*args: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    ("name", "kind", "status", "effect"),
+    ("name", "reason", "verdict", "event", "status", "effect"),
     [
-        ("dsn-hard-5.1.1.eml", "hard", "bounced", "marked bounced"),
-        ("qmail-hard.eml", "hard", "bounced", "marked bounced"),
-        ("dsn-soft-4.2.2.eml", "soft", "active", "soft bounce 1 of 3 in a row"),
-        ("arf-abuse.eml", "complaint", "unsubscribed", "unsubscribed"),
-        ("unsubscribe-reply.eml", "unsubscribe", "unsubscribed", "unsubscribed"),
+        ("dsn-hard-5.1.1.eml", "user_unknown", "dead", "hard", "bounced", "marked bounced"),
+        ("dsn-soft-4.2.2.eml", "mailbox_full", "soft", "soft", "active",
+         "soft bounce 1 of 3 in a row"),
+        ("arf-abuse.eml", "feedback", "complaint", "complaint", "unsubscribed", "unsubscribed"),
+        ("unsubscribe-reply.eml", "unsubscribe", "unsubscribe", "unsubscribe", "unsubscribed",
+         "unsubscribed"),
     ],
-)
+)  # fmt: skip
 def test_each_kind_of_mail_and_what_it_does(
-    workspace: Path, people: dict[str, str], box: Box, name: str, kind: str, status: str,
-    effect: str,
+    workspace: Path, people: dict[str, str], box: Box, name: str, reason: str, verdict: str,
+    event: str, status: str, effect: str,
 ) -> None:  # fmt: skip
     box.put(fixture_mail(name, people["ann@example.org"], "ann@example.org"))
     document = run(*box.args())
-    assert document["counts"] == {kind: 1}
-    assert document["actions"] == [{"kind": kind, "subscriber": "ann@example.org",
-                                    "effect": effect, "status": document["actions"][0]["status"]}]  # type: ignore[index]  # fmt: skip
+    assert document["counts"] == {verdict: 1}
+    [action] = document["actions"]  # type: ignore[misc]
+    assert (action["reason"], action["verdict"], action["subscriber"], action["effect"]) == (
+        reason, verdict, "ann@example.org", effect)  # fmt: skip
     assert status_of(workspace) == {"ann@example.org": status, "bob@example.org": "active"}
-    assert ledger(workspace, "SELECT kind FROM bounce_events") == [(kind,)]
+    assert ledger(workspace, "SELECT kind, reason FROM bounce_events") == [(event, reason)]
     assert len(box.waiting()) == (0 if box.moves else 1)  # moved aside; an mbox is left as it is
     assert len(box.put_aside()) == (1 if box.moves else 0)
 
@@ -86,7 +88,7 @@ def test_auto_replies_do_nothing_and_other_mail_stays_counted(
             fixture_mail("human-reply.eml", token, "ann@example.org"))  # fmt: skip
     result = CliRunner().invoke(cli, ["inbox", *box.args()])
     assert result.exit_code == 0, result.output
-    assert result.stderr == "handled: 1 autoreply, 1 not understood\n"
+    assert result.stderr == "handled: 1 no action, 1 not understood\n"
     assert status_of(workspace)["ann@example.org"] == "active"
     assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
     left = box.waiting()
@@ -94,11 +96,11 @@ def test_auto_replies_do_nothing_and_other_mail_stays_counted(
     assert any(b"Could you add the code links" in raw for raw in left)
 
 
-def test_a_bounce_for_no_known_subscriber_is_not_understood(
+def test_a_bounce_for_no_known_subscriber_is_left_unverified(
     workspace: Path, people: dict[str, str], box: Box
 ) -> None:
-    box.put(fixture_mail("dsn-hard-5.1.1.eml", "Unkn0wnTokenXyz", "eve@example.org"))
-    assert run(*box.args())["counts"] == {"not_understood": 1}
+    box.put(fixture_mail("dsn-hard-5.1.1.eml", "Unkn0wnTokenXyzAbCdEfGh", "eve@example.org"))
+    assert run(*box.args())["counts"] == {"unverified": 1}
     assert len(box.waiting()) == 1
     assert box.put_aside() == []
 
@@ -132,7 +134,7 @@ def test_a_second_run_changes_nothing_in_the_store_or_the_mailbox(
     reply = fixture_mail("human-reply.eml", people["ann@example.org"], "ann@example.org")
     box.put(*hard_bounce_and_complaint(people), reply)
     first = run(*box.args())
-    assert first["counts"] == {"hard": 1, "complaint": 1, "not_understood": 1}
+    assert first["counts"] == {"dead": 1, "complaint": 1, "not_understood": 1}
     store = ledger(workspace, "SELECT * FROM bounce_events"), status_of(workspace)
     mailbox_before = box.waiting(), box.put_aside()
     second = run(*box.args())
@@ -147,8 +149,10 @@ def test_a_dry_run_changes_nothing(workspace: Path, people: dict[str, str], box:
     box.put(fixture_mail("dsn-hard-5.1.1.eml", people["ann@example.org"], "ann@example.org"))
     result = CliRunner().invoke(cli, ["inbox", *box.args(), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ann@example.org: hard 5.1.1: would mark bounced\n"
-    assert result.stderr == "would handle: 1 hard\n"
+    assert (
+        result.stdout == "ann@example.org: user_unknown 5.1.1 (dead, by verp): would mark bounced\n"
+    )
+    assert result.stderr == "would handle: 1 dead address\n"
     assert status_of(workspace)["ann@example.org"] == "active"
     assert ledger(workspace, "SELECT count(*) FROM bounce_events") == [(0,)]
     assert len(box.waiting()) == 1
@@ -175,7 +179,7 @@ def test_the_next_send_skips_bounced_and_complaining_subscribers(
 ) -> None:
     site = make_site(workspace, server.port, THREE)
     box.put(*hard_bounce_and_complaint(dict(ledger(site, "SELECT email, token FROM subscribers"))))
-    assert run(*box.args())["counts"] == {"hard": 1, "complaint": 1}
+    assert run(*box.args())["counts"] == {"dead": 1, "complaint": 1}
     result = CliRunner().invoke(cli, ["send"])
     assert result.exit_code == 0, result.output
     assert sent_addresses(site) == {"li.wei@example.org"}
@@ -189,10 +193,12 @@ def test_status_counts_what_came_back_for_an_issue(workspace: Path, server: Smtp
     run("--maildir", str(box))
     result = CliRunner().invoke(cli, ["status", "--json"])
     [issue] = json.loads(result.stdout)["issues"]
-    assert issue["returns"] == {"hard": 1, "soft": 0, "complaint": 1, "bounce_rate": 0.3333,
-                                "complaint_rate": 0.3333}  # fmt: skip
+    assert issue["returns"] == {"hard": 1, "soft": 0, "complaint": 1, "refused": 0,
+                                "bounce_rate": 0.3333, "complaint_rate": 0.3333,
+                                "reasons": {"feedback": 1, "user_unknown": 1}}  # fmt: skip
     text = CliRunner().invoke(cli, ["status"]).stdout
     assert "bounced 1 hard, 0 soft (33.3%), complaints 1 (33.3%)" in text
+    assert "by reason: feedback 1, user_unknown 1" in text
 
 
 @pytest.mark.parametrize(
