@@ -30,9 +30,10 @@ def test_status_reports_papers_issues_subscribers_and_the_next_run(
                                 "papers": 13, "folder": state["issues"][0]["folder"],
                                 "deliveries": {"sent": 3, "failed": 0, "pending": 0,
                                                "skipped": 0},
-                                "returns": {"hard": 0, "soft": 0, "complaint": 0,
-                                            "bounce_rate": 0.0,
-                                            "complaint_rate": 0.0}}]  # fmt: skip
+                                "returns": {"hard": 0, "soft": 0, "complaint": 0, "refused": 0,
+                                            "bounce_rate": 0.0, "complaint_rate": 0.0,
+                                            "reasons": {}}}]  # fmt: skip
+    assert state["refusals"] == []
     assert state["subscribers"] == {"total": 3, "by_status": {"active": 3},
                                     "by_language": {"bilingual": 1, "en": 1, "zh": 1}}  # fmt: skip
     assert state["last_run"]["outcome"] == "sent"

@@ -85,7 +85,10 @@ def test_removing_someone_erases_the_address_from_bounce_diagnostics(workspace: 
             for n, (address, kind, status, diagnostic) in enumerate(events):
                 person = find(store, address)
                 assert person is not None
-                bounces.record(db, person.id, 1, kind, status, diagnostic, f"sha{n}")
+                event = bounces.Event(
+                    person.id, 1, kind, "", "example.org", "verp", status, diagnostic, f"sha{n}"
+                )
+                bounces.record(db, event)
         remove(store, "Bob@example.org")
     rows = "SELECT subscriber IS NULL, kind, status, diagnostic FROM bounce_events ORDER BY id"
     assert ledger(site, rows) == [
