@@ -140,3 +140,67 @@ def test_a_full_mailbox_at_send_time_is_a_soft_bounce_in_the_row(
     send_issues(site, 2)
     assert events(site) == [(1, "soft", "5.2.2"), (2, "soft", "5.2.2")]
     assert status_of(site) == {ANN: "bounced", BOB: "active"}
+
+
+def test_a_refusal_about_us_at_send_time_counts_against_no_one(
+    workspace: Path, server: SmtpServer
+) -> None:
+    """A blocklisted sending IP refused at RCPT: the server's problem with us, not ann's
+    mailbox. She stays on the list, and status names the domain and why."""
+    site = make_site(workspace, server.port, PEOPLE)
+    server.handler.replies[ANN] = [
+        "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org"
+    ]
+    assert CliRunner().invoke(cli, ["send"]).exit_code == 0
+    assert status_of(site) == {ANN: "active", BOB: "active"}
+    assert ledger(site, "SELECT kind, reason, domain FROM bounce_events") == [
+        ("refused", "blocked", "example.org")
+    ]
+    state = json.loads(CliRunner().invoke(cli, ["status", "--json"]).stdout)
+    assert state["refusals"] == [
+        {"domain": "example.org", "count": 1, "reason": "blocked", "status": "5.7.1"}
+    ]
+    text = CliRunner().invoke(cli, ["status"]).stdout
+    assert (
+        "  example.org: 1 refusal, your sending IP or domain is on a blocklist or has a bad "
+        "reputation (5.7.1)"
+    ) in text
+
+
+def test_inbox_reports_refusals_by_receiving_domain(workspace: Path, server: SmtpServer) -> None:
+    """Two receivers refused us for a blocklist: one line for their domain, after the
+    line of each mail, and no one taken off the list."""
+    site = make_site(workspace, server.port, PEOPLE)
+    assert CliRunner().invoke(cli, ["send"]).exit_code == 0
+    said = b"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org"
+    mails = [
+        fixture_mail("dsn-hard-5.1.1.eml", tokens(site)[who], who, n=n)
+        .replace(b"550 5.1.1", said)
+        .replace(b"Status: 5.1.1", b"Status: 5.7.1")
+        for n, who in enumerate((ANN, BOB))
+    ]
+    result = CliRunner().invoke(cli, ["inbox", "--maildir", str(maildir(site / "Maildir", *mails))])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{ANN}: blocked 5.7.1 (refused, by verp): counted a refusal")
+    assert lines[-1] == (
+        "example.org: 2 refusals, your sending IP or domain is on a blocklist or has a bad "
+        "reputation (5.7.1)"
+    )
+    assert result.stderr == "handled: 2 refused us\n"
+    assert status_of(site) == {ANN: "active", BOB: "active"}
+
+
+def test_a_mail_to_her_verp_address_that_says_nothing_usable_is_left_naming_her(
+    workspace: Path, server: SmtpServer
+) -> None:
+    site = make_site(workspace, server.port, PEOPLE)
+    assert CliRunner().invoke(cli, ["send"]).exit_code == 0
+    odd = (
+        f"From: robot@mx.example.net\r\nTo: bounces+{tokens(site)[ANN]}@example.org\r\n"
+        "Subject: your mail\r\n\r\nWe got something from you. Regards.\r\n"
+    ).encode()
+    [action] = run("--maildir", str(maildir(site / "Maildir", odd)))["actions"]  # type: ignore[misc]
+    assert (action["subscriber"], action["proof"]) == (ANN, "verp")
+    assert (action["reason"], action["effect"]) == ("unrecognised", "left for a person")
+    assert status_of(site) == {ANN: "active", BOB: "active"}
