@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import email.utils
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -74,6 +76,7 @@ _MACHINE_REPLY = re.compile(
     r"|verify|verification|challenge|confirm (?:that )?you|whitelist|allowlist|not a robot",
     re.IGNORECASE,
 )
+FLUFL_TEXT = 64_000  # characters of each text part flufl.bounce reads
 _TRANSIENT = ("network_error", "system_error", "undefined")
 _COMPLAINTS = ("abuse", "fraud", "virus", "other", "opt-out", "optout")
 
@@ -183,7 +186,8 @@ def _failed_addresses(msg: Message) -> list[str] | None:
     from flufl.bounce import all_failures  # 40 ms to import: only when mail is read
 
     try:
-        temporary, permanent = all_failures(msg)
+        with _trimmed(msg):
+            temporary, permanent = all_failures(msg)
     except Exception:  # its heuristics trip on odd mail; ours still read it
         temporary, permanent = frozenset(), frozenset()
     failed = [a.decode("utf-8", "replace") for a in (*permanent, *temporary)]
@@ -198,6 +202,25 @@ def _failed_addresses(msg: Message) -> list[str] | None:
         if status_in_reply(text) or _FAILURE_WORDS.search(text) or _DELAY.search(subject):
             return []
     return None
+
+
+@contextmanager
+def _trimmed(msg: Message) -> Iterator[None]:
+    """The message with each text part cut to its first `FLUFL_TEXT` characters (at
+    a line end) for as long as flufl.bounce reads it: its heuristics try dozens of
+    patterns on every line, 17 s for a 10 MB text, and a notice is short."""
+    kept = []
+    for part in msg.walk():
+        payload = part.get_payload()
+        if isinstance(payload, str) and len(payload) > FLUFL_TEXT:
+            kept.append((part, payload))
+            end = payload.rfind("\n", 0, FLUFL_TEXT)
+            part.set_payload(payload[: end if end > 0 else FLUFL_TEXT])
+    try:
+        yield
+    finally:
+        for part, payload in kept:
+            part.set_payload(payload)
 
 
 def _bounce(msg: Message, failed: list[str], evidence: Evidence | None = None) -> Reading:
