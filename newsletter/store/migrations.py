@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from newsletter.store import message_ids
+from newsletter.store.message_ids import register as register_message_tag
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -339,7 +339,7 @@ def m011_message_id_tags(db: sqlite3.Connection) -> None:
         "INSERT INTO secrets (name, value) VALUES ('message_id_key', lower(hex(randomblob(32))))"
     )
     db.execute("ALTER TABLE deliveries ADD COLUMN message_tag TEXT")
-    message_ids.register(db)
+    register_message_tag(db)
     db.execute(
         "UPDATE deliveries SET message_tag = message_tag(issue, subscriber) "
         "WHERE subscriber IS NOT NULL"
