@@ -56,6 +56,7 @@ _FAILURE_WORDS = re.compile(
     r"|permanent(?:ly)? (?:error|fatal|failure)|delivery (?:to the following|has failed)"
     r"|failed permanently|unable to deliver|wasn't delivered|were not delivered"
     r"|error has occurred while|could not deliver|failed to deliver|delivery failed"
+    r"|did not reach|could not be reached|fatal (?:delivery )?error"
     r"|无法|未能|失败|失敗",
     re.IGNORECASE,
 )
@@ -73,7 +74,8 @@ _AUTO_SUBJECT = re.compile(
 _MACHINE_REPLY = re.compile(
     r"ticket|case (?:number|#)|request\b.{0,20}\b(?:has been|was) received|support staff"
     r"|received your (?:message|email)"
-    r"|verify|verification|challenge|confirm (?:that )?you|whitelist|allowlist|not a robot",
+    r"|verify|verification|challenge|confirm (?:that )?you|whitelist|allowlist|not a robot"
+    r"|guest list|waitlist",
     re.IGNORECASE,
 )
 FLUFL_TEXT = 64_000  # characters of each text part flufl.bounce reads
@@ -109,7 +111,7 @@ def classify(msg: Message) -> Reading:
     failed = _failed_addresses(msg)
     if failed is not None:
         return _bounce(msg, failed)
-    if _is_autoreply(msg):
+    if _is_autoreply(msg) and not _DAEMON.search(header(msg, "From")):
         said = header(msg, "Subject") + " " + notice(msg)[:2000]
         machine = _MACHINE_REPLY.search(said) and not _VACATION.search(said)
         reason = "autoreply" if machine else "vacation"
@@ -199,7 +201,8 @@ def _failed_addresses(msg: Message) -> list[str] | None:
     subject = header(msg, "Subject")
     if _DAEMON.search(sender) or _BOUNCE_SUBJECT.search(subject):
         text = notice(msg)
-        if status_in_reply(text) or _FAILURE_WORDS.search(text) or _DELAY.search(subject):
+        said = status_in_reply(text) or _FAILURE_WORDS.search(text) or _DELAY.search(subject)
+        if said or reason_for("", text) != "undefined":  # a reply, or words of a failure
             return []
     return None
 
@@ -234,7 +237,8 @@ def _bounce(msg: Message, failed: list[str], evidence: Evidence | None = None) -
     if delayed and not status.startswith("5") and not _FAILURE_WORDS.search(text):
         return Reading("delay", "delayed", evidence, status, recipient=recipient)
     diagnostic = reply_lines(text)
-    if not status and not failed and not _FAILURE_WORDS.search(text):
+    said_nothing = reason_for("", diagnostic) == "undefined"
+    if not status and not failed and not _FAILURE_WORDS.search(text) and said_nothing:
         return Reading("reply", "unrecognised", evidence, recipient=recipient)
     reason = reason_for(status, diagnostic)
     return Reading("bounce", reason, evidence, status, diagnostic[:1000], recipient)

@@ -25,13 +25,14 @@ _HASH_STATUS = re.compile(rf"#{_ENHANCED}(?![\w.]*\d)")
 # A reply code with words after it, where a reply starts: a line's beginning, after
 # "said:", "error:", a quote, a `#` or `;` (`smtp;550 …`).
 _REPLY_ALONE = re.compile(
-    r"(?:^|said:|error:|reply:|response:|[:;#'\"(\[])\s*([245][0-5]\d)(?:\s+-\s+|[ -])"
+    r"(?:^|said:|error:|reply:|response:|<--|[:;#'\"(\[])\s*([245][0-5]\d)(?:\s+-\s+|[ -])"
     r"(?=\s*[A-Za-z<\[#])",
     re.IGNORECASE | re.MULTILINE,
 )
 _ORIGINAL_STARTS = re.compile(
     r"^.*(?:"
-    r"copy of (?:the|your) (?:original )?message|original message (?:follows|headers)"
+    r"(?:this is|below is|here is|following is) a copy of (?:the|your)"
+    r"|original message (?:follows|headers)"
     r"|below this line is a copy|message (?:headers )?follows|returned message"
     r"|-{3,} ?original message|undelivered message headers|header(?:s)? of the original"
     r"|original message is following|copy of the original|^original message:"
@@ -40,9 +41,10 @@ _ORIGINAL_STARTS = re.compile(
     r").*$",
     re.IGNORECASE | re.MULTILINE,
 )
-# A header of our message pasted into the notice: the copy has begun.
+# A header of our message pasted into the notice: the copy has begun. (Not
+# Return-Path, From or Subject: some notices open by quoting those.)
 _PASTED_HEADER = re.compile(
-    r"^(?:Return-Path|Received|DKIM-Signature|List-Unsubscribe|MIME-Version):", re.MULTILINE
+    r"^(?:Received|DKIM-Signature|List-Unsubscribe|MIME-Version):", re.MULTILINE
 )
 NOTICE_CHARS = 20_000  # a notice is short; past this it is the original, pasted
 
@@ -54,22 +56,27 @@ def status_in_field(value: str) -> str:
 
 
 def status_in_reply(text: str) -> str:
-    """The enhanced status code of the first SMTP reply in `text`; a reply code
-    alone (`550 No such user`) gives its class (`5.0.0`)."""
-    found = _REPLY_AND_STATUS.search(text)
-    if found and found.group(1) == found.group(2):
-        return ".".join(found.groups()[1:])
-    found_hash = _HASH_STATUS.search(text)
-    if found_hash:
-        return ".".join(found_hash.groups())
-    reply = _REPLY_ALONE.search(text)
-    return f"{reply.group(1)[0]}.0.0" if reply else ""
+    """The enhanced status code of the first failure reply (4xx, 5xx) in `text`; a
+    reply code alone (`550 No such user`) gives its class (`5.0.0`). A session
+    transcript's `250 2.1.0 Sender OK` before it is no failure, and is passed over."""
+    for found in _REPLY_AND_STATUS.finditer(text):
+        if found.group(1) == found.group(2) and found.group(1) != "2":
+            return ".".join(found.groups()[1:])
+    for found_hash in _HASH_STATUS.finditer(text):
+        if found_hash.group(1) != "2":
+            return ".".join(found_hash.groups())
+    for reply in _REPLY_ALONE.finditer(text):
+        if reply.group(1)[0] != "2":
+            return f"{reply.group(1)[0]}.0.0"
+    return ""
 
 
 def reply_lines(text: str) -> str:
     """The lines of a notice that hold a server's reply (from the first reply code
     on, a few lines); else the whole notice, for its words."""
-    found = _REPLY_AND_STATUS.search(text) or _REPLY_ALONE.search(text)
+    found = next((m for m in _REPLY_AND_STATUS.finditer(text) if m.group(1) != "2"), None) or next(
+        (m for m in _REPLY_ALONE.finditer(text) if m.group(1)[0] != "2"), None
+    )
     if not found:
         return " ".join(text.split())[:1000]
     start = text.rfind("\n", 0, found.start()) + 1

@@ -53,7 +53,7 @@ DESCRIPTIONS = {
 # sender first (a "550 5.1.1 … blocked using …" is a blocklist), then the
 # recipient. Lower case; a plain string is a substring, a compiled pattern a search.
 _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
-    ("rate_limited", ("rate limited", "rate-limited", "ratelimited")),
+    ("rate_limited", ("rate limited", "rate-limited", "ratelimited", "frequency limited")),
     ("rejected", ("envelope blocked",)),
     ("blocked", (
         "blocked using", "blacklisted", "blocklisted", "block list", "blocklist",
@@ -90,7 +90,7 @@ _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
         "too many connections", "too many messages", "too many recipients",
         "rate limit", "ratelimit", "rate-limit", "rate that prevents", "throttl",
         "exceeded the rate",
-        "receiving mail at a rate", "too much mail", "too many emails", "frequency",
+        "receiving mail at a rate", "too much mail", "too many emails",
         "too fast", "slow down", "temporarily rate limited", "sending rate",
     )),
     ("rejected", (
@@ -131,7 +131,8 @@ _PHRASES: tuple[tuple[str, tuple[str | re.Pattern[str], ...]], ...] = (
         "suspended", "disabled", "inactive", "deactivated", "not active",
         re.compile(r"\blocked\b"), "temporarily unavailable", "on hold",
         "frozen", "expired account", "account expired", re.compile(r"account (?:is )?closed"),
-        "mailbox unavailable for this user", "not in service", "冻结", "停用",
+        "mailbox unavailable for this user", "not in service", "archived recipient",
+        "archivee", "冻结", "停用",
     )),
     ("host_unknown", (
         "host unknown", "unknown host", "host not found", "domain not found",
