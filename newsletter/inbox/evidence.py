@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote
@@ -33,8 +34,13 @@ _MESSAGE_ID = re.compile(r"<[^<>\s@]{8,200}@[^<>\s@]{1,255}>")
 _QUOTED_MESSAGE_ID = re.compile(r"Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE)
 ARRIVED_AT = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 # Where complaint and bounce formats name the address that failed or complained.
-NAMING_FIELDS = ("Final-Recipient", "Original-Recipient", "Original-Rcpt-To",
-                 "Removal-Recipient", "X-Failed-Recipients")  # fmt: skip
+NAMING_FIELDS = (
+    "Final-Recipient",
+    "Original-Recipient",
+    "Original-Rcpt-To",
+    "Removal-Recipient",
+    "X-Failed-Recipients",
+)
 _TEXT_SCAN = 200_000  # characters of text parts searched for quoted IDs and links
 
 
@@ -86,5 +92,5 @@ def _texts(msg: Message) -> list[str]:
     return texts
 
 
-def _unique(items: object) -> list[str]:
-    return list(dict.fromkeys(items))  # type: ignore[call-overload]
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -65,11 +65,17 @@ class Action:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "message": self.message, "kind": self.kind, "reason": self.reason,
-            "verdict": self.verdict, "status": self.status, "subscriber": self.subscriber,
-            "proof": self.proof, "domain": self.domain, "effect": self.effect,
+            "message": self.message,
+            "kind": self.kind,
+            "reason": self.reason,
+            "verdict": self.verdict,
+            "status": self.status,
+            "subscriber": self.subscriber,
+            "proof": self.proof,
+            "domain": self.domain,
+            "effect": self.effect,
             **({"named": list(self.named)} if self.named else {}),
-        }  # fmt: skip
+        }
 
 
 def prove(db: sqlite3.Connection, reading: Reading) -> Proof | None:
