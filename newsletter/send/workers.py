@@ -4,7 +4,12 @@ The main thread builds each message (DKIM-signing it, which holds the GIL, while
 the workers wait on the network) and feeds it to a small queue; each worker takes a
 delivery and its message, offers it (retrying a 4xx or a lost connection with
 doubling delays), and commits the outcome at once on its own database connection;
-`smtp.rate_per_second` caps them all together. There are no end markers to lose: a
+`smtp.rate_per_second` caps them all together. Right before each attempt the worker
+reads the subscriber's status again (one lookup by primary key on its own connection):
+someone who unsubscribed since the send started (or since their message was built and
+queued) is marked `skipped`, so an unsubscribe committed before that read never gets a
+later message; only the messages already on the wire can still go out. There are no
+end markers to lose: a
 worker leaves when `stop` is set (after the message in hand) or when the feed is
 done and the queue empty. A delivery the ledger cannot take is kept for `record_leftovers`.
 """
@@ -45,7 +50,7 @@ class Result:
     """What became of one delivery, as the ledger records it."""
 
     delivery: Delivery
-    status: str  # sent, failed, pending (deferred, or not tried)
+    status: str  # sent, failed, skipped (left meanwhile), pending (deferred, or not tried)
     attempts: int
     error: str | None
     bounced: bool = False  # failed: the server refused the mailbox (a hard bounce, mostly)
@@ -142,7 +147,7 @@ class Workers:
                     if self.fed.is_set():
                         return
                     continue
-                self._record(ledger, self._attempt(session, delivery, message))
+                self._record(ledger, self._attempt(session, ledger, delivery, message))
         except Exception as error:  # a bug or a broken machine: stop cleanly, say what
             self.halt(f"sending stopped on an unexpected {type(error).__name__}: {error}")
         finally:
@@ -157,8 +162,11 @@ class Workers:
             self.eightbit,
         )
 
-    def _attempt(self, session: SmtpSession, delivery: Delivery, message: Mail) -> Result:
-        """Offer one message, retrying a 4xx or a lost connection with backoff."""
+    def _attempt(
+        self, session: SmtpSession, ledger: Store, delivery: Delivery, message: Mail
+    ) -> Result:
+        """Offer one message, retrying a 4xx or a lost connection with backoff; not at
+        all once its subscriber has left (`skipped`), checked just before each try."""
         address = smtp_address(delivery.email)
         attempts, outcome = 0, Outcome("retry", "not tried")
         smtp = self.config.smtp
@@ -167,6 +175,8 @@ class Workers:
                 break
             if not self.limiter.wait():
                 break
+            if not subscribers.is_active(ledger.db, delivery.subscriber):
+                return Result(delivery, "skipped", attempts, None)
             attempts += 1
             try:
                 outcome = session.send(self.envelope_sender(delivery), address, message)
@@ -214,6 +224,8 @@ class Workers:
         with self.lock:
             if result.status == "sent":
                 self.report.sent += 1
+            elif result.status == "skipped":
+                self.report.skipped += 1
             elif result.status == "failed":
                 self.report.failed += 1
                 self.report.failures.append((result.delivery.email, result.error or ""))

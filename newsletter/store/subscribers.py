@@ -83,6 +83,13 @@ def unsubscribe_token(db: sqlite3.Connection, token: str) -> bool:
     return db.execute("SELECT 1 FROM subscribers WHERE token = ?", (token,)).fetchone() is not None
 
 
+def is_active(db: sqlite3.Connection, subscriber: int) -> bool:
+    """Whether `subscriber` is still on the list: `send` asks right before each
+    message, so whoever left since the send started is skipped (one lookup by key)."""
+    row = db.execute("SELECT status FROM subscribers WHERE id = ?", (subscriber,)).fetchone()
+    return row is not None and row[0] == "active"
+
+
 def set_unsubscribed(db: sqlite3.Connection, subscriber: int) -> None:
     """Unsubscribe; doing it twice changes nothing (not even the time)."""
     db.execute(
