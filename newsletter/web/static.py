@@ -8,6 +8,11 @@ with OUT as it was. Each file is then written beside its place and renamed over 
 so a server reading OUT meanwhile sees the old page or the new one, never half of
 one; a file whose content did not change is left alone (its time too). Other files
 in OUT are not touched.
+
+A symbolic link on the way to any page inside OUT (`OUT/issues` pointing at the
+workspace's own `issues/`, a folder or a page deeper in) stops the build before it
+writes anything: following it would write outside OUT, over the composed editions or
+any file the link names. OUT itself may be a link (e.g. to /var/www/digest).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ def build(config: Config, out: Path) -> BuildReport:
                 "name; `newsletter compose` names them"
             )
     pages = list(pages_of(config, issues))
+    for path, _ in pages:
+        _refuse_links(out, path.lstrip("/"))
     report = BuildReport(out, issues=len(issues))
     for path, page in pages:
         target = out / path.lstrip("/")
@@ -79,13 +86,31 @@ def _check_out(config: Config, out: Path) -> None:
         raise NewsletterError(f"{out}: not a folder")
 
 
+def _refuse_links(out: Path, path: str) -> None:
+    """Stop if any part of `path` under `out` that exists is a symbolic link."""
+    at = out
+    for part in Path(path).parts:
+        at = at / part
+        if at.is_symlink():
+            raise NewsletterError(
+                f"{at}: is a symbolic link, and the archive is never written through one "
+                f"inside {out}: remove it, or build elsewhere"
+            )
+        if not at.exists():
+            return
+
+
 def _write(target: Path, body: bytes) -> bool:
-    """Put `body` at `target` in one rename; False if it was there already."""
+    """Put `body` at `target` in one rename; False if it was there already. The old
+    file is read without following a link (`_refuse_links` has refused them already)."""
     try:
-        if target.read_bytes() == body:
-            return False
+        handle = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
-        pass
+        handle = -1
+    if handle >= 0:
+        with os.fdopen(handle, "rb") as file:
+            if file.read() == body:
+                return False
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                          dir=target.parent)  # fmt: skip

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from newsletter.cli import cli
 from newsletter.config import load_config
+from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send import send
 from tests.helpers import make_site
 from tests.smtpd import SmtpServer
@@ -99,6 +100,67 @@ def test_the_issue_folders_are_never_overwritten(workspace: Path, server: SmtpSe
         assert len(err.splitlines()) == 1 and "would be written over the issue folders" in err
     assert (workspace / "issues" / FOLDER / "en.html").read_bytes() == composed
     assert not (workspace / "index.html").exists()
+
+
+def _composed(workspace: Path) -> dict[str, bytes]:
+    files = sorted(p for p in (workspace / "issues").rglob("*") if p.is_file())
+    return {p.relative_to(workspace).as_posix(): p.read_bytes() for p in files}
+
+
+def _refused(link: Path) -> None:
+    """The build stops on `link`: one line naming it, exit 1, nothing on stdout."""
+    code, stdout, err = build()
+    assert (code, stdout) == (1, "")
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"Error: {link}: is a symbolic link"), err
+
+
+def test_a_link_to_the_issue_folders_inside_out_is_refused(
+    workspace: Path, server: SmtpServer
+) -> None:
+    """OUT/issues -> the workspace's issues/: the build once replaced the composed
+    editions through it (their unsubscribe placeholder gone)."""
+    make_site(workspace, server.port, [("ann@example.org", "Ann", "en")])
+    send(load_config())
+    composed = _composed(workspace)
+    (workspace / "public").mkdir()
+    (workspace / "public" / "issues").symlink_to(workspace / "issues")
+    _refused(Path("public/issues"))
+    assert _composed(workspace) == composed
+    assert UNSUBSCRIBE_PLACEHOLDER.encode() in composed[f"issues/{FOLDER}/en.html"]
+    assert sorted(p.name for p in (workspace / "public").iterdir()) == ["issues"]  # nothing
+
+
+def test_a_link_deeper_inside_out_is_refused(workspace: Path, server: SmtpServer) -> None:
+    make_site(workspace, server.port, [("ann@example.org", "Ann", "en")])
+    send(load_config())
+    elsewhere = workspace / "elsewhere"
+    elsewhere.mkdir()
+    (workspace / "public" / "issues").mkdir(parents=True)
+    (workspace / "public" / "issues" / FOLDER).symlink_to(elsewhere, target_is_directory=True)
+    _refused(Path("public/issues") / FOLDER)
+    assert list(elsewhere.iterdir()) == []
+    assert not (workspace / "public" / "index.html").exists()
+
+
+def test_a_linked_page_inside_out_is_refused_not_written_through(
+    workspace: Path, server: SmtpServer
+) -> None:
+    """A page that is a link to a file: refused whatever it names, and that file is
+    left as it was, even after a build that succeeded once."""
+    make_site(workspace, server.port, [("ann@example.org", "Ann", "en")])
+    send(load_config())
+    assert build()[0] == 0
+    mine = workspace / "mine.html"
+    for page in ("index.html", f"issues/{FOLDER}/en.html"):
+        mine.write_text("my own page\n")
+        target = workspace / "public" / page
+        target.unlink()
+        target.symlink_to(mine)
+        _refused(Path("public") / page)
+        assert mine.read_text() == "my own page\n" and target.is_symlink()
+        target.unlink()
+        assert build()[0] == 0
 
 
 def test_an_unreadable_issue_stops_the_build_before_it_writes(
