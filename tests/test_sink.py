@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import signal
 import smtplib
+import stat
 import subprocess
 import sys
 import time
@@ -13,13 +15,24 @@ from pathlib import Path
 from tests.conftest import ROOT
 from tests.smtpd import free_port
 
+MESSAGE = "Subject: =?utf-8?b?5rWL6K+V?=\r\nTo: a@example.org\r\n\r\nhello\r\n"
 
-def test_the_sink_stores_what_it_receives_in_an_mbox(workspace: Path) -> None:
-    port, mbox = free_port(), workspace / "sent.mbox"
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "smtp-sink", "--port", str(port), "--mbox", str(mbox)],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+
+def _sink_receives_one(mbox: Path, umask: int = 0o022) -> str:
+    """Start `newsletter smtp-sink` (with `umask`), send it one message, stop it with
+    Ctrl-C; its stderr."""
+    port = free_port()
+    command = [sys.executable, "-m", "newsletter", "smtp-sink"]
+    old = os.umask(umask)  # the child inherits it
+    try:
+        sink = subprocess.Popen(
+            [*command, "--port", str(port), "--mbox", str(mbox)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.umask(old)
     try:
         for _ in range(100):
             try:
@@ -27,18 +40,53 @@ def test_the_sink_stores_what_it_receives_in_an_mbox(workspace: Path) -> None:
                 break
             except ConnectionRefusedError:
                 time.sleep(0.05)
-        message = "Subject: =?utf-8?b?5rWL6K+V?=\r\nTo: a@example.org\r\n\r\nhello\r\n"
-        client.sendmail("digest@example.org", ["a@example.org"], message.encode())
+        client.sendmail("digest@example.org", ["a@example.org"], MESSAGE.encode())
         client.quit()
     finally:
         sink.send_signal(signal.SIGINT)
         _, err = sink.communicate(timeout=10)
     assert sink.returncode == 0, err
+    return err
+
+
+def _stored(mbox: Path) -> list[mailbox.mboxMessage]:
     box = mailbox.mbox(mbox)
     try:
-        [stored] = list(box)
+        return list(box)
     finally:
         box.close()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_sink_stores_what_it_receives_in_an_mbox(workspace: Path) -> None:
+    mbox = workspace / "sent.mbox"
+    err = _sink_receives_one(mbox)
+    [stored] = _stored(mbox)
     assert stored["To"] == "a@example.org"
     assert "received #1: a@example.org: 测试" in err
     assert f"stopped: 1 messages stored in {mbox}" in err
+
+
+def test_the_mbox_is_made_readable_by_its_owner_only_whatever_the_umask(
+    workspace: Path,
+) -> None:
+    """It holds every address and unsubscribe token: mode 600, like the database."""
+    for umask in (0o022, 0o000):
+        mbox = workspace / f"umask-{umask:03o}.mbox"
+        err = _sink_receives_one(mbox, umask)
+        assert _mode(mbox) == 0o600, oct(_mode(mbox))
+        assert len(_stored(mbox)) == 1
+        assert "made it 600" not in err
+
+
+def test_an_mbox_readable_by_others_is_tightened_and_kept(workspace: Path) -> None:
+    mbox = workspace / "smtp-sink.mbox"
+    _sink_receives_one(mbox)
+    mbox.chmod(0o644)
+    err = _sink_receives_one(mbox, 0o000)
+    assert _mode(mbox) == 0o600
+    assert f"{mbox} was mode 644; made it 600: it holds addresses and unsubscribe tokens" in err
+    assert len(_stored(mbox)) == 2  # the messages from before are still there
