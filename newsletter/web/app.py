@@ -2,9 +2,13 @@
 
 Every response carries a Content-Security-Policy that allows no script and nothing
 from elsewhere, `nosniff`, `Referrer-Policy: no-referrer` (tokens are in URLs) and
-`frame-ancestors 'none'`. A request body over `MAX_BODY` bytes is refused (413)
-before it is read. An unknown path or token is the same neutral 404 page; a wrong
-method is 405; HEAD works wherever GET does. State changes only on POST.
+`frame-ancestors 'none'`: `serve` hands `SECURITY_HEADERS` to uvicorn, which writes
+them into every response, so that Starlette's 500 (made outside every middleware of
+ours) and uvicorn's own answers carry them too. A request body over `MAX_BODY`
+bytes is refused (413) before it is read. An unknown path or token is the same
+neutral 404 page; a wrong method is 405; HEAD works wherever GET does. State
+changes only on POST. A path that is served with its trailing slash taken off
+or put on is redirected there, under `base_url`, never the request's `Host`.
 """
 
 from __future__ import annotations
@@ -15,24 +19,24 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Route
 
 from newsletter.config import Config
 from newsletter.web.access_log import AccessLog
 from newsletter.web.db import in_store
-from newsletter.web.pages import render_page
+from newsletter.web.pages import render_page, url
 
 MAX_BODY = 16 * 1024
 """Bytes a form may send: an address, a name, a language and a token fit many times."""
 
 SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-     b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
+    ("content-security-policy",
+     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
 ]  # fmt: skip
 
 Scope = MutableMapping[str, Any]
@@ -53,6 +57,7 @@ def create_app(config: Config) -> Starlette:
         routes=routes,
         exception_handlers={HTTPException: _error_page(config)},  # type: ignore[dict-item]
     )
+    app.router.redirect_slashes = False  # Starlette's redirect names the request's Host
     app.state.config = config
     app.add_middleware(_Limits)
     if config.web.access_log:
@@ -68,6 +73,8 @@ async def healthz(request: Request) -> Response:
 
 def _error_page(config: Config) -> Callable[[Request, HTTPException], Awaitable[Response]]:
     async def handle(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 404 and (location := _other_slash(config, request)):
+            return RedirectResponse(location, status_code=307)
         if error.status_code == 404:  # the same neutral page for every unknown path or token
             return HTMLResponse(render_page(config, "not_found.html.j2"), status_code=404)
         page = render_page(config, "error.html.j2", status=error.status_code)
@@ -76,8 +83,25 @@ def _error_page(config: Config) -> Callable[[Request, HTTPException], Awaitable[
     return handle
 
 
+def _other_slash(config: Config, request: Request) -> str | None:
+    """Where `/subscribe/` goes (`/subscribe`), or `/issues/2024` (`/issues/2024/`):
+    the same path with its trailing slash taken off or put on, under base_url, if a
+    route serves that (Starlette's own redirect would name the request's Host)."""
+    path = request.scope["path"]
+    if request.method not in ("GET", "HEAD") or path == "/":
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": other or "/"}
+    if not any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+        return None
+    raw = request.scope.get("raw_path") or path.encode()  # still %-encoded: no CR LF
+    raw = raw.rstrip(b"/") if path.endswith("/") else raw + b"/"
+    query = request.scope["query_string"]
+    return url(config, raw.decode("ascii") or "/") + ("?" + query.decode("ascii") if query else "")
+
+
 class _Limits:
-    """Security headers on every response; bodies over MAX_BODY refused with 413."""
+    """Bodies over MAX_BODY refused with 413."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -87,19 +111,14 @@ class _Limits:
             await self.app(scope, receive, send)
             return
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
         if scope["method"] in ("GET", "HEAD"):  # no body to limit: the common, fast path
-            await self.app(scope, receive, with_headers)
+            await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if not length.isdigit() or int(length) > MAX_BODY:
             await _too_large(scope, receive, send)
             return
-        await self.app(scope, _capped(receive), with_headers)
+        await self.app(scope, _capped(receive), send)
 
 
 def _capped(receive: Receive) -> Receive:
@@ -118,6 +137,5 @@ def _capped(receive: Receive) -> Receive:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
-    response = PlainTextResponse("Request body too large / 请求内容过大\n", 413, headers)
+    response = PlainTextResponse("Request body too large / 请求内容过大\n", 413)
     await response(scope, receive, send)
