@@ -10,7 +10,8 @@ someone who unsubscribed since the send started (or since their message was buil
 queued) is marked `skipped`, so an unsubscribe committed before that read never gets a
 later message; only the messages already on the wire can still go out. There are no
 end markers to lose: a worker leaves when `stop` is set (after the message in hand)
-or when the feed is done and the queue empty. A delivery the ledger cannot take is kept for `record_leftovers`.
+or when the feed is done and the queue empty. A delivery the ledger cannot take is
+kept for `record_leftovers`.
 """
 
 from __future__ import annotations
