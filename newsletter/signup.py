@@ -13,9 +13,10 @@ Only a new, unsubscribed or bounced address is mailed; a pending one again only
 after `RESEND_AFTER` and at most `MAX_MAILS` times; an active one never (it is on
 the list already); a removed one never. For the time to be the same, `request`
 does the same work on every path: it reads every row it could need, makes a token,
-renders the message, and writes the pending row and the outbox row; when the
+renders the message, and writes a pending row and the outbox row; when the
 address is not to be mailed, those two writes are undone at a savepoint (so no
-table holds a row that is not true, and the outbox loop has nothing to skip).
+table holds a row that is not true, and the outbox loop has nothing to skip), and
+the pending row written is a new one, as for a new address.
 
 A confirmed link stays known until it would have expired: opened again, it says
 the address is confirmed (`AlreadyConfirmed`), and nothing more. Coming back after
@@ -49,12 +50,11 @@ from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.model import EDITIONS, Subscriber
 from newsletter.store import Store, bounces, limits, pending
-from newsletter.store import subscribers as subscriber_rows
 from newsletter.store.pending import Pending
 from newsletter.subscribers import (
     SubscriberError,
     activate,
-    is_suppressed,
+    address_hash,
     new_token,
     normalise_email,
     normalise_name,
@@ -144,25 +144,29 @@ def request(
         pending.purge_expired(db, stamp)
         if limits.bump(db, REQUESTS, hour) > config.web.confirmations_per_hour:
             raise Limited("busy", _seconds_to_next_hour(at))
-        status = _what_to_do(store, email, at)
-        with store.transaction(commit=status == "mailed"):  # undone unless mailed
-            pending.upsert(db, email, name, lang, _token_hash(token), stamp, _iso(expires))
+        status = _what_to_do(db, email, at)
+        mailed = status == "mailed"
+        # Not mailed: written all the same, and undone. The pending row written is then
+        # one for no address at all, as for a new address (updating the row of a
+        # pending one would take longer than adding a row, and tell it apart).
+        stand_in = email if mailed else f"{token}@stand-in.invalid"
+        with store.transaction(commit=mailed):
+            pending.upsert(db, stand_in, name, lang, _token_hash(token), stamp, _iso(expires))
             _queue(db, config, mail, expires)
     return Outcome(status)
 
 
-def _what_to_do(store: Store, email: str, at: dt.datetime) -> str:
-    """`mailed` if `email` is to be mailed now, else why not; every lookup is made
-    whatever the first one finds (the same work for every address)."""
-    suppressed = is_suppressed(store, email)
-    known = subscriber_rows.find(store.db, email)
-    waiting = pending.find(store.db, email, _iso(at))
-    if suppressed:
+def _what_to_do(db: sqlite3.Connection, email: str, at: dt.datetime) -> str:
+    """`mailed` if `email` is to be mailed now, else why not: from one read that
+    costs the same whatever it finds, and times compared as text (no parsing that
+    only some addresses would need)."""
+    known = pending.standing(db, email, address_hash(email), _iso(at))
+    if known.suppressed:
         return "suppressed"
-    if known is not None and known.status == "active":
+    if known.status == "active":
         return "active"
-    if waiting is not None and (
-        waiting.mails >= MAX_MAILS or _parse(waiting.mailed_at) + RESEND_AFTER > at
+    if known.mails is not None and (
+        known.mails >= MAX_MAILS or (known.mailed_at or "") > _iso(at - RESEND_AFTER)
     ):
         return "pending"
     return "mailed"
@@ -329,7 +333,3 @@ def _seconds_to_next_hour(at: dt.datetime) -> int:
 
 def _iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(stamp: str) -> dt.datetime:
-    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
