@@ -98,7 +98,8 @@ def serve(site: Path, port: int) -> Iterator[None]:
         deadline = time.monotonic() + 60
         while not healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"signup_timing.py: serve did not start: {(site / 'serve.log').read_text()}")
+                log = (site / "serve.log").read_text()
+                sys.exit(f"signup_timing.py: serve did not start: {log}")
             time.sleep(0.1)
         yield
     finally:
