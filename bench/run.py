@@ -19,6 +19,7 @@ BENCHMARKS = [
     ("compose_issue.py", [], ["--papers", "2", "--repeat", "1"]),
     ("send_issue.py", [], ["--messages", "200", "--memory-subscribers", "500"]),
     ("web_serve.py", [], ["--subscribers", "200", "--seconds", "1"]),
+    ("signup_timing.py", [], ["--requests", "5"]),
     (
         "inbox_read.py",
         [],

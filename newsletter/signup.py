@@ -7,14 +7,27 @@ message carries `base_url/confirm/TOKEN`. `confirm` puts the address on the list
 `web.confirm_days`; only a SHA-256 of its token is stored.
 
 What the person asking sees never depends on what the address is: new, pending,
-active, unsubscribed or removed, the answer is the same (`request` says which, for
-tests and logs; the web page does not). Only a new or unsubscribed address is
-mailed; a pending one again only after `RESEND_AFTER` and at most `MAX_MAILS`
-times; an active one never (it is on the list already); a removed one never.
+active, unsubscribed, bounced or removed, the answer is the same (`request` says
+which, for tests and logs; the web page does not), and so is the time it takes.
+Only a new, unsubscribed or bounced address is mailed; a pending one again only
+after `RESEND_AFTER` and at most `MAX_MAILS` times; an active one never (it is on
+the list already); a removed one never. For the time to be the same, `request`
+does the same work on every path: it reads every row it could need, makes a token,
+renders the message, and writes a pending row and the outbox row; when the
+address is not to be mailed, those two writes are undone at a savepoint (so no
+table holds a row that is not true, and the outbox loop has nothing to skip), and
+the pending row written is a new one, as for a new address.
+
+A confirmed link stays known until it would have expired: opened again, it says
+the address is confirmed (`AlreadyConfirmed`), and nothing more. Coming back after
+a bounce or a complaint takes a confirmation by mail too (`needs_confirmation`):
+whoever holds a subscriber's token is not proof that the mailbox wants us back.
 
 Abuse is held off here too, in the database so that every worker process shares
-it: form tokens signed with a per-install key (`form_token`), a count of requests
-per client per hour (`count_client`) and of confirmation messages per hour overall.
+it: form tokens signed with a per-install key (`form_token`, good for
+`FORM_MAX_AGE`), a count of requests per client per hour (`count_client`) and of
+accepted requests per hour overall (`web.confirmations_per_hour`), each counted
+whether it mails anyone or not, so that the limit tells nothing about an address.
 """
 
 from __future__ import annotations
@@ -36,13 +49,12 @@ from urllib.parse import quote
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.model import EDITIONS, Subscriber
-from newsletter.store import Store, limits, pending
-from newsletter.store import subscribers as subscriber_rows
+from newsletter.store import Store, bounces, limits, pending
 from newsletter.store.pending import Pending
 from newsletter.subscribers import (
     SubscriberError,
     activate,
-    is_suppressed,
+    address_hash,
     new_token,
     normalise_email,
     normalise_name,
@@ -51,11 +63,14 @@ from newsletter.subscribers import (
 if TYPE_CHECKING:
     import jinja2
 
+    from newsletter.send.outbox import Mail
+
 EMAIL_MAX = 254  # RFC 5321's limit on a path; email-validator agrees
 RESEND_AFTER = dt.timedelta(minutes=10)  # a pending address is mailed again after this
 MAX_MAILS = 3  # confirmation messages per pending subscription, at most
-FORM_MAX_AGE = 24 * 3600  # seconds a form token stays good (a tab left open overnight)
+FORM_MAX_AGE = 2 * 3600  # seconds a form token stays good: one visit, not a day of use
 CONFIRM_KIND = "confirm"
+REQUESTS = "signups"  # the site-wide counter of accepted requests (rate_counters)
 _TOKEN = re.compile(r"[A-Za-z0-9]{20,64}")
 _PACKAGED = Path(__file__).resolve().parent / "templates"
 _CHECKOUT = Path(__file__).resolve().parent.parent / "templates"
@@ -67,6 +82,10 @@ class SignupProblem(NewsletterError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class AlreadyConfirmed(NewsletterError):
+    """A confirmation link used already: its address is on the list (or was put there)."""
 
 
 class Limited(NewsletterError):
@@ -81,7 +100,7 @@ class Limited(NewsletterError):
 @dataclass(frozen=True)
 class Outcome:
     """What `request` did: `mailed`, or nothing because the address is `pending`
-    (mailed recently or often enough), `active` or `suppressed`."""
+    (mailed recently or often enough), `active` or `suppressed` (the same work done)."""
 
     status: str
 
@@ -113,35 +132,55 @@ def request(
     at: dt.datetime | None = None,
 ) -> Outcome:  # fmt: skip
     """Ask to subscribe `email` (already `clean`): a pending subscription and its
-    confirmation message, or nothing, by what the address is. Limited("busy") when
-    the confirmation messages of this hour are used up (asked before anything else,
-    so that answer does not depend on the address either)."""
+    confirmation message, or nothing, by what the address is, in the same time.
+    Limited("busy") past `web.confirmations_per_hour` requests this hour (counted
+    and asked before anything else, so that answer does not depend on the address)."""
     at = at or now()
     hour, stamp = _hour(at), _iso(at)
+    token = new_token()
+    expires = at + dt.timedelta(days=config.web.confirm_days)
+    mail = _confirmation(config, email, name, lang, token, expires)
     with store.transaction() as db:
         pending.purge_expired(db, stamp)
-        if limits.counted(db, "confirmations", hour) >= config.web.confirmations_per_hour:
+        if limits.bump(db, REQUESTS, hour) > config.web.confirmations_per_hour:
             raise Limited("busy", _seconds_to_next_hour(at))
-        if is_suppressed(store, email):
-            return Outcome("suppressed")
-        known = subscriber_rows.find(db, email)
-        if known is not None and known.status == "active":
-            return Outcome("active")
-        waiting = pending.find(db, email, stamp)
-        if waiting is not None and (
-            waiting.mails >= MAX_MAILS or _parse(waiting.mailed_at) + RESEND_AFTER > at
-        ):
-            return Outcome("pending")
-        token = new_token()
-        expires = at + dt.timedelta(days=config.web.confirm_days)
-        pending.upsert(db, email, name, lang, _token_hash(token), stamp, _iso(expires))
-        limits.bump(db, "confirmations", hour)
-        _queue_confirmation(db, config, email, name, lang, token, expires)
-    return Outcome("mailed")
+        status = _what_to_do(db, email, at)
+        mailed = status == "mailed"
+        # Not mailed: written all the same, and undone. The pending row written is then
+        # one for no address at all, as for a new address (updating the row of a
+        # pending one would take longer than adding a row, and tell it apart).
+        stand_in = email if mailed else f"{token}@stand-in.invalid"
+        with store.transaction(commit=mailed):
+            pending.upsert(db, stand_in, name, lang, _token_hash(token), stamp, _iso(expires))
+            _queue(db, config, mail, expires)
+    return Outcome(status)
+
+
+def _what_to_do(db: sqlite3.Connection, email: str, at: dt.datetime) -> str:
+    """`mailed` if `email` is to be mailed now, else why not: from one read that
+    costs the same whatever it finds, and times compared as text (no parsing that
+    only some addresses would need)."""
+    known = pending.standing(db, email, address_hash(email), _iso(at))
+    if known.suppressed:
+        return "suppressed"
+    if known.status == "active":
+        return "active"
+    if known.mails is not None and (
+        known.mails >= MAX_MAILS or (known.mailed_at or "") > _iso(at - RESEND_AFTER)
+    ):
+        return "pending"
+    return "mailed"
+
+
+def needs_confirmation(store: Store, subscriber: Subscriber) -> bool:
+    """Whether `subscriber` may come back only by confirming again by mail: after a
+    bounce (the mailbox may have changed hands) or a complaint (they told their mail
+    provider they did not want us), a token is no consent."""
+    return subscriber.status == "bounced" or bounces.complained(store.db, subscriber.id)
 
 
 def confirmation(store: Store, token: str, at: dt.datetime | None = None) -> Pending | None:
-    """The live pending subscription `token` confirms (changes nothing)."""
+    """The live subscription `token` confirms, pending or `confirmed` (changes nothing)."""
     if not _TOKEN.fullmatch(token):
         return None
     return pending.find_by_token(store.db, _token_hash(token), _iso(at or now()))
@@ -149,19 +188,25 @@ def confirmation(store: Store, token: str, at: dt.datetime | None = None) -> Pen
 
 def confirm(store: Store, token: str, at: dt.datetime | None = None) -> Subscriber | None:
     """Put the address `token` confirms on the list, with the name and edition it
-    asked for; None for a token unknown, expired or used, or an address removed
-    from the list since (its pending subscription is forgotten then)."""
+    asked for; None for a token unknown or expired, or an address removed from the
+    list since (its pending subscription is forgotten then); AlreadyConfirmed for a
+    token used already (kept until it would have expired)."""
     if not _TOKEN.fullmatch(token):
         return None
+    stamp = _iso(at or now())
     with store.transaction() as db:
-        waiting = pending.find_by_token(db, _token_hash(token), _iso(at or now()))
+        waiting = pending.find_by_token(db, _token_hash(token), stamp)
         if waiting is None:
             return None
-        pending.delete(db, waiting.id)
+        if waiting.status == "confirmed":
+            raise AlreadyConfirmed("this link was used already: the address is confirmed")
         try:
-            return activate(store, waiting.email, waiting.name, waiting.lang)
+            subscriber = activate(store, waiting.email, waiting.name, waiting.lang)
         except SubscriberError:
+            pending.delete(db, waiting.id)
             return None
+        pending.mark_confirmed(db, waiting.id, stamp)
+        return subscriber
 
 
 def purge_expired(store: Store, at: dt.datetime | None = None) -> int:
@@ -209,11 +254,11 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _queue_confirmation(
-    db: sqlite3.Connection, config: Config, email: str, name: str, lang: str, token: str,
-    expires: dt.datetime,
-) -> None:  # fmt: skip
-    from newsletter.send.outbox import Mail, queue
+def _confirmation(
+    config: Config, email: str, name: str, lang: str, token: str, expires: dt.datetime
+) -> Mail:
+    """The confirmation message for `email`, its link carrying `token`."""
+    from newsletter.send.outbox import Mail
 
     settings = config.newsletter
     link = f"{settings.base_url.rstrip('/')}/confirm/{quote(token, safe='')}"
@@ -223,13 +268,18 @@ def _queue_confirmation(
     env = _mail_templates(config.templates_path)
     subject = (f"Confirm your subscription to {settings.title_en} · "
                f"请确认订阅《{settings.title_zh}》")  # fmt: skip
-    mail = Mail(
+    return Mail(
         to=email, to_name=name, subject=subject, kind=CONFIRM_KIND,
         text=env.get_template("confirm_mail.txt.j2").render(context),
         html=env.get_template("confirm_mail.html.j2").render(context),
         headers={"Auto-Submitted": "auto-generated"},
     )  # fmt: skip
-    queue(db, settings, mail, give_up_at=expires.timestamp())
+
+
+def _queue(db: sqlite3.Connection, config: Config, mail: Mail, expires: dt.datetime) -> None:
+    from newsletter.send.outbox import queue
+
+    queue(db, config.newsletter, mail, give_up_at=expires.timestamp())
 
 
 @functools.cache
@@ -283,7 +333,3 @@ def _seconds_to_next_hour(at: dt.datetime) -> int:
 
 def _iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(stamp: str) -> dt.datetime:
-    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)

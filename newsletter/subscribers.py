@@ -235,8 +235,7 @@ def remove(store: Store, email: str) -> str:
         outbox.forget(db, address)
         if subscriber is not None:
             rows.delete(db, subscriber.id)
-        if waiting is not None:
-            pending.delete(db, waiting.id)
+        pending.forget(db, address)  # its sign-up, and a link it used, with it
         rows.suppress(db, address_hash(address))
     return address
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "compose_issue.py": ["total", "ms"],
     "send_issue.py": ["ours, 1 connection:", "smtp-source -s 4:", "peak memory"],
     "web_serve.py": ["(a) one-click unsubscribe", "requests/s", "ours/nginx", "(c) memory"],
+    "signup_timing.py": ["median ms", "p95 ms", "pending", "bounced", "answers alike"],
     "inbox_read.py": [
         "(a) one-click unsubscribes",
         "p99 < 1 s: met",

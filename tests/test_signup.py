@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from newsletter import signup, subscribers
 from newsletter.cli import cli
 from newsletter.config import Config, load_config
-from newsletter.store import Store, pending
+from newsletter.store import Store, bounces, pending
+from newsletter.store import subscribers as subscriber_rows
 from newsletter.store.deliveries import start
 from newsletter.store.pending import Pending
 from tests.helpers import write_config
@@ -86,7 +87,11 @@ def test_confirming_puts_the_address_on_the_list_with_its_name_and_edition(
     assert (joined.email, joined.name, joined.lang, joined.status) == ("li@example.org", "Li",
                                                                        "en", "active")  # fmt: skip
     assert _pending_at(store, T0) == []
-    assert signup.confirm(store, token, at=T0) is None  # used: gone
+    with pytest.raises(signup.AlreadyConfirmed):  # used: known as such until it expires
+        signup.confirm(store, token, at=T0 + dt.timedelta(days=6))
+    used = signup.confirmation(store, token, at=T0)
+    assert used is not None and used.status == "confirmed"
+    assert signup.confirmation(store, token, at=T0 + dt.timedelta(days=8)) is None  # expired
     with store.transaction() as db:  # the next send's audience includes them
         start(db, _an_issue(db))
     assert store.db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 1
@@ -114,15 +119,25 @@ def test_each_kind_of_address_and_what_is_mailed(store: Store, config: Config) -
     subscribers.unsubscribe(store, gone.token)
     subscribers.add(store, "removed@example.org")
     subscribers.remove(store, "removed@example.org")
+    dead = subscribers.add(store, "dead@example.org")
+    with store.transaction() as db:
+        subscriber_rows.set_bounced(db, dead.id)
     ask(store, config, "pending@example.org")
-    outcomes = {email: ask(store, config, email, at=T0 + dt.timedelta(minutes=1))
-                for email in ("new@example.org", "pending@example.org", "active@example.org",
-                              "left@example.org", "removed@example.org")}  # fmt: skip
-    assert outcomes == {"new@example.org": "mailed", "pending@example.org": "pending",
-                        "active@example.org": "active", "left@example.org": "mailed",
-                        "removed@example.org": "suppressed"}  # fmt: skip
-    assert [row[0] for row in queued(store)] == [
-        "pending@example.org", "new@example.org", "left@example.org"]  # fmt: skip
+    expected = {
+        "new@example.org": "mailed",
+        "pending@example.org": "pending",
+        "active@example.org": "active",
+        "left@example.org": "mailed",
+        "removed@example.org": "suppressed",
+        "dead@example.org": "mailed",
+    }
+    later = T0 + dt.timedelta(minutes=1)
+    assert {email: ask(store, config, email, at=later) for email in expected} == expected
+    mailed = ["pending@example.org", "new@example.org", "left@example.org", "dead@example.org"]
+    assert [row[0] for row in queued(store)] == mailed
+    # What was not mailed left no row behind: its writes were undone.
+    assert [p.email for p in _pending_at(store, T0)] == mailed
+    assert _pending_at(store, T0)[0].mails == 1
     # Who unsubscribed stays unsubscribed until they confirm; then they are back.
     assert subscribers.find(store, "left@example.org").status == "unsubscribed"  # type: ignore[union-attr]
     back = signup.confirm(store, link_token(queued(store)[2][2]), at=T0)
@@ -192,6 +207,7 @@ def test_bad_fields_are_named(email: str, name: str, lang: str, field: str) -> N
 
 
 def test_form_tokens_are_signed_and_expire(store: Store) -> None:
+    assert signup.FORM_MAX_AGE <= 2 * 3600  # one visit to the form, not a day of use
     now = T0.timestamp()
     token = signup.form_token(store, at=now)
     assert signup.form_token_valid(store, token, at=now + 60)
@@ -232,18 +248,36 @@ def test_the_limit_per_client_counts_per_hour_and_an_ipv6_client_by_its_64(
 def test_the_hourly_confirmation_limit_answers_alike_for_every_address(
     workspace: Path,
 ) -> None:
-    write_config(workspace, "[web]\nconfirmations_per_hour = 2\n")
+    write_config(workspace, "[web]\nconfirmations_per_hour = 3\n")
     config = load_config()
     with Store.open(config.database_path) as store:
         subscribers.add(store, "active@example.org")
         assert ask(store, config, "a@example.org") == "mailed"
         assert ask(store, config, "b@example.org") == "mailed"
+        assert ask(store, config, "active@example.org") == "active"  # counted all the same
         for email in ("c@example.org", "active@example.org", "a@example.org"):
             with pytest.raises(signup.Limited) as caught:
                 ask(store, config, email)
             assert caught.value.reason == "busy"
         assert ask(store, config, "c@example.org", at=T0 + dt.timedelta(hours=1)) == "mailed"
         assert len(queued(store)) == 3
+
+
+def test_after_a_bounce_or_a_complaint_coming_back_needs_a_confirmation(
+    store: Store, config: Config
+) -> None:
+    left, dead, loud = (subscribers.add(store, f"{who}@example.org") for who in
+                        ("left", "dead", "loud"))  # fmt: skip
+    subscribers.unsubscribe(store, left.token)
+    with store.transaction() as db:
+        subscriber_rows.set_bounced(db, dead.id)
+        bounces.record(db, bounces.Event(loud.id, None, "complaint", "abuse", "example.org",
+                                         "verp", "", ""))  # fmt: skip
+        subscriber_rows.set_unsubscribed(db, loud.id)
+    found = {who.email: subscribers.find(store, who.email) for who in (left, dead, loud)}
+    assert {email: signup.needs_confirmation(store, who) for email, who in found.items()
+            if who is not None} == {"left@example.org": False, "dead@example.org": True,
+                                    "loud@example.org": True}  # fmt: skip
 
 
 def test_subscribers_list_and_status_show_pending_sign_ups(store: Store, config: Config) -> None:

@@ -89,7 +89,7 @@ class WebSettings:
     access_log: bool = True  # one line per request (tokens cut); off behind a proxy that logs
     confirm_days: int = 7  # an unconfirmed subscription expires after this
     signups_per_client_per_hour: int = 5
-    confirmations_per_hour: int = 200  # confirmation mails, all clients together
+    confirmations_per_hour: int = 200  # sign-up requests accepted, all clients together
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,15 @@ def last_sent_issue(db: sqlite3.Connection, subscriber: int) -> int | None:
     return int(row[0]) if row[0] is not None else None
 
 
+def complained(db: sqlite3.Connection, subscriber: int) -> bool:
+    """Whether a complaint about our mail to `subscriber` was ever recorded."""
+    row = db.execute(
+        "SELECT 1 FROM bounce_events WHERE subscriber = ? AND kind = 'complaint' LIMIT 1",
+        (subscriber,),
+    ).fetchone()
+    return row is not None
+
+
 def record(db: sqlite3.Connection, event: Event) -> None:
     db.execute(
         "INSERT INTO bounce_events (subscriber, issue, kind, reason, domain, proof, status, "

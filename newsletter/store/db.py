@@ -88,9 +88,11 @@ class Store:
         """One write transaction: all of it is committed, or none of it.
 
         With `commit=False` it is rolled back even when it succeeds: a dry run does
-        the real work and then leaves the database as it was.
+        the real work and then leaves the database as it was (nested, the work since
+        the savepoint is undone and the outer transaction goes on).
         """
-        if self.db.in_transaction:  # nested: a savepoint inside the outer transaction
+        nested = self.db.in_transaction  # nested: a savepoint inside the outer transaction
+        if nested:
             begin, undo, done = "SAVEPOINT nested", "ROLLBACK TO nested", "RELEASE nested"
         else:
             begin, undo, done = "BEGIN IMMEDIATE", "ROLLBACK", "COMMIT" if commit else "ROLLBACK"
@@ -99,9 +101,11 @@ class Store:
             yield self.db
         except BaseException:
             self.db.execute(undo)
-            if begin.startswith("SAVEPOINT"):
+            if nested:
                 self.db.execute(done)  # a savepoint rolled back to is still open
             raise
+        if nested and not commit:
+            self.db.execute(undo)
         self.db.execute(done)
 
 

@@ -383,6 +383,13 @@ def m012_bounce_reasons(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX bounce_events_domain ON bounce_events (kind, domain)")
 
 
+def m013_confirmed_links(db: sqlite3.Connection) -> None:
+    """A confirmation link opened again after it was used says that the address is
+    confirmed, not that the link is unknown: its pending row stays, marked
+    `confirmed_at`, until it would have expired."""
+    db.execute("ALTER TABLE pending_subscriptions ADD COLUMN confirmed_at TEXT")
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
@@ -396,4 +403,5 @@ MIGRATIONS: Sequence[Migration] = (
     m010_arxiv_metadata,
     m011_message_id_tags,
     m012_bounce_reasons,
+    m013_confirmed_links,
 )

@@ -2,15 +2,18 @@
 
 `GET /subscribe` is the form (address, optional name, edition), with a signed form
 token and a honeypot field. `POST /subscribe` is checked in this order, each
-refusal a page that says what to do: the client's hourly limit (429), the form
-token and `Sec-Fetch-Site` (400: fill in the form again), the honeypot (a bot gets
-the answer everyone gets, and nothing is sent), the fields (400, the form again
-with what to fix), the hourly limit of confirmation messages (429). Then one
-answer for every address, whatever the list knows of it (`signup.request`).
+refusal a page that says what to do: where it comes from (`web.origin`: 403, the
+neutral error page, for a page of another site), the client's hourly limit (429),
+the form token (400: fill in the form again), the honeypot (a bot gets the answer
+everyone gets, and nothing is sent), the fields (400, the form again with what to
+fix), the hourly limit of accepted requests (429). Then one answer for every
+address, whatever the list knows of it, in the same time (`signup.request`).
 
 `GET /confirm/{token}` shows a button and changes nothing (mail scanners fetch every
-link); `POST` confirms. An unknown, used or expired token is one neutral 404 page.
-The library is `newsletter.signup`; every page is `no-store`.
+link); `POST` confirms (from our page only, as every form). A link used already
+says that the address is confirmed, and nothing more (not even the address: its
+holder may be someone the message was forwarded to); an unknown or expired token
+is one neutral 404 page. The library is `newsletter.signup`; every page is `no-store`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 from newsletter import signup
 from newsletter.config import Config
 from newsletter.store import Store
+from newsletter.web.origin import refuse_cross_site
 from newsletter.web.pages import render_page, url
 
 FIELDS = ("email", "name", "lang", "csrf", "website")  # `website`: the honeypot
@@ -56,6 +60,7 @@ class Signup:
     async def subscribe(self, request: Request) -> Response:
         if request.method != "POST":
             return await run_in_threadpool(self.form, {}, None, None)
+        refuse_cross_site(self.config, request.headers)
         try:
             form = await request.form(max_files=0, max_fields=len(FIELDS) * 2)
         except HTTPException as error:  # not a form: a malformed or multipart-with-file body
@@ -64,16 +69,15 @@ class Signup:
             return self.page("signup_refused.html.j2", 400, reason="form")
         fields = {key: _text(form.get(key)) for key in FIELDS}
         client = request.client.host if request.client else "unknown"
-        cross_site = request.headers.get("sec-fetch-site", "") == "cross-site"
-        return await run_in_threadpool(self.submit, fields, client, cross_site)
+        return await run_in_threadpool(self.submit, fields, client)
 
-    def submit(self, fields: dict[str, str], client: str, cross_site: bool) -> Response:
+    def submit(self, fields: dict[str, str], client: str) -> Response:
         db = store(self.config)
         try:
             signup.count_client(db, self.config, client)
         except signup.Limited as limited:
             return self.limited(limited)
-        if cross_site or not signup.form_token_valid(db, fields["csrf"]):
+        if not signup.form_token_valid(db, fields["csrf"]):
             return self.page("signup_refused.html.j2", 400, reason="form")
         if fields["website"]:  # only a bot fills in a field nobody sees
             return self.sent()
@@ -112,6 +116,7 @@ class Signup:
     async def confirm(self, request: Request) -> Response:
         token = request.path_params["token"]
         if request.method == "POST":
+            refuse_cross_site(self.config, request.headers)
             await request.form()  # read (and size-check) the body
             return await run_in_threadpool(self.confirmed, token)
         return await run_in_threadpool(self.ask, token)
@@ -121,19 +126,28 @@ class Signup:
         waiting = signup.confirmation(store(self.config), token)
         if waiting is None:
             return self.unknown()
+        if waiting.status == "confirmed":
+            return self.already()
         return self.page("confirm.html.j2", 200, pending=waiting,
                          confirm_url=url(self.config, f"/confirm/{token}"))  # fmt: skip
 
     def confirmed(self, token: str) -> Response:
-        subscriber = signup.confirm(store(self.config), token)
+        try:
+            subscriber = signup.confirm(store(self.config), token)
+        except signup.AlreadyConfirmed:
+            return self.already()
         if subscriber is None:
             return self.unknown()
         preferences = url(self.config, f"/preferences/{subscriber.token}")
         return self.page("confirmed.html.j2", 200, subscriber=subscriber,
                          preferences_url=preferences)  # fmt: skip
 
+    def already(self) -> Response:
+        """A link used already: confirmed, and no more (no address, no preferences link)."""
+        return self.page("confirm_used.html.j2", 200)
+
     def unknown(self) -> Response:
-        """The same page for a token never made, used, or expired."""
+        """The same page for a token never made, or expired."""
         return self.page("confirm_unknown.html.j2", 404, days=self.config.web.confirm_days)
 
     def page(self, name: str, status: int, **context: object) -> Response:

@@ -3,10 +3,15 @@
 `POST /unsubscribe/{token}` unsubscribes at once: the RFC 8058 one-click POST that
 Gmail and Yahoo send (`List-Unsubscribe=One-Click`), or the page's own button. It
 is idempotent and needs no cookie or CSRF token: the token is the capability.
-`GET` never changes anything (mail scanners and link previews fetch every link):
-it shows the button. `/preferences/{token}` changes the name and the edition
-(effective for the next issue, the time recorded), unsubscribes or resubscribes.
-An unknown or malformed token is the same neutral 404 as any unknown page.
+The one-click POST is taken from anywhere (mail providers send it from their own
+servers, with no Origin or with theirs); every other POST here only from our own
+pages (`web.origin`: 403 otherwise, nothing changed). `GET` never changes anything
+(mail scanners and link previews fetch every link): it shows the button.
+`/preferences/{token}` changes the name and the edition (effective for the next
+issue, the time recorded), unsubscribes or resubscribes; after a bounce or a
+complaint, resubscribing mails a confirmation link instead (`signup.request`):
+the token alone is no consent. An unknown or malformed token is the same neutral
+404 as any unknown page.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from newsletter import signup
 from newsletter.config import Config
 from newsletter.model import EDITIONS, Subscriber
 from newsletter.store import subscribers as rows
 from newsletter.subscribers import SubscriberError, normalise_lang, normalise_name
 from newsletter.web.db import connection, in_store
+from newsletter.web.origin import refuse_cross_site
 from newsletter.web.pages import render_page, url
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -64,8 +71,11 @@ class Unsubscribe(_Page):
             subscriber = await in_store(self.config, lambda db: self.holder(db, token))
             return self.page("unsubscribe.html.j2", subscriber, done=subscriber.status != "active")
         form = await request.form()  # read (and size-check) the body
+        one_click = form.get("List-Unsubscribe") == "One-Click"  # RFC 8058: a provider asks
+        if not one_click:
+            refuse_cross_site(self.config, request.headers)
         await in_store(self.config, lambda db: self.unsubscribe(db, token))
-        if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a mail provider asks
+        if one_click:
             return PlainTextResponse("Unsubscribed. · 已退订。\n", headers=NO_STORE)
         subscriber = await in_store(self.config, lambda db: self.holder(db, token))
         return self.page("unsubscribe.html.j2", subscriber, done=True)
@@ -82,34 +92,66 @@ class Preferences(_Page):
         if request.method in ("GET", "HEAD"):  # HEAD is a GET too: it never changes anything
             subscriber = await in_store(self.config, lambda db: self.holder(db, token))
             return self.page("preferences.html.j2", subscriber, saved=None, problem=None)
+        refuse_cross_site(self.config, request.headers)
         form = await request.form()
         fields = {key: str(form.get(key, "")) for key in ("action", "name", "lang")}
         return await in_store(self.config, lambda db: self.change(db, token, fields))
 
     def change(self, db: sqlite3.Connection, token: str, fields: dict[str, str]) -> Response:
-        """Save, unsubscribe or resubscribe; a bad value is shown on the page (400)."""
+        """Save, unsubscribe or resubscribe; a bad value is shown on the page (400), and
+        too many sign-ups this hour too (429)."""
         subscriber = self.holder(db, token)
         try:
             saved = self.apply(subscriber, fields)
         except SubscriberError as error:
-            page = self.page("preferences.html.j2", subscriber, saved=None, problem=str(error))
-            page.status_code = 400
+            return self.problem(subscriber, str(error), 400)
+        except signup.Limited as limited:
+            page = self.problem(subscriber, _busy(limited.retry_after), 429)
+            page.headers["Retry-After"] = str(limited.retry_after)
             return page
-        return self.page("preferences.html.j2", self.holder(db, token), saved=saved, problem=None)
+        return self.page(
+            "preferences.html.j2",
+            self.holder(db, token),
+            saved=saved,
+            problem=None,
+            days=self.config.web.confirm_days,
+        )
+
+    def problem(self, subscriber: Subscriber, problem: str, status: int) -> Response:
+        page = self.page("preferences.html.j2", subscriber, saved=None, problem=problem)
+        page.status_code = status
+        return page
 
     def apply(self, subscriber: Subscriber, fields: dict[str, str]) -> str:
-        """What was done: `saved`, `unsubscribed` or `resubscribed`."""
+        """What was done: `saved`, `unsubscribed`, `resubscribed`, or `confirm` (a
+        confirmation link mailed: back only once it is opened)."""
         action = fields["action"] if fields["action"] in ("unsubscribe", "resubscribe") else "save"
-        with connection(self.config).transaction() as db:
+        store = connection(self.config)
+        with store.transaction() as db:
             if action == "unsubscribe":
                 rows.set_unsubscribed(db, subscriber.id)
                 return "unsubscribed"
+            if action == "resubscribe" and subscriber.status == "active":
+                return "resubscribed"  # a second press: nothing to do
+            if action == "resubscribe" and signup.needs_confirmation(store, subscriber):
+                signup.request(
+                    store, self.config, subscriber.email, subscriber.name, subscriber.lang
+                )
+                return "confirm"
             if action == "resubscribe":
                 rows.set_active(db, subscriber.id, subscriber.name, subscriber.lang)
                 return "resubscribed"
             name, lang = normalise_name(fields["name"]), normalise_lang(fields["lang"])
             rows.set_preferences(db, subscriber.id, name, lang)
         return "saved"
+
+
+def _busy(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return (
+        f"Too many sign-ups right now: please try again in {minutes} minutes. · "
+        f"目前订阅人数过多，请在 {minutes} 分钟后再试。"
+    )
 
 
 NO_STORE = {"Cache-Control": "no-store"}

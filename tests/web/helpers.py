@@ -24,12 +24,18 @@ def form_token(client: httpx.Client) -> str:
 
 
 def subscribe(
-    client: httpx.Client, email: str, name: str = "", lang: str = "bilingual", **extra: str
+    client: httpx.Client,
+    email: str,
+    name: str = "",
+    lang: str = "bilingual",
+    headers: dict[str, str] | None = None,
+    **extra: str,
 ) -> httpx.Response:
-    """Fill in the form as a browser would: its token, an empty honeypot."""
+    """Fill in the form as a browser would: its token, an empty honeypot (`headers`:
+    what the browser says of where the form was)."""
     data = {"csrf": form_token(client), "email": email, "name": name, "lang": lang,
             "website": "", **extra}  # fmt: skip
-    return client.post("/subscribe", data=data)
+    return client.post("/subscribe", data=data, headers=headers)
 
 
 def confirmation_to(web: Web, email: str) -> EmailMessage:

@@ -19,7 +19,7 @@ import pytest
 from newsletter.config import load_config
 from newsletter.model import EDITIONS
 from newsletter.send import send
-from tests.helpers import THREE, make_site, tokens
+from tests.helpers import THREE, ledger, make_site, tokens
 from tests.smtpd import free_port
 from tests.web.browser import PAGE_RULES, SCHEMES, WIDTHS, Browser, unavailable
 from tests.web.conftest import Web
@@ -109,3 +109,25 @@ def test_axe_finds_what_is_wrong(browser: Browser, workspace: Path) -> None:
     shot = browser.screenshot(workspace / "bad.png", full_page=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert int.from_bytes(shot.read_bytes()[16:20], "big") == 375  # the PNG's width
+
+
+def test_a_browser_on_our_pages_passes_the_check_of_where_a_form_comes_from(
+    browser: Browser, web: Web
+) -> None:
+    """Each form sent from our pages by a real browser (which says where it was:
+    Origin, Sec-Fetch-Site) is taken, not refused as another site's."""
+    from selenium.webdriver.common.by import By
+
+    def press(button: str) -> str:
+        browser.driver.find_element(By.CSS_SELECTOR, button).click()
+        return str(browser.driver.page_source)
+
+    browser.open(web.base + "/subscribe")
+    browser.driver.find_element(By.ID, "email").send_keys("browser@example.org")
+    assert "Check your inbox" in press("form button[type=submit]")
+    browser.open(link_in(confirmation_to(web, "browser@example.org")))
+    assert "You are subscribed" in press("form button[type=submit]")
+    browser.open(web.base + f"/preferences/{tokens(web.site)['bob@example.org']}")
+    browser.driver.find_element(By.ID, "name").send_keys("Bob")
+    assert "已保存" in press("form button[type=submit]")
+    assert "Bob" in str(ledger(web.site, "SELECT name FROM subscribers WHERE email LIKE 'bob@%'"))

@@ -1,7 +1,7 @@
 """Subscribe and confirm, through `newsletter serve` over real HTTP: the form, the
 confirmation message its outbox loop delivers to the site's SMTP server, the
 confirmation page, the next issue; and every refusal (token, honeypot, limits),
-with the same answer for every kind of address."""
+with the same answer for every kind of address, counted the same toward the limit."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import subscribers
+from newsletter import signup, subscribers
 from newsletter.config import load_config
 from newsletter.send import send
 from newsletter.store import Store
+from newsletter.store import subscribers as subscriber_rows
 from tests.helpers import SUBJECTS, THREE, ledger, make_site
 from tests.smtpd import SmtpServer, free_port, wait_until
 from tests.web.conftest import Web, start_serve
@@ -47,7 +48,9 @@ def roomy(workspace: Path, server: SmtpServer) -> Iterator[Web]:
 
 
 def pending_emails(web: Web) -> list[object]:
-    return [row[0] for row in ledger(web.site, "SELECT email FROM pending_subscriptions")]
+    """The addresses waiting for their confirmation (not those confirmed already)."""
+    sql = "SELECT email FROM pending_subscriptions WHERE confirmed_at IS NULL"
+    return [row[0] for row in ledger(web.site, sql)]
 
 
 def outbox_recipients(web: Web) -> list[object]:
@@ -88,10 +91,14 @@ def test_subscribe_confirm_by_mail_and_receive_the_next_issue(web: Web) -> None:
         assert "New.Reader@example.org" in page.text and "仅中文" in page.text
         assert pending_emails(web) == ["New.Reader@example.org"]  # looking changed nothing
         confirmed = client.post(link)
-        again = client.post(link)
+        again, opened_again = client.post(link), client.get(link)
     assert confirmed.status_code == 200
     assert "You are subscribed" in confirmed.text and "订阅成功" in confirmed.text
-    assert again.status_code == 404  # used
+    assert again.status_code == opened_again.status_code == 200  # used: it says so
+    assert again.text == opened_again.text
+    assert "Already confirmed" in again.text and "已确认" in again.text
+    assert "not valid" not in again.text
+    assert "New.Reader" not in again.text and "/preferences/" not in again.text  # nothing more
     assert ledger(web.site, "SELECT status, lang, name FROM subscribers WHERE email = ?",
                   "New.Reader@example.org") == [("active", "zh", "新读者")]  # fmt: skip
     assert pending_emails(web) == []
@@ -127,7 +134,7 @@ def test_get_never_changes_anything(web: Web) -> None:
     assert dump(web.site) == before
 
 
-def test_unknown_used_and_expired_links_get_one_neutral_404(web: Web) -> None:
+def test_unknown_and_expired_links_get_one_neutral_404(web: Web) -> None:
     with web.client() as client:
         subscribe(client, "late@example.org")
         link = link_in(confirmation_to(web, "late@example.org"))
@@ -154,9 +161,10 @@ def test_a_form_without_a_good_token_is_refused_and_nothing_is_sent(web: Web) ->
         missing = client.post("/subscribe", data=data)
         forged = client.post("/subscribe", data={**data, "csrf": f"{issued}.{'0' * 40}"})
         redated = client.post("/subscribe", data={**data, "csrf": f"{int(issued) - 9}.{signature}"})
-        cross = client.post("/subscribe", data={**data, "csrf": token},
-                            headers={"Sec-Fetch-Site": "cross-site"})  # fmt: skip
-    for refused in (missing, forged, redated, cross):
+        with Store.open(web.site / "newsletter.db") as store:  # made here, 2 h and 1 min ago
+            stale = signup.form_token(store, at=time.time() - signup.FORM_MAX_AGE - 60)
+        old = client.post("/subscribe", data={**data, "csrf": stale})
+    for refused in (missing, forged, redated, old):
         assert refused.status_code == 400
         assert "Please fill in the form again" in refused.text and "请重新填写表单" in refused.text
         assert f'href="{web.base}/subscribe"' in refused.text
@@ -218,6 +226,24 @@ def test_the_hourly_confirmation_limit_answers_alike_for_every_address(
     assert outbox_recipients(web) == ["a@example.org", "b@example.org"]
 
 
+def test_the_hourly_limit_counts_every_request_so_it_tells_nothing_of_an_address(
+    workspace: Path, server: SmtpServer
+) -> None:
+    """The probe: fill the limit to one short, ask for an address, then for a fresh
+    one. Were only the requests that mailed counted, the last answer would say
+    whether the address was mailed; every request counts, so it is 429 for any."""
+    settings = "signups_per_client_per_hour = 100\nconfirmations_per_hour = 3"
+    with serving(workspace, server, settings) as web, web.client() as client:
+        filler = [subscribe(client, f"filler{n}@example.org") for n in range(2)]
+        probe = subscribe(client, "li.wei@example.org")  # active: nobody is mailed
+        fresh = subscribe(client, "fresh@example.org")
+        confirmation_to(web, "filler1@example.org")
+    assert [answer.status_code for answer in (*filler, probe)] == [200, 200, 200]
+    assert fresh.status_code == 429 and "Too many sign-ups right now" in fresh.text
+    assert outbox_recipients(web) == ["filler0@example.org", "filler1@example.org"]
+    assert pending_emails(web) == ["filler0@example.org", "filler1@example.org"]
+
+
 def test_every_kind_of_address_gets_the_same_answer(roomy: Web) -> None:
     web = roomy
     with Store.open(web.site / "newsletter.db") as store:
@@ -225,23 +251,29 @@ def test_every_kind_of_address_gets_the_same_answer(roomy: Web) -> None:
         assert ann is not None
         subscribers.unsubscribe(store, ann.token)
         subscribers.remove(store, "bob@example.org")
+        dead = subscribers.add(store, "dead@example.org")
+        with store.transaction() as db:
+            subscriber_rows.set_bounced(db, dead.id)
     with web.client() as client:
         subscribe(client, "waiting@example.org")
         kinds = {"new": "new@example.org", "pending": "waiting@example.org",
                  "active": "li.wei@example.org", "unsubscribed": "ann@example.org",
-                 "removed": "bob@example.org"}  # fmt: skip
+                 "bounced": "dead@example.org", "removed": "bob@example.org"}  # fmt: skip
         answers = {kind: subscribe(client, email, "X", "en") for kind, email in kinds.items()}
     assert {answer.status_code for answer in answers.values()} == {200}
     assert len({answer.text for answer in answers.values()}) == 1
     heads = [{k: v for k, v in a.headers.items() if k != "date"} for a in answers.values()]
     assert all(head == heads[0] for head in heads)
     confirmation_to(web, "new@example.org")
+    confirmation_to(web, "dead@example.org")  # back only by confirming, as a new address
     back = link_in(confirmation_to(web, "ann@example.org"))
     time.sleep(0.5)
     assert outbox_recipients(web) == ["waiting@example.org", "new@example.org",
-                                      "ann@example.org"]  # fmt: skip
+                                      "ann@example.org", "dead@example.org"]  # fmt: skip
     assert web.smtp.handler.count() == {"waiting@example.org": 1, "new@example.org": 1,
-                                        "ann@example.org": 1}  # fmt: skip
+                                        "ann@example.org": 1, "dead@example.org": 1}  # fmt: skip
+    assert pending_emails(web) == ["waiting@example.org", "new@example.org",
+                                   "ann@example.org", "dead@example.org"]  # fmt: skip
     status = "SELECT status, lang FROM subscribers WHERE email = 'ann@example.org'"
     assert ledger(web.site, status) == [("unsubscribed", "en")]  # until she confirms
     with web.client() as client:

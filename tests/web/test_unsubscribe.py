@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from email.message import EmailMessage
 
 import pytest
 
 from newsletter.config import load_config
 from newsletter.send import send
-from tests.helpers import add_digest
+from newsletter.store import Store, bounces
+from newsletter.store import subscribers as rows
+from tests.helpers import add_digest, tokens
+from tests.smtpd import wait_until
 from tests.web.conftest import Web, stop_serve
+from tests.web.helpers import link_in
 
 ONE_CLICK = {"content": b"List-Unsubscribe=One-Click",
              "headers": {"Content-Type": "application/x-www-form-urlencoded"}}  # fmt: skip
@@ -152,3 +157,52 @@ def test_head_requests_change_nothing(sent: Web) -> None:
         for path in (link, link.replace("/unsubscribe/", "/preferences/")):
             assert client.head(path).status_code == 200
     assert person(sent, "ann@example.org")[:3] == ("active", "en", "Ann")
+
+
+def _confirmation(web: Web, email: str) -> EmailMessage:
+    """The confirmation message `email` received after the issue (waiting for it)."""
+
+    def confirmations() -> list[EmailMessage]:
+        return [r.message for r in web.smtp.handler.received
+                if r.recipient == email and r.message["Auto-Submitted"]]  # fmt: skip
+
+    wait_until(lambda: len(confirmations()) > 0, timeout=20)
+    [message] = confirmations()
+    return message
+
+
+def _bounced_and_complained(web: Web) -> dict[str, str]:
+    """Bob's mail bounced; Ann's mail provider reported her complaint (both as the
+    inbox records them); their preferences links."""
+    with Store.open(web.site / "newsletter.db") as store, store.transaction() as db:
+        bob, ann = (rows.find(db, email) for email in ("bob@example.org", "ann@example.org"))
+        assert bob is not None and ann is not None
+        rows.set_bounced(db, bob.id)
+        bounces.record(db, bounces.Event(ann.id, 1, "complaint", "abuse", "example.org",
+                                         "verp", "", ""))  # fmt: skip
+        rows.set_unsubscribed(db, ann.id)
+    people = tokens(web.site)
+    return {
+        email: f"/preferences/{people[email]}" for email in ("bob@example.org", "ann@example.org")
+    }
+
+
+def test_after_a_bounce_or_a_complaint_coming_back_takes_a_confirmation_by_mail(
+    sent: Web,
+) -> None:
+    links = _bounced_and_complained(sent)
+    with sent.client() as client:
+        answers = {email: client.post(link, data={"action": "resubscribe"})
+                   for email, link in links.items()}  # fmt: skip
+    for answer in answers.values():
+        assert answer.status_code == 200
+        assert "Welcome back" not in answer.text
+        assert "To come back, please confirm" in answer.text and "请确认" in answer.text
+    assert person(sent, "bob@example.org")[0] == "bounced"  # not back by the token alone
+    assert person(sent, "ann@example.org")[0] == "unsubscribed"
+    link = link_in(_confirmation(sent, "ann@example.org"))
+    _confirmation(sent, "bob@example.org")
+    with sent.client() as client:
+        assert client.post(link).status_code == 200  # she opens it: her consent
+    assert person(sent, "ann@example.org")[0] == "active"
+    assert person(sent, "bob@example.org")[0] == "bounced"
