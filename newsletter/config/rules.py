@@ -49,6 +49,7 @@ BOUNDS = {
     "web.confirm_days": Bound(1, 90, " days"),
     "web.signups_per_client_per_hour": Bound(1, 10000),
     "web.confirmations_per_hour": Bound(1, 1000000),
+    "web.request_seconds": Bound(1, 300, " seconds"),
     "bounces.soft_limit": Bound(1, 100),
     "inbox.port": Bound(1, 65535),
     "inbox.timeout": Bound(0, 600, " seconds", above_low=True),

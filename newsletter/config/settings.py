@@ -90,6 +90,7 @@ class WebSettings:
     confirm_days: int = 7  # an unconfirmed subscription expires after this
     signups_per_client_per_hour: int = 5
     confirmations_per_hour: int = 200  # sign-up requests accepted, all clients together
+    request_seconds: float = 10.0  # a request must arrive whole within this, or is cut off
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ waits (two such clients kept `/healthz` from answering for over a minute). Here 
 bytes of a request's head are counted before they reach the parser: past
 `HEAD_LIMIT`, the answer is 431 and the connection is closed. uvicorn also keeps a
 connection that sends nothing, or a byte now and then, open forever: a request must
-arrive whole (head and body) within `REQUEST_SECONDS` of its first byte, or of the
-connection's opening, or the connection is closed.
+arrive whole (head and body) within `web.request_seconds` (10 s) of its first byte,
+or of the connection's opening, or the connection is closed.
 
 uvicorn writes its default headers (the security headers `serve` gives it) into
 this 431 as into its own 400 for a request it cannot parse.
@@ -25,15 +25,20 @@ HEAD_LIMIT = 64 * 1024
 """Bytes of a request line and headers: a browser's are a few hundred, a big cookie
 jar's a few kB. (nginx allows 1 kB plus four buffers of 8 kB.)"""
 
-REQUEST_SECONDS = 10.0
-"""Time for a whole request to arrive, head and body (a form is at most 16 kB)."""
 
 TOO_LARGE = b"Request header fields too large\n"
+
+
+def limit_requests(seconds: float) -> None:
+    """Give every connection of this worker `seconds` for a whole request (a form is
+    at most 16 kB: a client that takes longer is not a browser)."""
+    BoundedHttpToolsProtocol.request_seconds = seconds
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """One connection; see the module's docstring."""
 
+    request_seconds = 10.0  # web.request_seconds, set by the worker (`limit_requests`)
     head_bytes = 0  # of the request being read, while its head is incomplete
     in_head = True
     deadline: asyncio.TimerHandle | None = None
@@ -81,7 +86,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         the log (serve has no WebSocket route)."""
 
     def _arm(self) -> None:
-        self.deadline = self.loop.call_later(REQUEST_SECONDS, self._too_slow)
+        self.deadline = self.loop.call_later(self.request_seconds, self._too_slow)
 
     def _disarm(self) -> None:
         if self.deadline is not None:

@@ -6,7 +6,7 @@ believed only from `web.trusted_proxies`. The access log never shows a token: th
 path is cut after `/unsubscribe/`, `/preferences/` and `/confirm/` (`access_log.py`).
 
 uvicorn runs our protocol (`protocol.py`: a request's head is at most 64 kB and
-must arrive within seconds), answers a WebSocket upgrade as plain HTTP (there is
+must arrive within `web.request_seconds`), answers a WebSocket upgrade as plain HTTP (there is
 no WebSocket route; its refusal would be a bare 403), and writes the security
 headers into every response it makes, the app's and its own (400, 431, 500).
 Workers end with their supervisor, even one killed outright (`orphans.py`).
@@ -27,11 +27,14 @@ def app_from_environment() -> Any:
     """The app factory each uvicorn worker calls."""
     from newsletter.web.app import create_app
     from newsletter.web.orphans import follow_supervisor
+    from newsletter.web.protocol import limit_requests
 
     follow_supervisor()
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # the access log, a line at a time
-    return create_app(load_config(os.environ.get(CONFIG_ENV)))
+    config = load_config(os.environ.get(CONFIG_ENV))
+    limit_requests(config.web.request_seconds)
+    return create_app(config)
 
 
 def serve(config: Config, host: str, port: int, workers: int) -> None:
