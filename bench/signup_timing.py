@@ -72,9 +72,15 @@ def make_site(folder: Path, port: int, smtp_port: int, count: int) -> None:
     Store.open(config.database_path).close()  # made, migrated
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7 * 86400))
-    people = [(address(kind, n), status, new_token()) for n in range(count)
-              for kind, status in (("active", "active"), ("unsubscribed", "unsubscribed"),
-                                   ("bounced", "bounced"))]  # fmt: skip
+    people = [
+        (address(kind, n), status, new_token())
+        for n in range(count)
+        for kind, status in (
+            ("active", "active"),
+            ("unsubscribed", "unsubscribed"),
+            ("bounced", "bounced"),
+        )
+    ]
     waiting = [(address("pending", n), new_token(), now, now, later) for n in range(count)]
     with contextlib.closing(sqlite3.connect(config.database_path)) as db, db:
         db.executemany("INSERT INTO subscribers (email, status, token) VALUES (?, ?, ?)", people)
@@ -89,11 +95,9 @@ def make_site(folder: Path, port: int, smtp_port: int, count: int) -> None:
 def serve(site: Path, port: int) -> Iterator[None]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env["PYTHONPATH"] = str(ROOT)
-    command = [sys.executable, "-m", "newsletter", "serve", "--port", str(port),
-               "--workers", "1"]  # fmt: skip
+    command = [sys.executable, "-m", "newsletter", "serve", "--port", str(port), "--workers", "1"]
     with (site / "serve.log").open("wb") as log:
-        process = subprocess.Popen(command, cwd=site, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(command, cwd=site, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not healthy(port):
@@ -128,8 +132,9 @@ class Client:
         self.csrf = found.group(1)
 
     def post(self, email: str) -> tuple[float, tuple[int, tuple[tuple[str, str], ...], bytes]]:
-        body = urllib.parse.urlencode({"csrf": self.csrf, "email": email, "name": "Reader",
-                                       "lang": "en", "website": ""})  # fmt: skip
+        body = urllib.parse.urlencode(
+            {"csrf": self.csrf, "email": email, "name": "Reader", "lang": "en", "website": ""}
+        )
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         start = time.perf_counter()
         self.connection.request("POST", "/subscribe", body, headers)

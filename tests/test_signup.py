@@ -266,18 +266,22 @@ def test_the_hourly_confirmation_limit_answers_alike_for_every_address(
 def test_after_a_bounce_or_a_complaint_coming_back_needs_a_confirmation(
     store: Store, config: Config
 ) -> None:
-    left, dead, loud = (subscribers.add(store, f"{who}@example.org") for who in
-                        ("left", "dead", "loud"))  # fmt: skip
+    left, dead, loud = (
+        subscribers.add(store, f"{who}@example.org") for who in ("left", "dead", "loud")
+    )
     subscribers.unsubscribe(store, left.token)
     with store.transaction() as db:
         subscriber_rows.set_bounced(db, dead.id)
-        bounces.record(db, bounces.Event(loud.id, None, "complaint", "abuse", "example.org",
-                                         "verp", "", ""))  # fmt: skip
+        bounces.record(
+            db, bounces.Event(loud.id, None, "complaint", "abuse", "example.org", "verp", "", "")
+        )
         subscriber_rows.set_unsubscribed(db, loud.id)
     found = {who.email: subscribers.find(store, who.email) for who in (left, dead, loud)}
-    assert {email: signup.needs_confirmation(store, who) for email, who in found.items()
-            if who is not None} == {"left@example.org": False, "dead@example.org": True,
-                                    "loud@example.org": True}  # fmt: skip
+    assert {
+        email: signup.needs_confirmation(store, who)
+        for email, who in found.items()
+        if who is not None
+    } == {"left@example.org": False, "dead@example.org": True, "loud@example.org": True}
 
 
 def test_subscribers_list_and_status_show_pending_sign_ups(store: Store, config: Config) -> None:

@@ -26,13 +26,25 @@ def test_status_reports_papers_issues_subscribers_and_the_next_run(
     add_digest(site, "2024-07-19.md", "2408.00001")
     state = gather(load_config())
     assert state["unsent_papers"] == 1
-    assert state["issues"] == [{"number": 1, "date": state["issues"][0]["date"], "status": "sent",
-                                "papers": 13, "folder": state["issues"][0]["folder"],
-                                "deliveries": {"sent": 3, "failed": 0, "pending": 0,
-                                               "skipped": 0},
-                                "returns": {"hard": 0, "soft": 0, "complaint": 0, "refused": 0,
-                                            "bounce_rate": 0.0, "complaint_rate": 0.0,
-                                            "reasons": {}}}]  # fmt: skip
+    assert state["issues"] == [
+        {
+            "number": 1,
+            "date": state["issues"][0]["date"],
+            "status": "sent",
+            "papers": 13,
+            "folder": state["issues"][0]["folder"],
+            "deliveries": {"sent": 3, "failed": 0, "pending": 0, "skipped": 0},
+            "returns": {
+                "hard": 0,
+                "soft": 0,
+                "complaint": 0,
+                "refused": 0,
+                "bounce_rate": 0.0,
+                "complaint_rate": 0.0,
+                "reasons": {},
+            },
+        }
+    ]
     assert state["refusals"] == []
     assert state["subscribers"] == {"total": 3, "by_status": {"active": 3},
                                     "by_language": {"bilingual": 1, "en": 1, "zh": 1}}  # fmt: skip

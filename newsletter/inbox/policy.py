@@ -32,8 +32,13 @@ from newsletter.model import Subscriber
 from newsletter.store import bounces, deliveries, subscribers
 
 ACTING = ("dead", "soft", "refused", "complaint", "unsubscribe")
-EVENT_KINDS = {"dead": "hard", "soft": "soft", "refused": "refused",
-               "complaint": "complaint", "unsubscribe": "unsubscribe"}  # fmt: skip
+EVENT_KINDS = {
+    "dead": "hard",
+    "soft": "soft",
+    "refused": "refused",
+    "complaint": "complaint",
+    "unsubscribe": "unsubscribe",
+}
 
 
 @dataclass(frozen=True)

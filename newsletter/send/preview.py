@@ -107,8 +107,10 @@ def _audience(store: Store, issue: Issue) -> Iterator[tuple[str, Recipient]]:
             yield person.lang, Recipient(person.email, person.name, person.token, tag)
         return
     for delivery in deliveries.pending_active(store.db, issue.number):
-        yield delivery.edition, Recipient(delivery.email, delivery.name, delivery.token,
-                                          delivery.message_tag)  # fmt: skip
+        yield (
+            delivery.edition,
+            Recipient(delivery.email, delivery.name, delivery.token, delivery.message_tag),
+        )
 
 
 def check(template: MessageTemplate, message: bytes, recipient: Recipient) -> list[str]:

@@ -145,5 +145,14 @@ def count(db: sqlite3.Connection, now: str) -> int:
 
 def _pending(row: sqlite3.Row) -> Pending:
     status = "confirmed" if row["confirmed_at"] else "pending"
-    return Pending(row["id"], row["email"], row["name"], row["lang"], row["mails"],
-                   row["created_at"], row["mailed_at"], row["expires_at"], status)  # fmt: skip
+    return Pending(
+        row["id"],
+        row["email"],
+        row["name"],
+        row["lang"],
+        row["mails"],
+        row["created_at"],
+        row["mailed_at"],
+        row["expires_at"],
+        status,
+    )

@@ -64,15 +64,24 @@ def test_hostile_mail_is_set_aside_and_the_rest_handled(
 @pytest.mark.parametrize(
     ("name", "effect", "count"),
     [
-        ("dsn-hard-5.1.1.eml", "user_unknown 5.1.1 (dead, by verp): would mark bounced",
-         "dead address"),
-        ("dsn-soft-4.2.2.eml",
-         "mailbox_full 4.2.2 (soft, by verp): would count soft bounce 1 of 3 in a row", "soft"),
+        (
+            "dsn-hard-5.1.1.eml",
+            "user_unknown 5.1.1 (dead, by verp): would mark bounced",
+            "dead address",
+        ),
+        (
+            "dsn-soft-4.2.2.eml",
+            "mailbox_full 4.2.2 (soft, by verp): would count soft bounce 1 of 3 in a row",
+            "soft",
+        ),
         ("arf-abuse.eml", "feedback (complaint, by verp): would unsubscribe", "complaint"),
-        ("unsubscribe-reply.eml", "unsubscribe (unsubscribe, by token): would unsubscribe",
-         "unsubscribe"),
+        (
+            "unsubscribe-reply.eml",
+            "unsubscribe (unsubscribe, by token): would unsubscribe",
+            "unsubscribe",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_dry_run_says_what_it_would_do(
     workspace: Path, people: dict[str, str], name: str, effect: str, count: str
 ) -> None:

@@ -48,13 +48,25 @@ def run(*args: str) -> dict[str, object]:
     ("name", "reason", "verdict", "event", "status", "effect"),
     [
         ("dsn-hard-5.1.1.eml", "user_unknown", "dead", "hard", "bounced", "marked bounced"),
-        ("dsn-soft-4.2.2.eml", "mailbox_full", "soft", "soft", "active",
-         "soft bounce 1 of 3 in a row"),
+        (
+            "dsn-soft-4.2.2.eml",
+            "mailbox_full",
+            "soft",
+            "soft",
+            "active",
+            "soft bounce 1 of 3 in a row",
+        ),
         ("arf-abuse.eml", "feedback", "complaint", "complaint", "unsubscribed", "unsubscribed"),
-        ("unsubscribe-reply.eml", "unsubscribe", "unsubscribe", "unsubscribe", "unsubscribed",
-         "unsubscribed"),
+        (
+            "unsubscribe-reply.eml",
+            "unsubscribe",
+            "unsubscribe",
+            "unsubscribe",
+            "unsubscribed",
+            "unsubscribed",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_kind_of_mail_and_what_it_does(
     workspace: Path, people: dict[str, str], box: Box, name: str, reason: str, verdict: str,
     event: str, status: str, effect: str,
@@ -64,7 +76,11 @@ def test_each_kind_of_mail_and_what_it_does(
     assert document["counts"] == {verdict: 1}
     [action] = document["actions"]  # type: ignore[misc]
     assert (action["reason"], action["verdict"], action["subscriber"], action["effect"]) == (
-        reason, verdict, "ann@example.org", effect)  # fmt: skip
+        reason,
+        verdict,
+        "ann@example.org",
+        effect,
+    )
     assert status_of(workspace) == {"ann@example.org": status, "bob@example.org": "active"}
     assert ledger(workspace, "SELECT kind, reason FROM bounce_events") == [(event, reason)]
     assert len(box.waiting()) == (0 if box.moves else 1)  # moved aside; an mbox is left as it is
@@ -193,9 +209,15 @@ def test_status_counts_what_came_back_for_an_issue(workspace: Path, server: Smtp
     run("--maildir", str(box))
     result = CliRunner().invoke(cli, ["status", "--json"])
     [issue] = json.loads(result.stdout)["issues"]
-    assert issue["returns"] == {"hard": 1, "soft": 0, "complaint": 1, "refused": 0,
-                                "bounce_rate": 0.3333, "complaint_rate": 0.3333,
-                                "reasons": {"feedback": 1, "user_unknown": 1}}  # fmt: skip
+    assert issue["returns"] == {
+        "hard": 1,
+        "soft": 0,
+        "complaint": 1,
+        "refused": 0,
+        "bounce_rate": 0.3333,
+        "complaint_rate": 0.3333,
+        "reasons": {"feedback": 1, "user_unknown": 1},
+    }
     text = CliRunner().invoke(cli, ["status"]).stdout
     assert "bounced 1 hard, 0 soft (33.3%), complaints 1 (33.3%)" in text
     assert "by reason: feedback 1, user_unknown 1" in text

@@ -66,8 +66,12 @@ def test_an_unsubscribe_during_a_send_stops_later_messages(
     assert not gone_addresses & set(received[when:]), "mailed after they unsubscribed"
     assert not gone_addresses & set(received)  # none was reached before, either
     assert len(received) <= first_gone  # only what was in flight went on
-    statuses = dict(ledger(site, "SELECT s.email, d.status FROM deliveries d "
-                                 "JOIN subscribers s ON s.id = d.subscriber"))  # fmt: skip
+    statuses = dict(
+        ledger(
+            site,
+            "SELECT s.email, d.status FROM deliveries d JOIN subscribers s ON s.id = d.subscriber",
+        )
+    )
     assert {statuses[address] for address in gone_addresses} == {"skipped"}
     assert {statuses[address] for address in received} == {"sent"}
     assert (report.sent, report.skipped, report.complete) == (len(received), len(gone), True)

@@ -87,8 +87,9 @@ def test_a_server_error_carries_the_security_headers(workspace: Path, server: Sm
         config.replace("[newsletter]\n", '[newsletter]\ndatabase = "broken.db"\n')
     )
     log = (site / "serve.log").open("w", encoding="utf-8")
-    process = newsletter_process(site, "serve", "--port", str(port), "--workers", "1",
-                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    process = newsletter_process(
+        site, "serve", "--port", str(port), "--workers", "1", stdout=log, stderr=subprocess.STDOUT
+    )
     log.close()
     try:
         answers: list[httpx.Response] = []

@@ -61,8 +61,13 @@ def test_a_subscribe_form_sent_from_another_site_is_refused_and_mails_no_one(
     web: Web, error_page: str, headers: dict[str, str]
 ) -> None:
     with web.client() as client:
-        data = {"csrf": form_token(client), "email": "victim@example.org", "name": "",
-                "lang": "en", "website": ""}  # fmt: skip
+        data = {
+            "csrf": form_token(client),
+            "email": "victim@example.org",
+            "name": "",
+            "lang": "en",
+            "website": "",
+        }
         refused(client.post("/subscribe", data=data, headers=headers), error_page)
     assert nothing_queued(web)
 
@@ -72,12 +77,14 @@ def test_a_subscribe_form_from_our_page_or_from_curl_is_taken(web: Web) -> None:
     with web.client() as client:
         answers = [
             subscribe(client, "origin@example.org", headers=ours),
-            subscribe(client, "referer@example.org",
-                      headers={"Referer": f"{web.base}/subscribe"}),
-            subscribe(client, "null@example.org",
-                      headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"}),
+            subscribe(client, "referer@example.org", headers={"Referer": f"{web.base}/subscribe"}),
+            subscribe(
+                client,
+                "null@example.org",
+                headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+            ),
             subscribe(client, "curl@example.org"),  # no Origin, no Referer
-        ]  # fmt: skip
+        ]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 200]
     for email in ("origin", "referer", "null", "curl"):
         confirmation_to(web, f"{email}@example.org")
@@ -86,16 +93,23 @@ def test_a_subscribe_form_from_our_page_or_from_curl_is_taken(web: Web) -> None:
 def test_preferences_cannot_be_changed_from_another_site(web: Web, error_page: str) -> None:
     preferences = f"/preferences/{tokens(web.site)['li.wei@example.org']}"
     with web.client() as client:
-        for headers in ({"Origin": EVIL}, {"Sec-Fetch-Site": "cross-site"},
-                        {"Referer": f"{EVIL}/x"}):  # fmt: skip
-            answer = client.post(preferences, data={"action": "save", "name": "Pwned",
-                                                    "lang": "en"}, headers=headers)  # fmt: skip
+        for headers in (
+            {"Origin": EVIL},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Referer": f"{EVIL}/x"},
+        ):
+            answer = client.post(
+                preferences, data={"action": "save", "name": "Pwned", "lang": "en"}, headers=headers
+            )
             refused(answer, error_page)
             answer = client.post(preferences, data={"action": "unsubscribe"}, headers=headers)
             refused(answer, error_page)
         assert person(web, "li.wei@example.org") == ("active", "Li Wei", "zh")
-        ours = client.post(preferences, data={"action": "save", "name": "Wei", "lang": "en"},
-                           headers={"Origin": web.base})  # fmt: skip
+        ours = client.post(
+            preferences,
+            data={"action": "save", "name": "Wei", "lang": "en"},
+            headers={"Origin": web.base},
+        )
     assert ours.status_code == 200
     assert person(web, "li.wei@example.org") == ("active", "Wei", "en")
 
@@ -117,17 +131,23 @@ def test_one_click_unsubscribe_works_from_anywhere_the_pages_button_only_from_ou
     assert send(load_config()).complete
     people = tokens(web.site)
     with web.client() as client:
-        button = client.post(f"/unsubscribe/{people['ann@example.org']}", data={},
-                             headers={"Origin": EVIL})  # fmt: skip
+        button = client.post(
+            f"/unsubscribe/{people['ann@example.org']}", data={}, headers={"Origin": EVIL}
+        )
         refused(button, error_page)
         assert person(web, "ann@example.org")[0] == "active"
-        for email, headers in (("ann@example.org", {"Origin": "https://mail.google.com"}),
-                               ("bob@example.org", {})):  # fmt: skip
-            answer = client.post(f"/unsubscribe/{people[email]}", content=ONE_CLICK,
-                                 headers={**FORM, **headers})  # fmt: skip
+        for email, headers in (
+            ("ann@example.org", {"Origin": "https://mail.google.com"}),
+            ("bob@example.org", {}),
+        ):
+            answer = client.post(
+                f"/unsubscribe/{people[email]}", content=ONE_CLICK, headers={**FORM, **headers}
+            )
             assert (answer.status_code, answer.text) == (200, "Unsubscribed. · 已退订。\n")
     assert [person(web, email)[0] for email in ("ann@example.org", "bob@example.org")] == [
-        "unsubscribed", "unsubscribed"]  # fmt: skip
+        "unsubscribed",
+        "unsubscribed",
+    ]
 
 
 OURS = "https://digest.example.org:443"

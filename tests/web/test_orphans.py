@@ -74,8 +74,9 @@ def test_workers_end_with_a_killed_supervisor_and_serve_starts_again(
             os.kill(pid, signal.SIGKILL)
 
     config = load_config()
-    mail = Mail(to="new.reader@example.org", subject="Confirm", text="Confirm, please.",
-                kind="confirm")  # fmt: skip
+    mail = Mail(
+        to="new.reader@example.org", subject="Confirm", text="Confirm, please.", kind="confirm"
+    )
     with Store.open(config.database_path) as store, store.transaction() as db:
         queue(db, config.newsletter, mail)
     second = start_serve(site, port, "--workers", "2")
@@ -103,8 +104,9 @@ time.sleep(120)
 
 def test_without_prctl_the_watch_ends_an_orphaned_worker(workspace: Path) -> None:
     """The portable half alone (what a worker has where PR_SET_PDEATHSIG is not)."""
-    supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, WORKER],
-                                  stdout=subprocess.PIPE, text=True)  # fmt: skip
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, WORKER], stdout=subprocess.PIPE, text=True
+    )
     assert supervisor.stdout is not None
     with supervisor.stdout:
         worker = int(supervisor.stdout.readline())

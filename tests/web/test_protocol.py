@@ -107,16 +107,20 @@ def test_a_client_too_slow_with_its_request_is_cut_off(workspace: Path, server: 
     process = start_serve(site, port, "--workers", "1")
     silent, trickling, bodiless = connect(port, 30), connect(port, 30), connect(port, 30)
     opened = time.monotonic()
-    bodiless.sendall(b"POST /unsubscribe/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-                     b"Content-Type: application/x-www-form-urlencoded\r\n\r\nab")  # fmt: skip
+    bodiless.sendall(
+        b"POST /unsubscribe/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\nab"
+    )
     closed: dict[str, float] = {}
 
     def wait_closed(name: str, sock: socket.socket) -> None:
         read_all(sock)
         closed[name] = time.monotonic() - opened
 
-    watchers = [threading.Thread(target=wait_closed, args=item)
-                for item in (("silent", silent), ("bodiless", bodiless))]  # fmt: skip
+    watchers = [
+        threading.Thread(target=wait_closed, args=item)
+        for item in (("silent", silent), ("bodiless", bodiless))
+    ]
     for watcher in watchers:
         watcher.start()
     try:
@@ -145,8 +149,12 @@ def test_a_malformed_request_is_uvicorns_400_with_the_security_headers(web: Web)
 
 def test_a_websocket_upgrade_is_answered_as_plain_http(web: Web) -> None:
     """No WebSocket route: the request is an ordinary GET, not a bare 403."""
-    upgrade = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")  # fmt: skip
+    upgrade = (
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    )
     request = get("/healthz", *upgrade).replace(b"Connection: close\r\n", b"")
     with connect(port_of(web)) as sock:
         sock.sendall(request)

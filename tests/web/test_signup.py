@@ -256,9 +256,14 @@ def test_every_kind_of_address_gets_the_same_answer(roomy: Web) -> None:
             subscriber_rows.set_bounced(db, dead.id)
     with web.client() as client:
         subscribe(client, "waiting@example.org")
-        kinds = {"new": "new@example.org", "pending": "waiting@example.org",
-                 "active": "li.wei@example.org", "unsubscribed": "ann@example.org",
-                 "bounced": "dead@example.org", "removed": "bob@example.org"}  # fmt: skip
+        kinds = {
+            "new": "new@example.org",
+            "pending": "waiting@example.org",
+            "active": "li.wei@example.org",
+            "unsubscribed": "ann@example.org",
+            "bounced": "dead@example.org",
+            "removed": "bob@example.org",
+        }
         answers = {kind: subscribe(client, email, "X", "en") for kind, email in kinds.items()}
     assert {answer.status_code for answer in answers.values()} == {200}
     assert len({answer.text for answer in answers.values()}) == 1
@@ -268,12 +273,24 @@ def test_every_kind_of_address_gets_the_same_answer(roomy: Web) -> None:
     confirmation_to(web, "dead@example.org")  # back only by confirming, as a new address
     back = link_in(confirmation_to(web, "ann@example.org"))
     time.sleep(0.5)
-    assert outbox_recipients(web) == ["waiting@example.org", "new@example.org",
-                                      "ann@example.org", "dead@example.org"]  # fmt: skip
-    assert web.smtp.handler.count() == {"waiting@example.org": 1, "new@example.org": 1,
-                                        "ann@example.org": 1, "dead@example.org": 1}  # fmt: skip
-    assert pending_emails(web) == ["waiting@example.org", "new@example.org",
-                                   "ann@example.org", "dead@example.org"]  # fmt: skip
+    assert outbox_recipients(web) == [
+        "waiting@example.org",
+        "new@example.org",
+        "ann@example.org",
+        "dead@example.org",
+    ]
+    assert web.smtp.handler.count() == {
+        "waiting@example.org": 1,
+        "new@example.org": 1,
+        "ann@example.org": 1,
+        "dead@example.org": 1,
+    }
+    assert pending_emails(web) == [
+        "waiting@example.org",
+        "new@example.org",
+        "ann@example.org",
+        "dead@example.org",
+    ]
     status = "SELECT status, lang FROM subscribers WHERE email = 'ann@example.org'"
     assert ledger(web.site, status) == [("unsubscribed", "en")]  # until she confirms
     with web.client() as client:

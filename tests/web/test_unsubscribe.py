@@ -163,8 +163,11 @@ def _confirmation(web: Web, email: str) -> EmailMessage:
     """The confirmation message `email` received after the issue (waiting for it)."""
 
     def confirmations() -> list[EmailMessage]:
-        return [r.message for r in web.smtp.handler.received
-                if r.recipient == email and r.message["Auto-Submitted"]]  # fmt: skip
+        return [
+            r.message
+            for r in web.smtp.handler.received
+            if r.recipient == email and r.message["Auto-Submitted"]
+        ]
 
     wait_until(lambda: len(confirmations()) > 0, timeout=20)
     [message] = confirmations()
@@ -178,8 +181,9 @@ def _bounced_and_complained(web: Web) -> dict[str, str]:
         bob, ann = (rows.find(db, email) for email in ("bob@example.org", "ann@example.org"))
         assert bob is not None and ann is not None
         rows.set_bounced(db, bob.id)
-        bounces.record(db, bounces.Event(ann.id, 1, "complaint", "abuse", "example.org",
-                                         "verp", "", ""))  # fmt: skip
+        bounces.record(
+            db, bounces.Event(ann.id, 1, "complaint", "abuse", "example.org", "verp", "", "")
+        )
         rows.set_unsubscribed(db, ann.id)
     people = tokens(web.site)
     return {
@@ -192,8 +196,10 @@ def test_after_a_bounce_or_a_complaint_coming_back_takes_a_confirmation_by_mail(
 ) -> None:
     links = _bounced_and_complained(sent)
     with sent.client() as client:
-        answers = {email: client.post(link, data={"action": "resubscribe"})
-                   for email, link in links.items()}  # fmt: skip
+        answers = {
+            email: client.post(link, data={"action": "resubscribe"})
+            for email, link in links.items()
+        }
     for answer in answers.values():
         assert answer.status_code == 200
         assert "Welcome back" not in answer.text
