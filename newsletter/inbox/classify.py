@@ -108,17 +108,18 @@ def classify(msg: Message) -> Reading:
         return _dsn(msg)
     if _is_unsubscribe(msg):
         return Reading("unsubscribe", "unsubscribe", gather(msg, []))
-    failed = _failed_addresses(msg)
+    text = notice(msg)  # read once: decoding a large part is the costly step
+    failed = _failed_addresses(msg, text)
     if failed is not None:
-        return _bounce(msg, failed)
+        return _bounce(msg, text, failed)
     if _is_autoreply(msg) and not _DAEMON.search(header(msg, "From")):
-        said = header(msg, "Subject") + " " + notice(msg)[:2000]
+        said = header(msg, "Subject") + " " + text[:2000]
         machine = _MACHINE_REPLY.search(said) and not _VACATION.search(said)
         reason = "autoreply" if machine else "vacation"
         return Reading("autoreply", reason, gather(msg, []))
     evidence = gather(msg, [])
     if evidence.verp:  # it came back to a VERP address: it answers our mail
-        return _bounce(msg, [], evidence)
+        return _bounce(msg, text, [], evidence)
     return Reading("reply", "human", evidence)
 
 
@@ -157,9 +158,10 @@ def _dsn(msg: Message) -> Reading:
     if action.startswith("delayed"):
         return Reading("delay", "delayed", evidence, status, recipient=recipient)
     code = header(chosen, "Diagnostic-Code") if chosen is not None else ""
-    diagnostic = code.split(";", 1)[-1].strip() if code else reply_lines(notice(msg))
+    text = notice(msg)
+    diagnostic = code.split(";", 1)[-1].strip() if code else reply_lines(text)
     if not status or status.endswith(".0.0"):
-        status = status_in_reply(diagnostic) or status or status_in_reply(notice(msg))
+        status = status_in_reply(diagnostic) or status or status_in_reply(text)
     if status.startswith("2"):
         return Reading("delivery", "delivered", evidence, status, diagnostic, recipient)
     reason = reason_for(status, diagnostic)
@@ -183,7 +185,7 @@ def _is_unsubscribe(msg: Message) -> bool:
     return bool(re.match(r"\s*unsubscribe\b", header(msg, "Subject"), re.IGNORECASE))
 
 
-def _failed_addresses(msg: Message) -> list[str] | None:
+def _failed_addresses(msg: Message, text: str) -> list[str] | None:
     """The addresses a non-DSN bounce says failed; None when it is no bounce."""
     from flufl.bounce import all_failures  # 40 ms to import: only when mail is read
 
@@ -200,7 +202,6 @@ def _failed_addresses(msg: Message) -> list[str] | None:
     sender = header(msg, "From") + " " + header(msg, "Return-Path")
     subject = header(msg, "Subject")
     if _DAEMON.search(sender) or _BOUNCE_SUBJECT.search(subject):
-        text = notice(msg)
         said = status_in_reply(text) or _FAILURE_WORDS.search(text) or _DELAY.search(subject)
         if said or reason_for("", text) != "undefined":  # a reply, or words of a failure
             return []
@@ -226,10 +227,11 @@ def _trimmed(msg: Message) -> Iterator[None]:
             part.set_payload(payload)
 
 
-def _bounce(msg: Message, failed: list[str], evidence: Evidence | None = None) -> Reading:
+def _bounce(
+    msg: Message, text: str, failed: list[str], evidence: Evidence | None = None
+) -> Reading:
     """A bounce in a non-standard format, read from its notice."""
-    text = notice(msg)
-    evidence = evidence or gather(msg, failed)
+    evidence = gather(msg, failed) if evidence is None else evidence
     recipient = next(iter(failed), "")
     subject = header(msg, "Subject")
     status = status_in_reply(text)
