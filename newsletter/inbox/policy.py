@@ -87,17 +87,24 @@ def prove(db: sqlite3.Connection, reading: Reading) -> Proof | None:
     """The subscriber a mail is proven to be about, or None (see the docstring)."""
     evidence = reading.evidence
     by_message_id = _by_message_id(db, evidence.message_ids)
-    for how, tokens in (("verp", evidence.verp), ("token", evidence.tokens)):
-        for token in tokens:
-            person = subscribers.find_by_token(db, token)
-            if person is None:
-                continue
-            if how == "token" and by_message_id is not None:
-                return by_message_id  # the stronger of the two
-            named = by_message_id.issue if by_message_id else None
-            same = by_message_id is not None and by_message_id.subscriber.id == person.id
-            return Proof(person, how, named if same else None)
-    return by_message_id
+    person = _by_token(db, evidence.verp)
+    if person is not None:
+        named = (
+            by_message_id if by_message_id and by_message_id.subscriber.id == person.id else None
+        )
+        return Proof(person, "verp", named.issue if named else None)
+    if by_message_id is not None:
+        return by_message_id
+    person = _by_token(db, evidence.tokens)
+    return Proof(person, "token") if person is not None else None
+
+
+def _by_token(db: sqlite3.Connection, tokens: list[str]) -> Subscriber | None:
+    for token in tokens:
+        person = subscribers.find_by_token(db, token)
+        if person is not None:
+            return person
+    return None
 
 
 def judge(
