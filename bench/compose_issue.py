@@ -32,9 +32,9 @@ from newsletter.compose.enrichment import attach  # noqa: E402
 from newsletter.compose.folder import FolderSwap, folder_files  # noqa: E402
 from newsletter.compose.render import IssueInfo, Renderer, Timings  # noqa: E402
 from newsletter.config import NewsletterSettings  # noqa: E402
+from newsletter.core.model import Paper  # noqa: E402
 from newsletter.digest import parse_files  # noqa: E402
 from newsletter.enrich.atom import parse_feed  # noqa: E402
-from newsletter.model import Paper  # noqa: E402
 from newsletter.store import Store, metadata  # noqa: E402
 
 SAMPLE = ROOT / "digests" / "sample-digest.md"

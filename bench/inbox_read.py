@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import HOST, free_port  # noqa: E402  (bench/, beside this script)
 
+from newsletter.audience.subscribers import new_token  # noqa: E402
 from newsletter.store import Store  # noqa: E402
-from newsletter.subscribers import new_token  # noqa: E402
 
 MAIL = ROOT / "tests" / "data" / "mail"
 BULK = ("dsn-hard-5.1.1.eml", "vacation.eml", "human-reply.eml", "dsn-soft-4.2.2.eml")

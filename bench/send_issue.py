@@ -40,13 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import HOST, SEARCH_PATH, free_port  # noqa: E402  (bench/, beside this script)
 
+from newsletter.audience.subscribers import new_token  # noqa: E402
 from newsletter.compose import compose  # noqa: E402
 from newsletter.config import Config, load_config  # noqa: E402
+from newsletter.mail.dkim import keygen  # noqa: E402
+from newsletter.mail.message import Recipient  # noqa: E402
 from newsletter.send.deliver import SendOptions, SendReport, load_templates, pick_issue, send  # noqa: E402
-from newsletter.send.dkim import keygen  # noqa: E402
-from newsletter.send.message import Recipient  # noqa: E402
 from newsletter.store import Store  # noqa: E402
-from newsletter.subscribers import new_token  # noqa: E402
 
 SAMPLE = ROOT / "digests" / "sample-digest.md"
 DATE = dt.date(2024, 7, 15)

@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import HOST, free_port  # noqa: E402  (bench/, beside this script)
 
+from newsletter.audience.subscribers import new_token  # noqa: E402
 from newsletter.config import load_config  # noqa: E402
 from newsletter.store import Store  # noqa: E402
-from newsletter.subscribers import new_token  # noqa: E402
 
 KINDS = ("new", "active", "pending", "unsubscribed", "bounced")
 WARM_UP = 50  # requests (new addresses) before the measured ones

@@ -55,9 +55,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import HOST, SEARCH_PATH, free_port  # noqa: E402  (bench/, beside this script)
 
+from newsletter.audience.subscribers import new_token  # noqa: E402
 from newsletter.compose import compose  # noqa: E402
 from newsletter.config import load_config  # noqa: E402
-from newsletter.subscribers import new_token  # noqa: E402
 
 SAMPLE = ROOT / "digests" / "sample-digest.md"
 DATE = dt.date(2024, 7, 15)

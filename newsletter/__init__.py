@@ -1,33 +1,28 @@
 """newsletter: a weekly bilingual digest of AI papers, composed and mailed over SMTP.
 
-The package is the flow, one sub-package per stage (each `__init__` says what it
-takes in and gives out): `digest` (markdown -> papers), `enrich` (papers -> their
-arXiv metadata), `store` (SQLite: every SQL statement), `compose` (papers -> an
-issue folder), `send` (an issue -> one message per subscriber), `schedule` (the
-weekly job). Beside them: `model` (the shared
-vocabulary), `config`, `subscribers` (the list), `status`, `cli` (a thin layer
-over all of it). Stages import their heavy dependencies (Jinja2, mjml-python,
-APScheduler) only when used, so `newsletter --help` starts fast.
+The package is the flow, one sub-package per stage, each pointing only down:
+
+- `core`: the shared ground (the vocabulary, errors, text rules, clock, locks);
+- `config`: `newsletter.toml`, its defaults and the environment's overrides;
+- `store`: SQLite, every SQL statement;
+- `digest` (markdown -> papers), `enrich` (papers -> arXiv metadata),
+  `compose` (papers -> an issue folder of editions);
+- `mail`: the transport every sender uses (SMTP, messages, DKIM, the outbox);
+- `audience`: the subscriber list, double opt-in, what a bounce does to a subscriber;
+- `send`: an issue -> one message per subscriber, exactly once;
+- `inbox`: bounces, complaints and replies read back;
+- `schedule`: the weekly job; `web`: the pages and forms `serve` answers;
+- `cli`: a thin layer over all of it.
+
+Importing this package imports nothing else, so `newsletter --help` starts fast.
 """
 
-from newsletter.config import Config, load_config
-from newsletter.errors import ConfigError, DigestError, NewsletterError, StoreError
-from newsletter.model import DigestWarning, Issue, Paper, PaperMeta, Subscriber
-from newsletter.store import Store
+from typing import Any
 
-__version__ = "0.1.0"
 
-__all__ = [
-    "Config",
-    "ConfigError",
-    "DigestError",
-    "DigestWarning",
-    "Issue",
-    "NewsletterError",
-    "Paper",
-    "PaperMeta",
-    "Store",
-    "StoreError",
-    "Subscriber",
-    "load_config",
-]
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from newsletter.core.version import VERSION
+
+        return VERSION
+    raise AttributeError(f"module 'newsletter' has no attribute {name!r}")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import subscribers
+from newsletter.audience import subscribers
 from newsletter.compose import compose
 from newsletter.config import load_config
-from newsletter.errors import ConfigError
-from newsletter.model import Paper
+from newsletter.core.errors import ConfigError
+from newsletter.core.model import Paper
 from newsletter.store import Store
 from tests.conftest import SAMPLE_DIGEST
 
@@ -122,8 +122,8 @@ def parse_message(raw: bytes) -> EmailMessage:
 def built_for(site: Path, address: str, date: str, eightbit: bool) -> bytes:
     """The message issue 1's builder makes for the subscriber `address` on `date`, as a
     send does: to compare with what a server received."""
+    from newsletter.mail.message import Recipient
     from newsletter.send.deliver import load_templates
-    from newsletter.send.message import Recipient
     from newsletter.store import issues
 
     config = load_config()
@@ -143,7 +143,7 @@ def built_for(site: Path, address: str, date: str, eightbit: bool) -> bytes:
 def message_id_for(site: Path, issue: int, address: str) -> str:
     """The Message-ID the ledger gives issue `issue`'s message to `address` (a send has
     started): what a genuine bounce quotes."""
-    from newsletter.send.message import sender_domain
+    from newsletter.mail.message import sender_domain
 
     [(tag,)] = ledger(
         site,

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsletter import __version__
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
+from newsletter.core.version import VERSION as __version__
 
 if TYPE_CHECKING:  # imported when first used, so that --help starts fast
     from newsletter.config import Config

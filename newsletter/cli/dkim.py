@@ -28,7 +28,7 @@ def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
         newsletter dkim keygen --domain example.org --selector 2026a --out dkim.pem
     """
     from newsletter.config.checks import checked_dkim_name
-    from newsletter.send.dkim import dns_record, keygen
+    from newsletter.mail.dkim import dns_record, keygen
 
     for option, value in (("--domain", domain), ("--selector", selector)):
         if not checked_dkim_name(value):
@@ -41,7 +41,7 @@ def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
 
 
 def _nameserver(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from newsletter.send.dkim_check import parse_nameserver
+    from newsletter.mail.dkim_check import parse_nameserver
 
     if value is not None:
         try:
@@ -77,7 +77,7 @@ def dkim_check(app: App, lookup: bool, nameserver: str | None) -> None:
         newsletter dkim check
         newsletter dkim check --nameserver 9.9.9.9
     """
-    from newsletter.send.dkim_check import check
+    from newsletter.mail.dkim_check import check
 
     result = check(app.config, lookup=lookup, nameserver=nameserver)
     signer = result.signer

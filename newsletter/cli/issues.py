@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from newsletter.cli.app import App, cli, pass_app, print_json, warn
-from newsletter.model import EDITIONS
+from newsletter.core.model import EDITIONS
 
 if TYPE_CHECKING:
     from newsletter.config import Config
@@ -122,8 +122,8 @@ def _send_with_progress(config: Config, issue_number: int | None, as_json: bool)
     import sys
     from contextlib import ExitStack
 
+    from newsletter.core.stopping import stop_on_signals
     from newsletter.send import IncompleteSend, SendOptions, send
-    from newsletter.stopping import stop_on_signals
 
     with ExitStack() as stack:
         stop = stack.enter_context(stop_on_signals())

@@ -75,7 +75,7 @@ def status(app: App, as_json: bool) -> None:
     Example:
         newsletter status --json
     """
-    from newsletter.status import describe, gather
+    from newsletter.cli.status import describe, gather
 
     state = gather(app.config)
     if as_json:

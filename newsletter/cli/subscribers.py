@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from newsletter.cli.app import App, cli, pass_app, print_json, warn
-from newsletter.model import EDITIONS, SUBSCRIBER_STATUSES
+from newsletter.core.model import EDITIONS, SUBSCRIBER_STATUSES
 
 
 @cli.group()
@@ -41,7 +41,7 @@ def subscribers_add(app: App, email: str, name: str, lang: str, resubscribe: boo
     Example:
         newsletter subscribers add li.wei@example.org --name "Li Wei" --lang zh
     """
-    from newsletter import subscribers as subs
+    from newsletter.audience import subscribers as subs
 
     with app.store() as store:
         added = subs.add(store, email, name, lang, resubscribe=resubscribe)
@@ -64,7 +64,7 @@ def subscribers_import(app: App, csv_file: Path, resubscribe: bool) -> None:
     Example:
         newsletter subscribers import examples/subscribers.csv
     """
-    from newsletter import subscribers as subs
+    from newsletter.audience import subscribers as subs
 
     with app.store() as store:
         result = subs.import_csv(store, csv_file, resubscribe=resubscribe)
@@ -90,8 +90,8 @@ def subscribers_list(app: App, status: str | None, as_json: bool) -> None:
     Example:
         newsletter subscribers list --status active --json
     """
-    from newsletter import signup
-    from newsletter import subscribers as subs
+    from newsletter.audience import signup
+    from newsletter.audience import subscribers as subs
 
     with app.store() as store:
         found: list[Any] = [] if status == "pending" else subs.listing(store, status)
@@ -120,7 +120,7 @@ def subscribers_remove(app: App, email: str) -> None:
     Example:
         newsletter subscribers remove li.wei@example.org
     """
-    from newsletter import subscribers as subs
+    from newsletter.audience import subscribers as subs
 
     with app.store() as store:
         removed = subs.remove(store, email)
@@ -139,7 +139,7 @@ def unsubscribe(app: App, token: str) -> None:
     Example:
         newsletter unsubscribe -- 4kQ8r…
     """
-    from newsletter import subscribers as subs
+    from newsletter.audience import subscribers as subs
 
     with app.store() as store:
         gone = subs.unsubscribe(store, token)

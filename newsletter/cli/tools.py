@@ -54,6 +54,6 @@ def smtp_sink(host: str, port: int, mbox: Path) -> None:
     Example:
         newsletter smtp-sink --port 1025 --mbox sent.mbox
     """
-    from newsletter.sink import run_sink
+    from newsletter.mail.sink import run_sink
 
     run_sink(host, port, mbox, announce=warn)

@@ -9,7 +9,7 @@ written into the HTML), `mjml_check.py`, `markup.py` and `textlayout.py`;
 
 from typing import TYPE_CHECKING
 
-from newsletter._lazy import exports
+from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
     from newsletter.compose.issue import ComposeResult, compose, today

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from newsletter.compose.render import IssueInfo
 from newsletter.config import Config
+from newsletter.core.model import Paper
 from newsletter.enrich import fetch_missing
-from newsletter.model import Paper
 from newsletter.store import Store, issues, metadata, papers
 
 

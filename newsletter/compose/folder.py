@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsletter.errors import NewsletterError
-from newsletter.model import EDITIONS, Edition, Issue
+from newsletter.core.errors import NewsletterError
+from newsletter.core.model import EDITIONS, Edition, Issue
 
 ISSUE_JSON = "issue.json"
 FORMAT = 1

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from newsletter.config import NewsletterSettings
-from newsletter.model import Paper
+from newsletter.core.model import Paper
 
 if TYPE_CHECKING:
     from newsletter.compose.render import IssueInfo

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from newsletter.errors import TemplateError
+from newsletter.core.errors import TemplateError
 
 _SIMPLE = re.compile(
     r"^\.(?P<cls>[\w-]+)(?:\s*(?P<child>>)?\s+(?P<tag>[a-z][a-z0-9]*)(?:\.(?P<sub>[\w-]+))?)?$",

@@ -28,10 +28,10 @@ from newsletter.compose.folder import FolderSwap, folder_files, folder_name
 from newsletter.compose.recovery import recover
 from newsletter.compose.render import IssueInfo, Renderer, Timings
 from newsletter.config import Config
+from newsletter.core.errors import NewsletterError
+from newsletter.core.locks import issue_lock
+from newsletter.core.model import DigestWarning, Edition, Issue, clip_warning
 from newsletter.digest import ParseResult, Source, parse_sources, read_sources
-from newsletter.errors import NewsletterError
-from newsletter.locks import issue_lock
-from newsletter.model import DigestWarning, Edition, Issue, clip_warning
 from newsletter.store import Store, issues, papers
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsletter.compose.markup import links, paragraphs
-from newsletter.model import GMAIL_CLIP_BYTES, Paper
+from newsletter.core.model import GMAIL_CLIP_BYTES, Paper
 
 AUTHORS_IN_FULL = 4
 """Up to this many authors are all named; past it, the first `AUTHORS_SHOWN` and "et al."."""

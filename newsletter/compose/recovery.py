@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.compose.folder import ISSUE_JSON
-from newsletter.errors import NewsletterError
-from newsletter.model import Issue
+from newsletter.core.errors import NewsletterError
+from newsletter.core.model import Issue
 
 _FOLDER = r"(?P<name>[0-9]{4,}-[0-9]{4}-[0-9]{2}-[0-9]{2})"
 _STAGING = re.compile(rf"\.{_FOLDER}\.(?:(?P<pid>[0-9]+)\.)?[a-z0-9_]+\.tmp")

@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 
 import jinja2
 
-from newsletter import text as texts
 from newsletter.compose import markup, textlayout
 from newsletter.compose.headlines import preheader, subject, web_url
 from newsletter.compose.inline import inline_css
@@ -46,8 +45,10 @@ from newsletter.compose.paper_view import (
     shows_abstract,
 )
 from newsletter.config import NewsletterSettings
-from newsletter.errors import TemplateError
-from newsletter.model import (
+from newsletter.core import templates
+from newsletter.core import text as texts
+from newsletter.core.errors import TemplateError
+from newsletter.core.model import (
     EDITIONS,
     HTML_LANG,
     UNSUBSCRIBE_PLACEHOLDER,
@@ -60,8 +61,6 @@ PLACEHOLDERS = {"unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
 
 MJML_TEMPLATE = "issue.mjml.j2"
 TEXT_TEMPLATE = "issue.txt.j2"
-PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-CHECKOUT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 T = TypeVar("T")
 
@@ -100,9 +99,8 @@ class Renderer:
     ) -> None:
         self.settings = settings
         self.timings = timings or Timings()
-        folders = [path for path in (templates_dir, _packaged_templates()) if path]
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(path) for path in folders]),
+            loader=templates.loader(templates_dir),
             autoescape=jinja2.select_autoescape(["mjml.j2", "html.j2"], default=False),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
@@ -282,8 +280,3 @@ def _template_frame(error: Exception) -> str | None:
             found = f"{filename}:{traceback.tb_lineno}"
         traceback = traceback.tb_next
     return found
-
-
-def _packaged_templates() -> Path:
-    """The templates shipped in the wheel, or the checkout's in a development install."""
-    return PACKAGED_TEMPLATES if PACKAGED_TEMPLATES.is_dir() else CHECKOUT_TEMPLATES

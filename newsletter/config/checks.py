@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.config.rules import SECURITY_MODES, short_repr
-from newsletter.errors import ConfigError
-from newsletter.model import EDITIONS
+from newsletter.core.crontab import CronError, parse
+from newsletter.core.errors import ConfigError
+from newsletter.core.model import EDITIONS
 
 if TYPE_CHECKING:
     from newsletter.config.settings import (
@@ -60,8 +61,6 @@ def validate(config: Config, source: str) -> None:
             getattr(letter, f"subject_{edition}"), f"newsletter.subject_{edition}", source
         )
     try:
-        from newsletter.schedule.cron import CronError, parse
-
         parse(config.schedule.cron)
     except CronError as error:
         raise ConfigError(f"{source}: schedule.cron: {error}") from None
@@ -179,12 +178,16 @@ ARXIV_MIN_INTERVAL = 3.0
 """arXiv's terms of use: no more than one request every three seconds."""
 
 
+def is_arxiv_host(host: str | None) -> bool:
+    """arxiv.org or one of its hosts (export.arxiv.org)."""
+    name = (host or "").lower()
+    return name == "arxiv.org" or name.endswith(".arxiv.org")
+
+
 def _check_arxiv(arxiv: ArxivSettings, source: str) -> None:
     """An API URL the query can be appended to, and arXiv's own interval for arXiv
     (a mirror or a test server may be asked faster)."""
     from urllib.parse import urlsplit
-
-    from newsletter.enrich.atom import is_arxiv_host
 
     if not _is_web_url(arxiv.api_url):
         raise ConfigError(

@@ -22,7 +22,7 @@ from typing import Any
 from newsletter.config.checks import validate
 from newsletter.config.rules import checked_number, checked_text, coerce
 from newsletter.config.settings import SECTIONS, Config, SmtpSettings
-from newsletter.errors import ConfigError
+from newsletter.core.errors import ConfigError
 
 CONFIG_NAME = "newsletter.toml"
 CONFIG_ENV = "NEWSLETTER_CONFIG"

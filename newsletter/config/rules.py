@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from newsletter.errors import ConfigError
-from newsletter.text import shorten
+from newsletter.core.errors import ConfigError
+from newsletter.core.text import shorten
 
 SECURITY_MODES = ("none", "starttls", "tls")
 

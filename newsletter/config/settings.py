@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from newsletter.errors import ConfigError
+from newsletter.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

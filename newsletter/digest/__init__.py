@@ -7,7 +7,7 @@ Nothing here writes anything.
 
 from typing import TYPE_CHECKING
 
-from newsletter._lazy import exports
+from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
     from newsletter.digest.parse import (

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter import text as texts
+from newsletter.core import text as texts
+from newsletter.core.errors import DigestError
+from newsletter.core.model import DigestWarning, Paper
 from newsletter.digest import strays
 from newsletter.digest.arxiv import arxiv_id_from_url, canonical_url
-from newsletter.errors import DigestError
-from newsletter.model import DigestWarning, Paper
 
 _HEADING = re.compile(r"^ {0,3}##(?:[ \t]+(?P<title>.*?))?(?:[ \t]+#+)?[ \t]*$")
 _TITLE_HEADING = re.compile(r"^ {0,3}#(?:[ \t].*)?$")

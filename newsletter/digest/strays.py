@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from newsletter.model import DigestWarning
-from newsletter.text import shorten
+from newsletter.core.model import DigestWarning
+from newsletter.core.text import shorten
 
 if TYPE_CHECKING:
     from newsletter.digest.parse import Entry

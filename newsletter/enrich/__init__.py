@@ -9,7 +9,7 @@ exception that stops an issue.
 
 from typing import TYPE_CHECKING
 
-from newsletter._lazy import exports
+from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
     from newsletter.enrich.fetch import EnrichReport, fetch_missing

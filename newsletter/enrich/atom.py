@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
+from newsletter.config.checks import is_arxiv_host
+from newsletter.core.errors import ArxivError
+from newsletter.core.model import PaperMeta
+from newsletter.core.text import drop_invalid
 from newsletter.digest.arxiv import arxiv_id_from_url
-from newsletter.errors import ArxivError
-from newsletter.model import PaperMeta
-from newsletter.text import drop_invalid
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -60,12 +61,6 @@ def match_key(arxiv_id: str) -> str:
     """The form in which an id we asked for and the id arXiv answers with compare
     equal: `math.GT/0309136` is answered as `math/0309136`."""
     return _OLD_STYLE.sub(r"\1/", arxiv_id).lower()
-
-
-def is_arxiv_host(host: str | None) -> bool:
-    """arxiv.org or one of its hosts (export.arxiv.org)."""
-    name = (host or "").lower()
-    return name == "arxiv.org" or name.endswith(".arxiv.org")
 
 
 def parse_feed(data: bytes, fetched_at: dt.datetime) -> Feed:

@@ -27,8 +27,8 @@ from typing import ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from newsletter.config import ArxivSettings
+from newsletter.core.errors import ArxivError
 from newsletter.enrich.atom import MAX_BYTES, Feed, parse_feed
-from newsletter.errors import ArxivError
 
 BATCH = 100
 """Ids per request: the API answers 100 in one go without trouble."""

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsletter import __version__
 from newsletter.config import Config
+from newsletter.core.errors import ArxivError
+from newsletter.core.model import Paper, PaperMeta
+from newsletter.core.version import VERSION as __version__
 from newsletter.enrich.atom import Feed, match_key
 from newsletter.enrich.client import BATCH, ArxivClient
-from newsletter.errors import ArxivError
-from newsletter.model import Paper, PaperMeta
 from newsletter.store import Store, metadata
 
 

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 from newsletter.config import Config
+from newsletter.core.errors import NewsletterError
+from newsletter.core.model import Paper
 from newsletter.digest import parse_sources, read_sources
 from newsletter.enrich.fetch import EnrichReport, fetch_missing
-from newsletter.errors import NewsletterError
-from newsletter.model import Paper
 from newsletter.store import Store, papers
 
 

@@ -21,10 +21,11 @@ without being parsed again. Running it again changes nothing.
 
 from __future__ import annotations
 
+from newsletter.audience.bounce_policy import ACTING
 from newsletter.inbox.classify import Reading, classify
+from newsletter.inbox.judge import judge
 from newsletter.inbox.mime import header
 from newsletter.inbox.parse import Unreadable, parse
-from newsletter.inbox.policy import ACTING, judge
 from newsletter.inbox.read import Mail, Source, open_source
 from newsletter.inbox.report import Failure, Summary
 from newsletter.store import Store, bounces

@@ -30,10 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 
-from newsletter.inbox.diagnostic import notice, reply_lines, status_in_field, status_in_reply
+from newsletter.audience.reasons import reason_for, verdict_of
+from newsletter.inbox.diagnostic import notice, status_in_field
 from newsletter.inbox.evidence import NAMING_FIELDS, Evidence, gather
 from newsletter.inbox.mime import field_blocks, has_part, header, report_type
-from newsletter.inbox.reasons import reason_for, verdict_of
+from newsletter.mail.replies import reply_lines, status_in_reply
 
 _DAEMON = re.compile(
     r"mailer-?daemon|postmaster|mail ?delivery|mdaemon|^bounce|daemon@|nobody@",

@@ -35,9 +35,9 @@ from typing import Any
 from urllib.parse import quote
 
 from newsletter.config import InboxSettings
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
 from newsletter.inbox.read import Mail
-from newsletter.loopback import may_be_loopback, peer_is_loopback
+from newsletter.mail.loopback import may_be_loopback, peer_is_loopback
 
 Reply = tuple[str, list[Any]]
 _SIZE = re.compile(r"RFC822\.SIZE (\d+)", re.IGNORECASE)

@@ -19,7 +19,7 @@ import email.policy
 import re
 from email.message import Message
 
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
 
 MAX_DEPTH = 20
 """MIME levels a mail may have (a bounce of a forwarded report is about six)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from newsletter.config import InboxSettings
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
 
 PROCESSED = "processed"
 FAILED = "failed"

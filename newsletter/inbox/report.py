@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from newsletter.inbox.policy import Action
-from newsletter.inbox.reasons import DESCRIPTIONS
+from newsletter.audience.reasons import DESCRIPTIONS
+from newsletter.inbox.judge import Action
 from newsletter.store.bounces import Refusals
 
 ORDER = (

@@ -6,7 +6,7 @@
 
 from typing import TYPE_CHECKING
 
-from newsletter._lazy import exports
+from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
     from newsletter.schedule.job import RunResult, run_once

@@ -5,8 +5,9 @@ day-of-week 0 and 7 are Sunday, a restricted day-of-month and day-of-week are OR
 (`1,15 * mon`: the 1st, the 15th and every Monday) unless either starts with `*`. On
 the nights the clocks change, a job at a fixed time runs as Debian's cron runs it: a
 time skipped in spring runs when the clocks have jumped (02:30 at 03:00), a time
-repeated in autumn runs once. This module adds what cronsim leaves to its callers:
-messages that name the wrong field, the `@weekly`-style macros, and the trigger.
+repeated in autumn runs once. The syntax (messages that name the wrong field, the
+`@weekly`-style macros) is `core/crontab.py`; this module adds the fire times and
+the trigger.
 """
 
 from __future__ import annotations
@@ -14,63 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import re
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cronsim import CronSim, CronSimError
+from cronsim import CronSim
 
-MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-          "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-          "@hourly": "0 * * * *"}  # fmt: skip
-FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day", "1-31"), ("month", "1-12 or a name"),
-          ("day-of-week", "0-7 or a name"))  # fmt: skip
-ITEM = re.compile(r"(\*|\d+|[a-z]+)(-(?:\d+|[a-z]+))?(/\d+)?", re.IGNORECASE)
+from newsletter.core.crontab import parse
+
 MICROSECOND = dt.timedelta(microseconds=1)
-
-
-class CronError(ValueError):
-    """An expression that is not a crontab schedule."""
-
-
-def parse(expression: str) -> str:
-    """The expression as five crontab fields, macros expanded; CronError if it is not one."""
-    text = MACROS.get(expression.strip().lower(), expression.strip())
-    fields = text.split()
-    if len(fields) != 5:
-        raise CronError(
-            f"{expression!r} has {len(fields)} fields; a crontab schedule has 5: "
-            "minute hour day-of-month month day-of-week (e.g. '0 8 * * mon')"
-        )
-    for index, field in enumerate(fields):
-        for item in field.split(","):
-            _check(item, field, index)
-    if not _accepted(fields):  # each field is valid, but cronsim knows `0 0 30 2 *` never fires
-        raise CronError(f"{expression!r} never fires: its months have no such day")
-    return " ".join(fields)
-
-
-def _check(item: str, field: str, index: int) -> None:
-    name, values = FIELDS[index]
-    shape = ITEM.fullmatch(item)
-    if shape is None:
-        raise CronError(f"{field!r} is not a valid {name} field")
-    alone = ["*"] * 5
-    alone[index] = item
-    # Names are months and days; cronsim's `L` and `LW` days are not Debian cron's.
-    if (index < 3 and re.search("[a-z]", item, re.IGNORECASE)) or not _accepted(alone):
-        if shape[2] or shape[3]:
-            raise CronError(f"{item!r} is not a valid range in the {name} field")
-        raise CronError(f"{item!r} is not a {name} ({values})")
-
-
-def _accepted(fields: list[str]) -> bool:
-    try:
-        CronSim(" ".join(fields), dt.datetime(2000, 1, 1))
-    except CronSimError:
-        return False
-    return True
 
 
 def next_runs(expression: str, timezone: str, count: int, after: dt.datetime) -> list[dt.datetime]:

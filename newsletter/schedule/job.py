@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 from newsletter.compose import compose
 from newsletter.config import Config
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
+from newsletter.core.locks import Busy, run_lock
 from newsletter.inbox import process
 from newsletter.inbox.imap import ImapSource
-from newsletter.locks import Busy, run_lock
 from newsletter.send import IncompleteSend, SendOptions, SendReport, send
 from newsletter.store import Store, issues, runs
 

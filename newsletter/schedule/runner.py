@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.config import Config
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
+from newsletter.core.stopping import stop_on_signals
 from newsletter.schedule import cron
 from newsletter.schedule.job import last_run_started, run_once
-from newsletter.stopping import stop_on_signals
 
 log = logging.getLogger("newsletter")
 

@@ -9,7 +9,7 @@ keeps what the ledger could not record.
 
 from typing import TYPE_CHECKING
 
-from newsletter._lazy import exports
+from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
     from newsletter.send.deliver import IncompleteSend, SendOptions, SendReport, send

@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from newsletter.compose.folder import read_folder
 from newsletter.compose.recovery import recover
 from newsletter.config import Config
-from newsletter.errors import NewsletterError
-from newsletter.locks import issue_lock
-from newsletter.model import UNSUBSCRIBE_PLACEHOLDER, Issue
-from newsletter.send.dkim import load_signer
+from newsletter.core.errors import NewsletterError
+from newsletter.core.locks import issue_lock
+from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER, Issue
+from newsletter.mail.dkim import load_signer
+from newsletter.mail.message import MessageTemplate
+from newsletter.mail.smtp import SmtpSession
 from newsletter.send.journal import Journal
-from newsletter.send.message import MessageTemplate
 from newsletter.send.report import IncompleteSend, SendReport
-from newsletter.send.smtp import SmtpSession
 from newsletter.send.workers import Workers
 from newsletter.store import Store, deliveries, issues, subscribers
 from newsletter.store.deliveries import Delivery

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
 from newsletter.store import Store, deliveries
 
 

@@ -25,16 +25,16 @@ import re
 import time
 from collections.abc import Iterator
 
+from newsletter.audience.subscribers import normalise_email, normalise_lang
 from newsletter.compose.folder import write_sample
 from newsletter.config import Config
-from newsletter.errors import NewsletterError
-from newsletter.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER, Issue, clip_warning
+from newsletter.core.errors import NewsletterError
+from newsletter.core.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER, Issue, clip_warning
+from newsletter.mail.message import MessageTemplate, Recipient, unsubscribe_url
+from newsletter.mail.smtp import SmtpSession, smtp_address
 from newsletter.send.deliver import load_templates, pick_issue
-from newsletter.send.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.send.report import SendReport
-from newsletter.send.smtp import SmtpSession, smtp_address
 from newsletter.store import Store, deliveries, issues, message_ids, subscribers
-from newsletter.subscribers import normalise_email, normalise_lang
 
 SAMPLE_RECIPIENT = Recipient("reader@example.invalid", "Sample Reader", "SampleToken", "")
 """The samples' made-up reader; each issue's samples get a tag of their own."""

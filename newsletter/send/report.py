@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
 
 
 @dataclass

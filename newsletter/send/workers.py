@@ -24,17 +24,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from newsletter.audience.bounce_policy import refused_at_send
 from newsletter.config import Config
-from newsletter.inbox.policy import refused_at_send
+from newsletter.mail.message import MessageTemplate, Recipient
+from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.send.journal import Journal, Recorded
-from newsletter.send.message import MessageTemplate, Recipient
 from newsletter.send.report import SendReport
-from newsletter.send.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.store import Store, deliveries, subscribers
 from newsletter.store.deliveries import Delivery
 
 if TYPE_CHECKING:
-    from newsletter.send.smtp import Mail
+    from newsletter.mail.smtp import Mail
 
 QUEUED_PER_CONNECTION = 4
 """Deliveries waiting per worker: enough to never starve one, few enough to stop at once."""

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from newsletter.model import Issue
+from newsletter.core.model import Issue
 from newsletter.store.db import schema_version
 
 PUBLIC = ("sending", "sent")

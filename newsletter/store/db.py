@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from newsletter.errors import StoreError
+from newsletter.core.errors import StoreError
 from newsletter.store.migrations import MIGRATIONS, Migration
 
 

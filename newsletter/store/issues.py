@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from newsletter.model import Issue
+from newsletter.core.model import Issue
 
 
 def get(db: sqlite3.Connection, number: int) -> Issue | None:

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from newsletter.model import PaperMeta
+from newsletter.core.model import PaperMeta
 
 _COLUMNS = ("arxiv_id, version, title, authors, abstract, primary_category, categories, "
             "published, updated, pdf_url, fetched_at")  # fmt: skip

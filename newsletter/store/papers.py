@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from newsletter.model import DigestWarning, Paper
+from newsletter.core.model import DigestWarning, Paper
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from newsletter.model import Subscriber
+from newsletter.core.model import Subscriber
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 

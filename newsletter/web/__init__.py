@@ -9,7 +9,7 @@ renders the bilingual page templates in `templates/web/`.
 
 from typing import TYPE_CHECKING
 
-from newsletter._lazy import exports
+from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
     from newsletter.web.app import create_app

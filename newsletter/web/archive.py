@@ -40,8 +40,8 @@ from starlette.routing import BaseRoute, Route
 from newsletter.compose.folder import ISSUE_JSON, read_folder
 from newsletter.compose.headlines import web_url
 from newsletter.config import Config
-from newsletter.errors import NewsletterError
-from newsletter.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER
+from newsletter.core.errors import NewsletterError
+from newsletter.core.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER
 from newsletter.store import archive as store
 from newsletter.web import feed
 from newsletter.web.pages import render_page, url

@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 from newsletter.compose.headlines import web_url
 from newsletter.config import Config
-from newsletter.model import EDITIONS
+from newsletter.core.model import EDITIONS
 from newsletter.store.archive import ArchivedIssue
 from newsletter.web.pages import url
 

@@ -14,17 +14,14 @@ from typing import Any
 import jinja2
 
 from newsletter.config import Config
-
-PACKAGED = Path(__file__).resolve().parent.parent / "templates" / "web"
-CHECKOUT = Path(__file__).resolve().parent.parent.parent / "templates" / "web"
+from newsletter.core import templates
 
 
 @functools.cache
 def environment(workspace_templates: Path) -> jinja2.Environment:
     """One environment per templates folder (cached: templates compile once)."""
-    folders = [workspace_templates / "web", PACKAGED if PACKAGED.is_dir() else CHECKOUT]
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
+        loader=templates.loader(workspace_templates, "web"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -73,8 +73,10 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
 
 def _start_outbox(config: Config, stop: threading.Event) -> threading.Thread:
     """The one background sender of queued mail (confirmations), in this process."""
-    from newsletter.send.outbox import run_forever
+    from newsletter.audience.signup import purge_expired
+    from newsletter.mail.outbox import run_forever
 
-    thread = threading.Thread(target=run_forever, args=(config, stop), daemon=True)
+    chores = (purge_expired,)  # pending sign-ups whose confirmation time ran out
+    thread = threading.Thread(target=run_forever, args=(config, stop, chores), daemon=True)
     thread.start()
     return thread

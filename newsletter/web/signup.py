@@ -13,7 +13,7 @@ address, whatever the list knows of it, in the same time (`signup.request`).
 link); `POST` confirms (from our page only, as every form). A link used already
 says that the address is confirmed, and nothing more (not even the address: its
 holder may be someone the message was forwarded to); an unknown or expired token
-is one neutral 404 page. The library is `newsletter.signup`; every page is `no-store`.
+is one neutral 404 page. The library is `newsletter.audience.signup`; every page is `no-store`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from newsletter import signup
+from newsletter.audience import signup
 from newsletter.config import Config
 from newsletter.store import Store
 from newsletter.web.origin import refuse_cross_site

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.config import Config
-from newsletter.errors import NewsletterError
+from newsletter.core.errors import NewsletterError
 from newsletter.store import archive as store
 from newsletter.web.archive import is_plain_name, pages_of
 

@@ -25,11 +25,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from newsletter import signup
+from newsletter.audience import signup
+from newsletter.audience.subscribers import SubscriberError, normalise_lang, normalise_name
 from newsletter.config import Config
-from newsletter.model import EDITIONS, Subscriber
+from newsletter.core.model import EDITIONS, Subscriber
 from newsletter.store import subscribers as rows
-from newsletter.subscribers import SubscriberError, normalise_lang, normalise_name
 from newsletter.web.db import connection, in_store
 from newsletter.web.origin import refuse_cross_site
 from newsletter.web.pages import render_page, url

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.send.dkim import dns_text, load_signer
+from newsletter.mail.dkim import dns_text, load_signer
 from tests.dnsd import DnsServer
 
 DOMAIN, SELECTOR = "example.org", "news2026"

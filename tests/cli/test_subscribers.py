@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from newsletter.audience.subscribers import NAME_MAX, TOKEN_ALPHABET, new_token
 from newsletter.cli import cli
-from newsletter.subscribers import NAME_MAX, TOKEN_ALPHABET, new_token
 
 
 def run(*arguments: str) -> Result:

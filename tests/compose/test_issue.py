@@ -15,9 +15,9 @@ import pytest
 from newsletter.compose import compose
 from newsletter.compose.folder import FolderSwap
 from newsletter.compose.recovery import recover
-from newsletter.compose.render import CHECKOUT_TEMPLATES
 from newsletter.config import load_config
-from newsletter.errors import NewsletterError, TemplateError
+from newsletter.core.errors import NewsletterError, TemplateError
+from newsletter.core.templates import CHECKOUT as CHECKOUT_TEMPLATES
 from newsletter.store import Store, issues
 from tests.conftest import SAMPLE_DIGEST
 from tests.helpers import SAMPLE_IDS

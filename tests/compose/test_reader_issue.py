@@ -22,9 +22,9 @@ from newsletter.compose.paper_view import BILINGUAL_ABSTRACT, HTML_BUDGET, short
 from newsletter.compose.render import IssueInfo, Renderer
 from newsletter.compose.textlayout import display_width
 from newsletter.config import NewsletterSettings
+from newsletter.core.model import EDITIONS, GMAIL_CLIP_BYTES, Edition, Paper
 from newsletter.digest import parse_files
 from newsletter.enrich.atom import parse_feed
-from newsletter.model import EDITIONS, GMAIL_CLIP_BYTES, Edition, Paper
 from tests.arxivd import DATA, ArxivServer, Reply, arxiv_toml
 from tests.conftest import SAMPLE_DIGEST
 from tests.helpers import write_config

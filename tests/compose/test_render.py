@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from newsletter.compose.render import CHECKOUT_TEMPLATES, IssueInfo, Renderer
+from newsletter.compose.render import IssueInfo, Renderer
 from newsletter.compose.textlayout import display_width
 from newsletter.config import NewsletterSettings
+from newsletter.core.errors import TemplateError
+from newsletter.core.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER, Edition, Paper
+from newsletter.core.templates import CHECKOUT as CHECKOUT_TEMPLATES
 from newsletter.digest import parse_files
-from newsletter.errors import TemplateError
-from newsletter.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER, Edition, Paper
 from tests.conftest import SAMPLE_DIGEST
 
 SAMPLE_PAPERS = parse_files([SAMPLE_DIGEST]).papers

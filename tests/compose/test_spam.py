@@ -16,8 +16,8 @@ import pytest
 
 from newsletter.compose.render import Renderer
 from newsletter.config import NewsletterSettings
-from newsletter.model import EDITIONS
-from newsletter.send.message import MessageTemplate, Recipient
+from newsletter.core.model import EDITIONS
+from newsletter.mail.message import MessageTemplate, Recipient
 from tests.compose.test_render import sample_issue
 
 MAX_SCORE = 1.0

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsletter.core.errors import DigestError
 from newsletter.digest import ParseResult, parse_bytes, parse_files, parse_text
-from newsletter.errors import DigestError
 from tests.conftest import DATA, SAMPLE_DIGEST
 from tests.helpers import SAMPLE_IDS
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from newsletter.core.errors import ArxivError
+from newsletter.core.model import PaperMeta
 from newsletter.enrich.atom import MAX_BYTES, match_key, parse_feed
-from newsletter.errors import ArxivError
-from newsletter.model import PaperMeta
 from tests.arxivd import DATA
 
 NOW = dt.datetime(2024, 7, 16, 8, 0, tzinfo=dt.UTC)

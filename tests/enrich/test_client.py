@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from newsletter.config import ArxivSettings
+from newsletter.core.errors import ArxivError
 from newsletter.enrich.atom import MAX_BYTES
 from newsletter.enrich.client import ArxivClient
-from newsletter.errors import ArxivError
 from tests.arxivd import ArxivServer, Reply
 
 AGENT = "newsletter/0.1.0 (+https://digest.example.org; mailto:digest@example.org)"

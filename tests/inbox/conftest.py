@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import subscribers
+from newsletter.audience import subscribers
 from newsletter.config import load_config
 from newsletter.store import Store
 from tests.helpers import ledger

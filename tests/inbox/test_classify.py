@@ -9,9 +9,9 @@ import email
 import email.policy
 from email.message import Message
 
+from newsletter.audience.reasons import reason_for
 from newsletter.inbox.classify import classify
-from newsletter.inbox.diagnostic import status_in_reply
-from newsletter.inbox.reasons import reason_for
+from newsletter.mail.replies import status_in_reply
 
 NOTICE = """\
 Return-Path: <>

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newsletter.schedule.cron import CronError, next_runs, parse, trigger
+from newsletter.core.crontab import CronError, parse
+from newsletter.schedule.cron import next_runs, trigger
 
 NEW_YORK = "America/New_York"
 UTC = dt.UTC

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.locks import run_lock
+from newsletter.core.locks import run_lock
 from newsletter.schedule.job import run_once
 from newsletter.schedule.runner import crontab_line, missed_run
 from tests.conftest import newsletter_process

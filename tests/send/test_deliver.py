@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter import subscribers
+from newsletter.audience import subscribers
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send import IncompleteSend, send
 from newsletter.send.preview import dry_run
 from newsletter.store import Store

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter import subscribers
+from newsletter.audience import subscribers
 from newsletter.cli import cli
 from newsletter.config import load_config
 from newsletter.schedule.job import run_once
@@ -356,7 +356,7 @@ def test_compose_waits_for_a_send_so_no_paper_is_lost(workspace: Path, server: S
 
 
 def test_send_waits_for_a_compose(workspace: Path, server: SmtpServer) -> None:
-    from newsletter.locks import issue_lock
+    from newsletter.core.locks import issue_lock
 
     site = make_site(workspace, server.port, THREE)
     with issue_lock(site / "newsletter.db", "compose"):

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import load_config
-from newsletter.errors import NewsletterError
-from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.core.errors import NewsletterError
+from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.mail.message import MessageTemplate, Recipient
 from newsletter.send.deliver import load_templates
-from newsletter.send.message import MessageTemplate, Recipient
 from newsletter.send.preview import SAMPLE_RECIPIENT, check, dry_run
 from newsletter.store import Store, issues
 from tests.helpers import THREE, make_site, tokens

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import StoreError
+from newsletter.core.errors import StoreError
 from newsletter.store import Store, papers
 from newsletter.store.db import migrate, schema_version
 from newsletter.store.migrations import MIGRATIONS

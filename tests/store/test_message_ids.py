@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import subscribers
+from newsletter.audience import subscribers
 from newsletter.store import Store, deliveries, message_ids
 from newsletter.store.db import migrate, schema_version
 from newsletter.store.deliveries import find_by_message_id

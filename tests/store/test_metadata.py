@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from newsletter.model import PaperMeta
+from newsletter.core.model import PaperMeta
 from newsletter.store import Store, metadata
 
 META = PaperMeta(

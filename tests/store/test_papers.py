@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.core.model import Paper
 from newsletter.digest import parse_files
-from newsletter.model import Paper
 from newsletter.store import Store, papers
 from tests.conftest import SAMPLE_DIGEST
 from tests.helpers import make_paper

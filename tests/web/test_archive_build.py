@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from newsletter.cli import cli
 from newsletter.config import load_config
-from newsletter.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER
 from newsletter.send import send
 from tests.helpers import make_site
 from tests.smtpd import SmtpServer

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import load_config
-from newsletter.model import EDITIONS
+from newsletter.core.model import EDITIONS
 from newsletter.send import send
 from tests.helpers import THREE, ledger, make_site, tokens
 from tests.smtpd import free_port
@@ -117,9 +117,14 @@ def test_a_browser_on_our_pages_passes_the_check_of_where_a_form_comes_from(
     """Each form sent from our pages by a real browser (which says where it was:
     Origin, Sec-Fetch-Site) is taken, not refused as another site's."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
 
     def press(button: str) -> str:
-        browser.driver.find_element(By.CSS_SELECTOR, button).click()
+        """Press the button and wait for the page it leads to (the old one is gone)."""
+        pressed = browser.driver.find_element(By.CSS_SELECTOR, button)
+        pressed.click()
+        WebDriverWait(browser.driver, 10).until(expected_conditions.staleness_of(pressed))
         return str(browser.driver.page_source)
 
     browser.open(web.base + "/subscribe")

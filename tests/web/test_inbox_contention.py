@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from newsletter import subscribers
+from newsletter.audience import subscribers
 from newsletter.config import load_config
 from newsletter.store import Store
 from tests.conftest import newsletter_process

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import load_config
-from newsletter.send.outbox import Mail, queue
+from newsletter.mail.outbox import Mail, queue
 from newsletter.store import Store
 from tests.helpers import THREE, make_site
 from tests.smtpd import SmtpServer, free_port, wait_until

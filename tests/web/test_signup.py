@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import signup, subscribers
+from newsletter.audience import signup, subscribers
 from newsletter.config import load_config
 from newsletter.send import send
 from newsletter.store import Store
