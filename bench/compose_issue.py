@@ -46,18 +46,28 @@ def papers(count: int) -> list[Paper]:
     sample = parse_files([SAMPLE]).papers
     ids = [f"2407.{9000 + i:05d}" for i in range(count)]
     return [
-        Paper(arxiv_id, p.title_en, p.title_zh, f"https://arxiv.org/abs/{arxiv_id}",
-              p.summary_zh, p.summary_en, p.source_file, p.source_line)
+        Paper(
+            arxiv_id,
+            p.title_en,
+            p.title_zh,
+            f"https://arxiv.org/abs/{arxiv_id}",
+            p.summary_zh,
+            p.summary_en,
+            p.source_file,
+            p.source_line,
+        )
         for arxiv_id, p in zip(ids, (sample * (count // len(sample) + 1))[:count], strict=True)
-    ]  # fmt: skip
+    ]
 
 
 def cache_metadata(database: Path, chosen: list[Paper]) -> None:
     """The sample's arXiv metadata, stored for `chosen` (cycled as `papers` cycles)."""
     fetched = dt.datetime.now(dt.UTC)
     sample = list(parse_feed(SAMPLE_METADATA.read_bytes(), fetched).entries.values())
-    metas = [dataclasses.replace(sample[i % len(sample)], arxiv_id=paper.arxiv_id)
-             for i, paper in enumerate(chosen)]  # fmt: skip
+    metas = [
+        dataclasses.replace(sample[i % len(sample)], arxiv_id=paper.arxiv_id)
+        for i, paper in enumerate(chosen)
+    ]
     with Store.open(database) as store, store.transaction() as db:
         metadata.save(db, metas)
 
@@ -101,8 +111,10 @@ def main() -> None:
             timings.stages.setdefault("write", []).append(time.perf_counter() - write)
             totals.append(time.perf_counter() - start)
 
-    print(f"issue: {args.papers} papers with arXiv metadata, 3 editions, "
-          f"median of {args.repeat} warm runs")  # fmt: skip
+    print(
+        f"issue: {args.papers} papers with arXiv metadata, 3 editions, "
+        f"median of {args.repeat} warm runs"
+    )
     print(f"  {'cache':<10} {statistics.median(timings.stages['cache']) * 1000:7.2f} ms")
     for stage in ("jinja", "mjml", "inline", "text"):
         samples = timings.stages[stage]  # one a rendering: three or more an issue

@@ -67,8 +67,11 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "newsletter", "digest", "parse", str(digest), "--json"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-        )  # fmt: skip
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
         process = time.perf_counter() - start
 
     print(f"digest: {args.papers} papers, {size_mb:.1f} MB, {len(result.warnings)} warnings")

@@ -82,8 +82,10 @@ def postfix_tools() -> tuple[str, str]:
     """The paths of `smtp-sink` and `smtp-source` (Debian's `postfix` package)."""
     sink, source = (shutil.which(n, path=SEARCH_PATH) for n in ("smtp-sink", "smtp-source"))
     if not (sink and source):
-        fail("Postfix's smtp-sink and smtp-source are not installed: "
-             "`apt-get install postfix` (no daemon needs to run; .ci/run installs it)")  # fmt: skip
+        fail(
+            "Postfix's smtp-sink and smtp-source are not installed: "
+            "`apt-get install postfix` (no daemon needs to run; .ci/run installs it)"
+        )
     assert sink and source
     return sink, source
 
@@ -184,17 +186,30 @@ def our_send(config: Config, expected: int) -> tuple[SendReport, float]:
     report = send(config, SendOptions())
     took = time.perf_counter() - start
     if report.sent != expected or not report.complete:
-        fail(f"send delivered {report.sent} of {expected} ({report.failed} failed, "
-             f"{report.deferred} deferred): {report.failures[:1]}")  # fmt: skip
+        fail(
+            f"send delivered {report.sent} of {expected} ({report.failed} failed, "
+            f"{report.deferred} deferred): {report.failures[:1]}"
+        )
     return report, took
 
 
 def their_send(binary: str, port: int, count: int, size: int, sessions: int) -> float:
     """Wall time of `smtp-source` sending `count` messages of `size` bytes."""
     command = [
-        binary, "-s", str(sessions), "-m", str(count), "-l", str(size), "-d",
-        "-f", "digest@example.org", "-t", "reader@example.net", f"{HOST}:{port}",
-    ]  # fmt: skip
+        binary,
+        "-s",
+        str(sessions),
+        "-m",
+        str(count),
+        "-l",
+        str(size),
+        "-d",
+        "-f",
+        "digest@example.org",
+        "-t",
+        "reader@example.net",
+        f"{HOST}:{port}",
+    ]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     took = time.perf_counter() - start
@@ -209,8 +224,9 @@ def peak_memory(config: Config, what: str) -> tuple[int, float]:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(ROOT), str(config.path), what],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     took = time.perf_counter() - start
     if done.returncode:
         fail(f"the memory run's child failed: {done.stderr.strip()}")
@@ -218,8 +234,10 @@ def peak_memory(config: Config, what: str) -> tuple[int, float]:
     return int(result["peak_kb"]), took
 
 
-ENCODINGS = {False: "base64 (before; smtp-sink -8: no 8BITMIME)",
-             True: "8-bit (after; BODY=8BITMIME)"}  # fmt: skip
+ENCODINGS = {
+    False: "base64 (before; smtp-sink -8: no 8BITMIME)",
+    True: "8-bit (after; BODY=8BITMIME)",
+}
 
 
 def our_runs(
@@ -230,8 +248,13 @@ def our_runs(
     sizes: dict[bool, int] = {}
     for connections in (1, 4):
         for signed in (False, True):
-            config = workspace(folder / f"c{connections}{'s' * signed}", port, connections,
-                               messages, key if signed else None)  # fmt: skip
+            config = workspace(
+                folder / f"c{connections}{'s' * signed}",
+                port,
+                connections,
+                messages,
+                key if signed else None,
+            )
             sizes[signed] = sizes.get(signed) or average_size(config, eightbit)
             if len(rates) == 0:
                 print(f"{ENCODINGS[eightbit]}: average {sizes[False]} bytes a message unsigned")
@@ -239,15 +262,22 @@ def our_runs(
                 print(f"  (signed: average {sizes[True]} bytes a message)")
             report, took = our_send(config, messages)
             rates[connections, signed] = messages / took
-            print(f"  ours, {connections} connection{'s' * (connections > 1)}: "
-                  f"{'signed  ' if signed else 'unsigned'} {rates[connections, signed]:8.0f} "
-                  f"messages/s  ({took:.2f} s wall for send(); "
-                  f"{report.rate:.0f}/s in its delivery loop)")  # fmt: skip
+            print(
+                f"  ours, {connections} connection{'s' * (connections > 1)}: "
+                f"{'signed  ' if signed else 'unsigned'} {rates[connections, signed]:8.0f} "
+                f"messages/s  ({took:.2f} s wall for send(); "
+                f"{report.rate:.0f}/s in its delivery loop)"
+            )
         ratio = rates[connections, True] / rates[connections, False]
         verdict = "met" if ratio >= TARGET_SIGNED else "MISSED"
-        print(f"  signed/unsigned at {connections}: {ratio:.2f} "
-              + (f"(target >= {TARGET_SIGNED}: {verdict})" if connections == 1 else
-                 "(no target: one feeding thread signs for all the sessions)"))  # fmt: skip
+        print(
+            f"  signed/unsigned at {connections}: {ratio:.2f} "
+            + (
+                f"(target >= {TARGET_SIGNED}: {verdict})"
+                if connections == 1
+                else "(no target: one feeding thread signs for all the sessions)"
+            )
+        )
     return rates, sizes
 
 
@@ -267,17 +297,24 @@ def main() -> None:
         temporary = Path(folder)
         key = temporary / "dkim.pem"
         keygen(key)
-        print(f"issue: sample digest (13 papers), {args.messages} messages, bilingual/en/zh in "
-              f"turn, to smtp-sink on {HOST}:{port} (and :{port_7bit} with -8)")  # fmt: skip
+        print(
+            f"issue: sample digest (13 papers), {args.messages} messages, bilingual/en/zh in "
+            f"turn, to smtp-sink on {HOST}:{port} (and :{port_7bit} with -8)"
+        )
         ours, sizes = {}, {}
         for eightbit in (False, True):
             ours[eightbit], sizes[eightbit] = our_runs(
-                temporary / ("8bit" if eightbit else "base64"), port if eightbit else port_7bit,
-                key, args.messages, eightbit,
-            )  # fmt: skip
+                temporary / ("8bit" if eightbit else "base64"),
+                port if eightbit else port_7bit,
+                key,
+                args.messages,
+                eightbit,
+            )
 
-        print(f"smtp-source (Postfix's C client): -m {args.messages} -l SIZE -d, "
-              "SIZE each encoding's unsigned average, same sink")  # fmt: skip
+        print(
+            f"smtp-source (Postfix's C client): -m {args.messages} -l SIZE -d, "
+            "SIZE each encoding's unsigned average, same sink"
+        )
         for sessions in (1, 4):
             for eightbit in (False, True):
                 size = sizes[eightbit][False]
@@ -287,14 +324,18 @@ def main() -> None:
                 signed, unsigned = rates[sessions, True] / theirs, rates[sessions, False] / theirs
                 target = TARGET_RATIO[sessions]
                 verdict = "met" if signed >= target else "MISSED"
-                print(f"  smtp-source -s {sessions}: -l {size:6d} {theirs:8.0f} messages/s  "
-                      f"({took:.2f} s)  ours/theirs, {'8-bit ' if eightbit else 'base64'}: "
-                      f"signed {signed:.2f} (target >= {target}: {verdict}), "
-                      f"unsigned {unsigned:.2f}")  # fmt: skip
+                print(
+                    f"  smtp-source -s {sessions}: -l {size:6d} {theirs:8.0f} messages/s  "
+                    f"({took:.2f} s)  ours/theirs, {'8-bit ' if eightbit else 'base64'}: "
+                    f"signed {signed:.2f} (target >= {target}: {verdict}), "
+                    f"unsigned {unsigned:.2f}"
+                )
         before, after = sizes[False][False], sizes[True][False]
-        print(f"bytes per message, unsigned: {before} base64 -> {after} 8-bit "
-              f"({after / before - 1:+.0%}); signed, 1 connection: "
-              f"{ours[False][1, True]:.0f} -> {ours[True][1, True]:.0f} messages/s")  # fmt: skip
+        print(
+            f"bytes per message, unsigned: {before} base64 -> {after} 8-bit "
+            f"({after / before - 1:+.0%}); signed, 1 connection: "
+            f"{ours[False][1, True]:.0f} -> {ours[True][1, True]:.0f} messages/s"
+        )
 
         count = args.memory_subscribers
         config = workspace(temporary / "memory", port, 4, count)
@@ -302,8 +343,10 @@ def main() -> None:
         peak, took = peak_memory(config, "send")
         verdict = "met" if peak / 1024 < TARGET_MB else "MISSED"
         print(f"peak memory (VmHWM of a child process), 4 connections, {count} subscribers, 8-bit:")
-        print(f"  send:    {peak / 1024:6.1f} MB  (target < {TARGET_MB} MB: {verdict}; "
-              f"{count / took:.0f} messages/s incl. start-up)")  # fmt: skip
+        print(
+            f"  send:    {peak / 1024:6.1f} MB  (target < {TARGET_MB} MB: {verdict}; "
+            f"{count / took:.0f} messages/s incl. start-up)"
+        )
         print(f"  imports and config only: {base / 1024:6.1f} MB")
 
 

@@ -153,8 +153,10 @@ def tools() -> tuple[str, str]:
     missing = [name for name, path in (("wrk", wrk), ("nginx", nginx)) if not path]
     if missing:
         verb = "are" if len(missing) > 1 else "is"
-        fail(f"{' and '.join(missing)} {verb} not installed: `apt-get install {' '.join(missing)}` "
-             "(no daemon needs to run; .ci/run installs them)")  # fmt: skip
+        fail(
+            f"{' and '.join(missing)} {verb} not installed: `apt-get install {' '.join(missing)}` "
+            "(no daemon needs to run; .ci/run installs them)"
+        )
     assert wrk and nginx
     return wrk, nginx
 
@@ -189,8 +191,10 @@ def make_site(folder: Path, port: int, subscribers: int) -> list[str]:
     (folder / "digests").mkdir(parents=True)
     shutil.copy(SAMPLE, folder / "digests")
     path = folder / "newsletter.toml"
-    path.write_text(f'[newsletter]\nbase_url = "http://{HOST}:{port}"\n'
-                    "[arxiv]\nenrich = false\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        f'[newsletter]\nbase_url = "http://{HOST}:{port}"\n[arxiv]\nenrich = false\n',
+        encoding="utf-8",
+    )
     config = load_config(path, environ={})
     if not compose(config, date=DATE).composed:
         fail("composing the sample digest made no issue")
@@ -221,8 +225,16 @@ def serve(site: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """`newsletter serve --workers 4` in `site`, its log (the access log too) in a file."""
     log = site / "serve.log"
     with log.open("wb") as out:
-        process = newsletter(site, "serve", "--port", str(port), "--workers", str(WORKERS),
-                             stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        process = newsletter(
+            site,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_for_port(port, process, "newsletter serve", log)
             deadline = time.monotonic() + 60
@@ -255,8 +267,9 @@ def fetch(port: int, path: str) -> tuple[int, bytes]:
 def static_archive(site: Path, out: Path, our_port: int) -> bool:
     """`newsletter archive build OUT/`; True if it ran. Without that command (a STAND-IN),
     OUT/index.html is what our serve answers for the index."""
-    done = newsletter(site, "archive", "build", str(out), stdout=subprocess.DEVNULL,
-                      stderr=subprocess.PIPE)  # fmt: skip
+    done = newsletter(
+        site, "archive", "build", str(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, stderr = done.communicate(timeout=300)
     if done.returncode == 0:
         return True
@@ -306,12 +319,18 @@ def nginx(binary: str, root: Path, port: int, tmp: Path, logs: bool = True) -> I
     user = "user nobody nogroup;" if os.geteuid() == 0 else ""
     conf = tmp / "nginx.conf"
     access_log = f"{tmp}/access.log" if logs else "off"  # like ours: a line per request
-    conf.write_text(NGINX_CONF.format(tmp=tmp, user=user, host=HOST, port=port, root=root,
-                                      access_log=access_log))  # fmt: skip
+    conf.write_text(
+        NGINX_CONF.format(
+            tmp=tmp, user=user, host=HOST, port=port, root=root, access_log=access_log
+        )
+    )
     log = tmp / "error.log"
     with (tmp / "stderr.log").open("wb") as err:
-        process = subprocess.Popen([binary, "-c", str(conf), "-p", str(tmp), "-e", str(log)],
-                                   stdout=err, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [binary, "-c", str(conf), "-p", str(tmp), "-e", str(log)],
+            stdout=err,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_for_port(port, process, "nginx", tmp / "stderr.log")
             yield
@@ -338,12 +357,30 @@ class Load:
         return self.requests / self.seconds
 
 
-def run_wrk(binary: str, port: int, path: str, seconds: int, connections: int, script: Path,
-            not_found: bool = False) -> Load:  # fmt: skip
+def run_wrk(
+    binary: str,
+    port: int,
+    path: str,
+    seconds: int,
+    connections: int,
+    script: Path,
+    not_found: bool = False,
+) -> Load:
     """GET `path` for `seconds` (wrk's static request: no Lua per request). An answer of
     400 or more is an error, unless `not_found` (a STAND-IN: 404 is expected)."""
-    command = [binary, "-t", str(THREADS), "-c", str(connections), "-d", f"{seconds}s",
-               "--latency", "-s", str(script), f"http://{HOST}:{port}{path}"]  # fmt: skip
+    command = [
+        binary,
+        "-t",
+        str(THREADS),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://{HOST}:{port}{path}",
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode:
@@ -351,18 +388,40 @@ def run_wrk(binary: str, port: int, path: str, seconds: int, connections: int, s
     return load_from(done.stdout, before, "status_errors" if not not_found else "")
 
 
-def walk_wrk(binary: str, port: int, paths: list[str], connections: int, folder: Path,
-             body: str, expected: int) -> Load:  # fmt: skip
+def walk_wrk(
+    binary: str,
+    port: int,
+    paths: list[str],
+    connections: int,
+    folder: Path,
+    body: str,
+    expected: int,
+) -> Load:
     """POST each of `paths` once; stops when every one is answered (or after a limit)."""
     listing = folder / "paths.txt"
     listing.write_text("".join(f"{path}\n" for path in paths))
     script = folder / "walk.lua"
     script.write_text(WALK_LUA + DONE_LUA)
     limit = max(60, len(paths) // 100)  # seconds: the target is 1,000/s
-    command = [binary, "-t", str(THREADS), "-c", str(connections), "-d", f"{limit + 30}s",
-               "--latency", "-s", str(script), f"http://{HOST}:{port}/", str(listing),
-               str(THREADS), "POST", body, "application/x-www-form-urlencoded",
-               str(expected)]  # fmt: skip
+    command = [
+        binary,
+        "-t",
+        str(THREADS),
+        "-c",
+        str(connections),
+        "-d",
+        f"{limit + 30}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://{HOST}:{port}/",
+        str(listing),
+        str(THREADS),
+        "POST",
+        body,
+        "application/x-www-form-urlencoded",
+        str(expected),
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     timer = threading.Timer(limit, process.send_signal, (signal.SIGINT,))
@@ -397,8 +456,14 @@ def load_from(stdout: str, before: resource.struct_rusage, status_errors: str) -
     sockets = sum(result[key] for key in ("connect", "read", "write", "timeout"))
     errors = sockets + (result[status_errors] if status_errors else 0)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Load(result["requests"], result["duration_us"] / 1e6, errors,
-                result["p50_us"] / 1000, result["p99_us"] / 1000, cpu)  # fmt: skip
+    return Load(
+        result["requests"],
+        result["duration_us"] / 1e6,
+        errors,
+        result["p50_us"] / 1000,
+        result["p99_us"] / 1000,
+        cpu,
+    )
 
 
 # Memory ------------------------------------------------------------------------------
@@ -464,30 +529,43 @@ def route_is_served(port: int, path: str) -> bool:
     return fetch(port, path)[0] != 404
 
 
-def phase_unsubscribe(wrk: str, port: int, site: Path, tokens: list[str],
-                      connections: int) -> None:  # fmt: skip
+def phase_unsubscribe(wrk: str, port: int, site: Path, tokens: list[str], connections: int) -> None:
     """(a) Every token unsubscribed once by a one-click POST."""
     stand_in = not route_is_served(port, UNSUBSCRIBE.format(token=tokens[0]))
-    note = ("  STAND-IN: /unsubscribe/ is not served by this checkout (404): these are "
-            "POSTs to the neutral 404 page, and the database check is skipped\n"
-            if stand_in else "")  # fmt: skip
+    note = (
+        "  STAND-IN: /unsubscribe/ is not served by this checkout (404): these are "
+        "POSTs to the neutral 404 page, and the database check is skipped\n"
+        if stand_in
+        else ""
+    )
     paths = [UNSUBSCRIBE.format(token=token) for token in tokens]
     load = walk_wrk(wrk, port, paths, connections, site, ONE_CLICK, 404 if stand_in else 200)
-    print(f"(a) one-click unsubscribe: POST {UNSUBSCRIBE} ({ONE_CLICK}), {len(tokens)} "
-          f"distinct tokens, {connections} connections\n{note}"
-          f"  {load.requests} requests, {load.errors} errors, {load.rate:8.0f} requests/s, "
-          f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms  "
-          f"(wrk's CPU: {load.cpu_seconds / load.seconds:.0%} of one core)")  # fmt: skip
+    print(
+        f"(a) one-click unsubscribe: POST {UNSUBSCRIBE} ({ONE_CLICK}), {len(tokens)} "
+        f"distinct tokens, {connections} connections\n{note}"
+        f"  {load.requests} requests, {load.errors} errors, {load.rate:8.0f} requests/s, "
+        f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms  "
+        f"(wrk's CPU: {load.cpu_seconds / load.seconds:.0%} of one core)"
+    )
     unsubscribed = 0 if stand_in else count_unsubscribed(site / "newsletter.db")
-    print(f"  rate >= {TARGET_RATE}/s: {verdict(load.rate >= TARGET_RATE, stand_in)}; "
-          f"p99 < {TARGET_P99_MS} ms: {verdict(load.p99_ms < TARGET_P99_MS, stand_in)}; "
-          f"0 errors: {verdict(load.errors == 0 and load.requests == len(tokens), stand_in)}; "
-          f"unsubscribed in the database: {unsubscribed} of {len(tokens)} "
-          f"({verdict(unsubscribed == len(tokens), stand_in)})")  # fmt: skip
+    print(
+        f"  rate >= {TARGET_RATE}/s: {verdict(load.rate >= TARGET_RATE, stand_in)}; "
+        f"p99 < {TARGET_P99_MS} ms: {verdict(load.p99_ms < TARGET_P99_MS, stand_in)}; "
+        f"0 errors: {verdict(load.errors == 0 and load.requests == len(tokens), stand_in)}; "
+        f"unsubscribed in the database: {unsubscribed} of {len(tokens)} "
+        f"({verdict(unsubscribed == len(tokens), stand_in)})"
+    )
 
 
-def phase_index(wrk: str, nginx_binary: str, port: int, site: Path, seconds: int,
-                connections: int, logs: bool = True) -> None:  # fmt: skip
+def phase_index(
+    wrk: str,
+    nginx_binary: str,
+    port: int,
+    site: Path,
+    seconds: int,
+    connections: int,
+    logs: bool = True,
+) -> None:
     """(b) The archive index, ours and nginx's static copy; both with their access log
     (the default of each), or both without (`web.access_log = false`, `access_log off`)."""
     stand_in = not route_is_served(port, INDEX)
@@ -509,18 +587,26 @@ def phase_index(wrk: str, nginx_binary: str, port: int, site: Path, seconds: int
     if not built:
         print("  STAND-IN: no `newsletter archive build` here: nginx serves what ours answers")
     for name, load in (("ours ", ours), ("nginx", theirs)):
-        print(f"  {name}: {load.rate:8.0f} requests/s, {load.errors} errors, "
-              f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms  "
-              f"(wrk's CPU: {load.cpu_seconds / load.seconds:.0%} of one core)")  # fmt: skip
+        print(
+            f"  {name}: {load.rate:8.0f} requests/s, {load.errors} errors, "
+            f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms  "
+            f"(wrk's CPU: {load.cpu_seconds / load.seconds:.0%} of one core)"
+        )
     ratio = ours.rate / theirs.rate
-    print(f"  ours/nginx {ratio:.2f} (target >= {TARGET_RATIO}: "
-          f"{verdict(ratio >= TARGET_RATIO, stand_in or not built)})")  # fmt: skip
+    print(
+        f"  ours/nginx {ratio:.2f} (target >= {TARGET_RATIO}: "
+        f"{verdict(ratio >= TARGET_RATIO, stand_in or not built)})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=20_000,
-                        help="Subscribers, each unsubscribed once in (a).")  # fmt: skip
+    parser.add_argument(
+        "--subscribers",
+        type=int,
+        default=20_000,
+        help="Subscribers, each unsubscribed once in (a).",
+    )
     parser.add_argument("--seconds", type=int, default=10, help="Length of each run in (b).")
     parser.add_argument("--connections", type=int, default=100)
     args = parser.parse_args()
@@ -533,8 +619,10 @@ def main() -> None:
         site = Path(folder) / "site"
         tokens = make_site(site, port, args.subscribers)
         with serve(site, port) as process, MemoryWatch(process.pid) as memory:
-            print(f"newsletter serve --workers {WORKERS} on {HOST}:{port}; wrk -t {THREADS} "
-                  f"-c {args.connections}; {args.subscribers} subscribers")  # fmt: skip
+            print(
+                f"newsletter serve --workers {WORKERS} on {HOST}:{port}; wrk -t {THREADS} "
+                f"-c {args.connections}; {args.subscribers} subscribers"
+            )
             script = site / "done.lua"
             script.write_text(DONE_LUA)  # the static runs' script: only the summary
             warm = UNSUBSCRIBE.format(token=tokens[0])
@@ -542,10 +630,12 @@ def main() -> None:
             phase_unsubscribe(wrk, port, site, tokens, args.connections)
             phase_index(wrk, nginx_binary, port, site, args.seconds, args.connections)
             hwm, count = memory.hwm()
-        print(f"(c) memory of serve's {count} processes ({WORKERS} workers, the supervisor, "
-              "multiprocessing's resource tracker): "
-              f"peak RSS sum {memory.peak_kb / 1024:.1f} MB while loaded; "
-              f"sum of each one's peak (VmHWM) {hwm / 1024:.1f} MB")  # fmt: skip
+        print(
+            f"(c) memory of serve's {count} processes ({WORKERS} workers, the supervisor, "
+            "multiprocessing's resource tracker): "
+            f"peak RSS sum {memory.peak_kb / 1024:.1f} MB while loaded; "
+            f"sum of each one's peak (VmHWM) {hwm / 1024:.1f} MB"
+        )
         config = site / "newsletter.toml"  # again without access logs (behind a proxy that logs)
         config.write_text(config.read_text() + "[web]\naccess_log = false\n", encoding="utf-8")
         port = free_port()

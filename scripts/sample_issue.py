@@ -48,8 +48,9 @@ def main() -> None:
         for old, new in again.items():
             second = re.sub(re.escape(old) + r"\b", new, second)
         (workspace / "digests" / "sample-again.md").write_text(second, encoding="utf-8")
-        metas += [dataclasses.replace(m, arxiv_id=again[m.arxiv_id]) for m in metas
-                  if m.arxiv_id in again]  # fmt: skip
+        metas += [
+            dataclasses.replace(m, arxiv_id=again[m.arxiv_id]) for m in metas if m.arxiv_id in again
+        ]
     # Nothing is missing from the cache, so compose asks arXiv for nothing; the URL
     # is this machine's discard port all the same.
     (workspace / "newsletter.toml").write_text(

@@ -16,10 +16,17 @@ import tempfile
 from pathlib import Path
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-quic", "--force-device-scale-factor=1",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--force-device-scale-factor=1",
+]
 
 
 def screenshot(html: Path, width: int, height: int, out: Path, dark: bool = False) -> Path:
@@ -36,11 +43,19 @@ def screenshot(html: Path, width: int, height: int, out: Path, dark: bool = Fals
         )
         extra = ["--force-dark-mode", "--blink-settings=preferredColorScheme=0"] if dark else []
         subprocess.run(
-            [chromium, *FLAGS, *extra, f"--user-data-dir={profile}",
-             f"--window-size={max(width, 500)},{height}", f"--screenshot={out.resolve()}",
-             frame.as_uri()],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            [
+                chromium,
+                *FLAGS,
+                *extra,
+                f"--user-data-dir={profile}",
+                f"--window-size={max(width, 500)},{height}",
+                f"--screenshot={out.resolve()}",
+                frame.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     return out
 
 

@@ -126,8 +126,12 @@ def _handler(server: ArxivServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
-            seen = Seen(time.monotonic(), parts.path, parse_qs(parts.query),
-                        self.headers.get("User-Agent", ""))  # fmt: skip
+            seen = Seen(
+                time.monotonic(),
+                parts.path,
+                parse_qs(parts.query),
+                self.headers.get("User-Agent", ""),
+            )
             if server.on_request:
                 server.on_request(seen)
             reply = server._next(seen)
@@ -175,8 +179,14 @@ def arxiv_workspace(workspace: Path, server: ArxivServer) -> Path:
 
 def arxiv_toml(server: ArxivServer, **settings: object) -> str:
     """An `[arxiv]` table pointing at `server`, fast enough for tests."""
-    values = {"api_url": server.url, "interval": 0.05, "timeout": 5, "retries": 2,
-              "retry_delay": 0.01, **settings}  # fmt: skip
+    values = {
+        "api_url": server.url,
+        "interval": 0.05,
+        "timeout": 5,
+        "retries": 2,
+        "retry_delay": 0.01,
+        **settings,
+    }
     lines = [f"{key} = {_toml(value)}" for key, value in values.items()]
     return "[arxiv]\n" + "\n".join(lines) + "\n"
 

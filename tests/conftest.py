@@ -45,11 +45,15 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def newsletter_process(cwd: Path, *arguments: str, **popen: object) -> subprocess.Popen[str]:
     """`python -m newsletter …` in `cwd`, with none of the user's NEWSLETTER_* settings
     (but the test's NEWSLETTER_ARXIV_ENRICH)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("NEWSLETTER_") or k == "NEWSLETTER_ARXIV_ENRICH"}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEWSLETTER_") or k == "NEWSLETTER_ARXIV_ENRICH"
+    }
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.Popen([sys.executable, "-m", "newsletter", *arguments], cwd=cwd,
-                            text=True, env=env, **popen)  # type: ignore[call-overload]  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsletter", *arguments], cwd=cwd, text=True, env=env, **popen
+    )  # type: ignore[call-overload]
 
 
 @pytest.fixture

@@ -38,10 +38,16 @@ SAMPLE_IDS = [
 ]
 """The papers of the bundled sample digest, in digest order."""
 
-THREE = [("li.wei@example.org", "Li Wei", "zh"), ("ann@example.org", "Ann", "en"),
-         ("bob@example.org", "", "bilingual")]  # fmt: skip
-SUBJECTS = {"zh": "AI 论文周报 第1期", "en": "AI Paper Digest #1",
-            "bilingual": "AI Paper Digest #1 · AI 论文周报 第1期"}  # fmt: skip
+THREE = [
+    ("li.wei@example.org", "Li Wei", "zh"),
+    ("ann@example.org", "Ann", "en"),
+    ("bob@example.org", "", "bilingual"),
+]
+SUBJECTS = {
+    "zh": "AI 论文周报 第1期",
+    "en": "AI Paper Digest #1",
+    "bilingual": "AI Paper Digest #1 · AI 论文周报 第1期",
+}
 
 
 def make_site(
@@ -53,8 +59,14 @@ def make_site(
 ) -> Path:
     """A workspace with the sample digest composed as issue 1 (2024-07-15) and `people`
     subscribed; `port` is the SMTP server's, `base_url` where the web side answers."""
-    settings = {"host": "127.0.0.1", "port": port, "connections": 2, "retry_delay": 0.01,
-                "timeout": 5, **smtp}  # fmt: skip
+    settings = {
+        "host": "127.0.0.1",
+        "port": port,
+        "connections": 2,
+        "retry_delay": 0.01,
+        "timeout": 5,
+        **smtp,
+    }
     lines = ["[smtp]"] + [
         f"{key} = {value!r}" if isinstance(value, str) else f"{key} = {value}"
         for key, value in settings.items()
@@ -84,8 +96,11 @@ def ledger(site: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
 
 def sent_addresses(site: Path) -> set[str]:
     """Whom the ledger records as sent to."""
-    rows = ledger(site, "SELECT s.email FROM deliveries d JOIN subscribers s "
-                        "ON s.id = d.subscriber WHERE d.status = 'sent'")  # fmt: skip
+    rows = ledger(
+        site,
+        "SELECT s.email FROM deliveries d JOIN subscribers s "
+        "ON s.id = d.subscriber WHERE d.status = 'sent'",
+    )
     return {str(address) for (address,) in rows}
 
 
@@ -107,8 +122,16 @@ def import_many(site: Path, count: int) -> list[tuple[str, str, str]]:
 def make_paper(arxiv_id: str, source: str, summary: str = "摘要。") -> Paper:
     """A paper as a digest at `source` (`file:line`) would give it."""
     file, _, line = source.rpartition(":")
-    return Paper(arxiv_id, f"Title {arxiv_id}", f"标题 {arxiv_id}",
-                 f"https://arxiv.org/abs/{arxiv_id}", summary, None, file, int(line))  # fmt: skip
+    return Paper(
+        arxiv_id,
+        f"Title {arxiv_id}",
+        f"标题 {arxiv_id}",
+        f"https://arxiv.org/abs/{arxiv_id}",
+        summary,
+        None,
+        file,
+        int(line),
+    )
 
 
 def parse_message(raw: bytes) -> EmailMessage:

@@ -119,8 +119,11 @@ class FaultyHandler:
                 server.transport.close()
                 return "421 dropped"
             for recipient in envelope.rcpt_tos:
-                self.received.append(Received(recipient.lower(), envelope.original_content,
-                                              list(envelope.mail_options)))  # fmt: skip
+                self.received.append(
+                    Received(
+                        recipient.lower(), envelope.original_content, list(envelope.mail_options)
+                    )
+                )
             count = len(self.received)
         if self.on_message:
             self.on_message(count)
@@ -177,8 +180,9 @@ class _Authenticator:
     def __init__(self, username: str, password: str) -> None:
         self.login = (username.encode(), password.encode())
 
-    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                 auth_data: Any) -> AuthResult:  # fmt: skip
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
             self.login
         )

@@ -18,8 +18,11 @@ from tests.conftest import ROOT, SAMPLE_DIGEST
 from tests.helpers import SAMPLE_IDS
 from tests.smtpd import SmtpServer
 
-SUBJECTS = {"li.wei@example.org": "AI 论文周报 第{n}期", "ann@example.org": "AI Paper Digest #{n}",
-            "bob@example.org": "AI Paper Digest #{n} · AI 论文周报 第{n}期"}  # fmt: skip
+SUBJECTS = {
+    "li.wei@example.org": "AI 论文周报 第{n}期",
+    "ann@example.org": "AI Paper Digest #{n}",
+    "bob@example.org": "AI Paper Digest #{n} · AI 论文周报 第{n}期",
+}
 
 
 def console_script() -> list[str]:
@@ -31,8 +34,15 @@ def console_script() -> list[str]:
 def newsletter(site: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     env.setdefault("PYTHONPATH", str(ROOT))
-    return subprocess.run([*console_script(), *arguments], cwd=site, env=env, text=True,
-                          capture_output=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.run(
+        [*console_script(), *arguments],
+        cwd=site,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def messages_of_week(server: SmtpServer, start: int) -> dict[str, str]:
@@ -97,5 +107,6 @@ def test_three_weeks_of_the_weekly_job(workspace: Path, server: SmtpServer) -> N
 
     status = json.loads(newsletter(site, "status", "--json").stdout)
     assert status["unsent_papers"] == 0
-    assert [(i["number"], i["papers"], i["status"], i["deliveries"]["sent"])
-            for i in status["issues"]] == [(1, 13, "sent", 3), (2, 2, "sent", 3)]  # fmt: skip
+    assert [
+        (i["number"], i["papers"], i["status"], i["deliveries"]["sent"]) for i in status["issues"]
+    ] == [(1, 13, "sent", 3), (2, 2, "sent", 3)]

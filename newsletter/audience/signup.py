@@ -127,9 +127,13 @@ def clean(email: str, name: str, lang: str) -> tuple[str, str, str]:
 
 
 def request(
-    store: Store, config: Config, email: str, name: str, lang: str,
+    store: Store,
+    config: Config,
+    email: str,
+    name: str,
+    lang: str,
     at: dt.datetime | None = None,
-) -> Outcome:  # fmt: skip
+) -> Outcome:
     """Ask to subscribe `email` (already `clean`): a pending subscription and its
     confirmation message, or nothing, by what the address is, in the same time.
     Limited("busy") past `web.confirmations_per_hour` requests this hour (counted
@@ -261,18 +265,28 @@ def _confirmation(
 
     settings = config.newsletter
     link = f"{settings.base_url.rstrip('/')}/confirm/{quote(token, safe='')}"
-    context = {"newsletter": settings, "confirm_url": link, "days": config.web.confirm_days,
-               "email": email, "name": name, "lang": lang,
-               "expires": expires.strftime("%Y-%m-%d %H:%M UTC")}  # fmt: skip
+    context = {
+        "newsletter": settings,
+        "confirm_url": link,
+        "days": config.web.confirm_days,
+        "email": email,
+        "name": name,
+        "lang": lang,
+        "expires": expires.strftime("%Y-%m-%d %H:%M UTC"),
+    }
     env = _mail_templates(config.templates_path)
-    subject = (f"Confirm your subscription to {settings.title_en} · "
-               f"请确认订阅《{settings.title_zh}》")  # fmt: skip
+    subject = (
+        f"Confirm your subscription to {settings.title_en} · 请确认订阅《{settings.title_zh}》"
+    )
     return Mail(
-        to=email, to_name=name, subject=subject, kind=CONFIRM_KIND,
+        to=email,
+        to_name=name,
+        subject=subject,
+        kind=CONFIRM_KIND,
         text=env.get_template("confirm_mail.txt.j2").render(context),
         html=env.get_template("confirm_mail.html.j2").render(context),
         headers={"Auto-Submitted": "auto-generated"},
-    )  # fmt: skip
+    )
 
 
 def _queue(db: sqlite3.Connection, config: Config, mail: Mail, expires: dt.datetime) -> None:

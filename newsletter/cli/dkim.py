@@ -17,9 +17,12 @@ def dkim() -> None:
 @dkim.command("keygen")
 @click.option("--domain", required=True, help="d=: your From address's domain.")
 @click.option("--selector", required=True, help="s=: the key's name, e.g. 2026a.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the key (default: <selector>.<domain>.pem); "
-                   "an existing file is never overwritten.")  # fmt: skip
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the key (default: <selector>.<domain>.pem); "
+    "an existing file is never overwritten.",
+)
 def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
     """Write a new 2048-bit RSA key (mode 600) and print the DNS TXT record to publish.
 
@@ -83,7 +86,9 @@ def dkim_check(app: App, lookup: bool, nameserver: str | None) -> None:
     signer = result.signer
     click.echo(f"{signer.dns_name()}. IN TXT ( {signer.dns_record()} )")
     also = " and against the one published in DNS" if result.published else ""
-    warn(f"DKIM check passed: a sample message signed for d={signer.domain} "
-         f"s={signer.selector} verifies against the record above{also}.")  # fmt: skip
+    warn(
+        f"DKIM check passed: a sample message signed for d={signer.domain} "
+        f"s={signer.selector} verifies against the record above{also}."
+    )
     if not result.published:
         warn(f"Warning: {result.note}.")

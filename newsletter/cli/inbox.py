@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @pass_app
-def inbox(app: App, maildir: Path | None, mbox: Path | None, dry_run: bool,
-          as_json: bool) -> None:  # fmt: skip
+def inbox(app: App, maildir: Path | None, mbox: Path | None, dry_run: bool, as_json: bool) -> None:
     """Act on the mail that came back to the return path.
 
     Reads the IMAP folder set in [inbox] (host, port, security, username, folder;

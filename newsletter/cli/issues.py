@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 @cli.command("compose")
 @click.option(
-    "--date", "issue_date", type=click.DateTime(["%Y-%m-%d"]),
+    "--date",
+    "issue_date",
+    type=click.DateTime(["%Y-%m-%d"]),
     help="The issue's date (default: today in the schedule's time zone).",
-)  # fmt: skip
+)
 @click.option(
     "--max-papers", type=click.IntRange(1, 1000), help="At most this many papers (1-1000)."
 )
@@ -157,8 +159,10 @@ def _print_send_report(report: SendReport, as_json: bool, to: TextIO | None = No
     if report.dry_run:
         for edition, sizes in report.editions.items():
             count = sizes["recipients"]
-            out(f"  {edition:<9} {count} recipient{'s' * (count != 1)}, up to "
-                f"{sizes['max_bytes'] / 1024:.1f} KB a message")  # fmt: skip
+            out(
+                f"  {edition:<9} {count} recipient{'s' * (count != 1)}, up to "
+                f"{sizes['max_bytes'] / 1024:.1f} KB a message"
+            )
         total = sum(sizes["recipients"] for sizes in report.editions.values())
         out(f"Dry run of issue {report.issue}: {total} messages built and checked, none sent.")
         for sample in report.samples:

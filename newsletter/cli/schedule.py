@@ -8,8 +8,13 @@ from newsletter.cli.app import App, cli, pass_app, print_json
 
 
 @cli.command("schedule")
-@click.option("--next", "show_next", type=click.IntRange(1, 1000), metavar="N",
-              help="Print the next N run times and exit.")  # fmt: skip
+@click.option(
+    "--next",
+    "show_next",
+    type=click.IntRange(1, 1000),
+    metavar="N",
+    help="Print the next N run times and exit.",
+)
 @click.option("--print-crontab", is_flag=True, help="Print the crontab lines for system cron.")
 @pass_app
 def schedule_job(app: App, show_next: int | None, print_crontab: bool) -> None:

@@ -49,8 +49,11 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         since = shown[0].number if shown else 0
         state["refusals"] = [vars(r) for r in bounces.refusals_by_domain(db, since)]
         by_status, by_language = subscribers.counts(db)
-        state["subscribers"] = {"total": sum(by_status.values()), "by_status": by_status,
-                                "by_language": by_language}  # fmt: skip
+        state["subscribers"] = {
+            "total": sum(by_status.values()),
+            "by_status": by_status,
+            "by_language": by_language,
+        }
         state["last_run"] = runs.last(db)
         state["pending_confirmation"] = signup.pending_count(store)
         state["outbox"] = outbox.counts(db)
@@ -59,9 +62,15 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
 
 def _issue_state(db: sqlite3.Connection, issue: Issue) -> dict[str, Any]:
     sent = deliveries.counts(db, issue.number)
-    return {"number": issue.number, "date": issue.date, "status": issue.status,
-            "papers": len(issue.papers), "folder": issue.folder,
-            "deliveries": sent, "returns": _returns(db, issue.number, sent)}  # fmt: skip
+    return {
+        "number": issue.number,
+        "date": issue.date,
+        "status": issue.status,
+        "papers": len(issue.papers),
+        "folder": issue.folder,
+        "deliveries": sent,
+        "returns": _returns(db, issue.number, sent),
+    }
 
 
 def _returns(db: sqlite3.Connection, issue: int, counted: dict[str, int]) -> dict[str, Any]:
@@ -120,8 +129,10 @@ def describe(state: dict[str, Any]) -> list[str]:
     lines.append(f"Pending confirmation: {state['pending_confirmation']}")
     mail = state["outbox"]
     if mail.get("queued") or mail.get("sending") or mail.get("failed"):
-        lines.append(f"Outbox: queued {mail['queued'] + mail['sending']}, sent {mail['sent']}, "
-                     f"failed {mail['failed']}")  # fmt: skip
+        lines.append(
+            f"Outbox: queued {mail['queued'] + mail['sending']}, sent {mail['sent']}, "
+            f"failed {mail['failed']}"
+        )
     if state["refusals"]:
         lines.append("Refused by receivers (the sending side's to fix):")
         lines += [f"  {refusal_line(Refusals(**r))}" for r in state["refusals"]]

@@ -27,8 +27,13 @@ RESUBSCRIBE_HELP = (
 @click.option(
     "--name", default="", help="The subscriber's name (one line, at most 100 characters)."
 )
-@click.option("--lang", type=click.Choice(EDITIONS), default="bilingual",
-              show_default=True, help="The edition they receive.")  # fmt: skip
+@click.option(
+    "--lang",
+    type=click.Choice(EDITIONS),
+    default="bilingual",
+    show_default=True,
+    help="The edition they receive.",
+)
 @click.option("--resubscribe", is_flag=True, help=RESUBSCRIBE_HELP)
 @pass_app
 def subscribers_add(app: App, email: str, name: str, lang: str, resubscribe: bool) -> None:
@@ -70,16 +75,21 @@ def subscribers_import(app: App, csv_file: Path, resubscribe: bool) -> None:
         result = subs.import_csv(store, csv_file, resubscribe=resubscribe)
     for line in [*result.kept_off, *result.problems]:
         warn(line)
-    click.echo(f"{result.added} added, {result.already} already on the list, "
-               f"{len(result.kept_off)} removed earlier and kept off, "
-               f"{len(result.problems)} with errors")  # fmt: skip
+    click.echo(
+        f"{result.added} added, {result.already} already on the list, "
+        f"{len(result.kept_off)} removed earlier and kept off, "
+        f"{len(result.problems)} with errors"
+    )
     if result.problems:
         raise SystemExit(1)
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice([*SUBSCRIBER_STATUSES, "pending"]),
-              help="Only these; `pending`: signed up on the web, not confirmed yet.")  # fmt: skip
+@click.option(
+    "--status",
+    type=click.Choice([*SUBSCRIBER_STATUSES, "pending"]),
+    help="Only these; `pending`: signed up on the web, not confirmed yet.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_app
 def subscribers_list(app: App, status: str | None, as_json: bool) -> None:
@@ -101,8 +111,10 @@ def subscribers_list(app: App, status: str | None, as_json: bool) -> None:
         print_json([subscriber.to_json() for subscriber in found])
         return
     for subscriber in found:
-        click.echo(f"{subscriber.email:<40} {subscriber.lang:<9} {subscriber.status:<12} "
-                   f"{subscriber.name}".rstrip())  # fmt: skip
+        click.echo(
+            f"{subscriber.email:<40} {subscriber.lang:<9} {subscriber.status:<12} "
+            f"{subscriber.name}".rstrip()
+        )
     warn(f"{len(found)} subscriber{'s' * (len(found) != 1)}")
 
 

@@ -41,9 +41,13 @@ def config_show(app: App, as_json: bool) -> None:
 @cli.command("smtp-sink")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=1025, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--mbox", default="smtp-sink.mbox", show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Where received messages are stored (an mbox file).")  # fmt: skip
+@click.option(
+    "--mbox",
+    default="smtp-sink.mbox",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where received messages are stored (an mbox file).",
+)
 def smtp_sink(host: str, port: int, mbox: Path) -> None:
     """Run a local SMTP server that keeps what it receives, for trying `send`.
 

@@ -48,6 +48,9 @@ def prefetch(store: Store, picks: Sequence[Paper], config: Config) -> list[str]:
 def attach(db: sqlite3.Connection, info: IssueInfo) -> IssueInfo:
     """The issue with each paper's cached metadata (`paper.meta`, None if none)."""
     found = metadata.get(db, [paper.arxiv_id for paper in info.papers])
-    return dataclasses.replace(info, papers=[
-        dataclasses.replace(paper, meta=found.get(paper.arxiv_id)) for paper in info.papers
-    ])  # fmt: skip
+    return dataclasses.replace(
+        info,
+        papers=[
+            dataclasses.replace(paper, meta=found.get(paper.arxiv_id)) for paper in info.papers
+        ],
+    )

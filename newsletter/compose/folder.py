@@ -121,8 +121,10 @@ def read_folder(issues_dir: Path, issue: Issue) -> IssueFolder:
     try:
         document = json.loads((folder / ISSUE_JSON).read_text(encoding="utf-8"))
         if document.get("format", 1) != FORMAT:
-            raise NewsletterError(f"{where} has format {document.get('format')!r}; this "
-                                  f"release reads format {FORMAT}: upgrade newsletter")  # fmt: skip
+            raise NewsletterError(
+                f"{where} has format {document.get('format')!r}; this "
+                f"release reads format {FORMAT}: upgrade newsletter"
+            )
         if document.get("papers") != list(issue.papers):
             raise NewsletterError(
                 f"{where} does not list the papers the database has for this issue "
@@ -152,8 +154,14 @@ def _read_edition(folder: Path, name: str, described: dict[str, Any], where: str
         kind: _inside(folder, described[kind], where) if kind in described else ""
         for kind in EXTENSIONS
     }
-    return Edition(name, described["subject"], described.get("preheader", ""),
-                   texts["mjml"], texts["html"], texts["text"])  # fmt: skip
+    return Edition(
+        name,
+        described["subject"],
+        described.get("preheader", ""),
+        texts["mjml"],
+        texts["html"],
+        texts["text"],
+    )
 
 
 def _inside(folder: Path, name: object, where: str) -> str:

@@ -34,8 +34,13 @@ _SIMPLE = re.compile(
 )
 _ELEMENT = re.compile(r"(^|\s)\w")
 _SPLIT = re.compile(r";(?=(?:[^'\"()]|'[^']*'|\"[^\"]*\"|\([^)]*\))*$)")
-BASIC_ATTRIBUTES = {"text-align": "align", "vertical-align": "valign", "width": "width",
-                    "height": "height", "background-color": "bgcolor"}  # fmt: skip
+BASIC_ATTRIBUTES = {
+    "text-align": "align",
+    "vertical-align": "valign",
+    "width": "width",
+    "height": "height",
+    "background-color": "bgcolor",
+}
 
 
 def inline_css(html: str, template: str = "issue.mjml.j2") -> str:
@@ -165,8 +170,14 @@ def _rules(sheet: str, index: int) -> tuple[Rule, ...]:
             for selector in (s.strip() for s in rule.selectorText.split(",")):
                 if not selector or ":" in selector or "*" in selector or "@" in selector:
                     continue
-                order = (important, selector.count("#"), selector.count("."),
-                         len(_ELEMENT.findall(selector)), index, len(rules))  # fmt: skip
+                order = (
+                    important,
+                    selector.count("#"),
+                    selector.count("."),
+                    len(_ELEMENT.findall(selector)),
+                    index,
+                    len(rules),
+                )
                 rules.append(Rule(order, selector, declarations))
     return tuple(rules)
 

@@ -106,9 +106,16 @@ def compose(
                 if dry_run:
                     return result
                 staged = _stage_folder(config, info, editions)
-                issues.save(store.db, Issue(number=info.number, date=info.date.isoformat(),
-                            subject=editions["bilingual"].subject, folder=info.folder,
-                            papers=tuple(result.papers)))  # fmt: skip
+                issues.save(
+                    store.db,
+                    Issue(
+                        number=info.number,
+                        date=info.date.isoformat(),
+                        subject=editions["bilingual"].subject,
+                        folder=info.folder,
+                        papers=tuple(result.papers),
+                    ),
+                )
             # Committed: only now may the folder that says what goes out change.
             _place_folder(config, info, staged, plan.waiting)
         except BaseException:
@@ -163,8 +170,9 @@ def _exclusive(config: Config, dry_run: bool) -> AbstractContextManager[object]:
 
 def _stage_folder(config: Config, info: IssueInfo, editions: dict[str, Edition]) -> FolderSwap:
     """Write the issue's folder beside its place, not yet in it."""
-    files = folder_files(info.number, info.date.isoformat(),
-                         [paper.arxiv_id for paper in info.papers], editions)  # fmt: skip
+    files = folder_files(
+        info.number, info.date.isoformat(), [paper.arxiv_id for paper in info.papers], editions
+    )
     try:
         return FolderSwap(config.issues_path, info.folder, files)
     except OSError as error:

@@ -92,10 +92,17 @@ def _view(paper: Paper, number: int, abstract_cap: int | None) -> PaperView:
         abstract = shorten_at_sentence(abstract, abstract_cap or 0)
     code = _code_link(paper)
     return PaperView(
-        paper, number, tuple(shown), len(names) - len(shown),
-        meta.primary_category if meta else "", meta.pdf_url if meta else "",
-        code, bool(code) and _host(code) in CODE_HOSTS, tuple(paragraphs(abstract)), cut,
-    )  # fmt: skip
+        paper,
+        number,
+        tuple(shown),
+        len(names) - len(shown),
+        meta.primary_category if meta else "",
+        meta.pdf_url if meta else "",
+        code,
+        bool(code) and _host(code) in CODE_HOSTS,
+        tuple(paragraphs(abstract)),
+        cut,
+    )
 
 
 def shows_abstract(view: PaperView, edition: str) -> bool:

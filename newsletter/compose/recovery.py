@@ -120,9 +120,13 @@ def _is_recorded(folder: Path, name: str, issue: Issue | None) -> bool:
         and described is not None
         and issue.folder == name
         and (issue.number, issue.date, issue.subject, list(issue.papers))
-        == (described["number"], described.get("date"), described.get("subject"),
-            described.get("papers"))
-    )  # fmt: skip
+        == (
+            described["number"],
+            described.get("date"),
+            described.get("subject"),
+            described.get("papers"),
+        )
+    )
 
 
 def _described(folder: Path) -> dict[str, Any] | None:

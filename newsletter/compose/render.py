@@ -107,9 +107,11 @@ class Renderer:
             trim_blocks=False,
         )
         self.env.filters.update(
-            md=markup.to_html, md_text=markup.to_text, paragraphs=markup.paragraphs,
+            md=markup.to_html,
+            md_text=markup.to_text,
+            paragraphs=markup.paragraphs,
             wrap=self._wrap,
-        )  # fmt: skip
+        )
         self._wrapped: dict[tuple[str, int, str, str | None], str] | None = None
 
     def render(self, info: IssueInfo) -> dict[str, Edition]:
@@ -250,8 +252,10 @@ def _check_unsubscribe(edition: str, html: str, text: str) -> None:
     """Every message must carry its unsubscribe link: an edition without the
     placeholder (a template that dropped `unsubscribe_url`, HTML cut short) is an error."""
     # In the HTML it must be a link's target: a summary could hold the bare text.
-    for part, found in (("HTML", f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in html),
-                        ("text", UNSUBSCRIBE_PLACEHOLDER in text)):  # fmt: skip
+    for part, found in (
+        ("HTML", f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in html),
+        ("text", UNSUBSCRIBE_PLACEHOLDER in text),
+    ):
         if not found:
             raise TemplateError(
                 f"the {edition} edition's {part} has no unsubscribe link "

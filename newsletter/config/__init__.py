@@ -26,7 +26,18 @@ from newsletter.config.settings import (
 )
 
 __all__ = [
-    "ARXIV_ENRICH_ENV", "CONFIG_ENV", "CONFIG_NAME", "ArxivSettings", "BounceSettings",
-    "Config", "DkimSettings", "InboxSettings", "NewsletterSettings", "ScheduleSettings",
-    "SmtpSettings", "WebSettings", "find_config_file", "load_config",
-]  # fmt: skip
+    "ARXIV_ENRICH_ENV",
+    "CONFIG_ENV",
+    "CONFIG_NAME",
+    "ArxivSettings",
+    "BounceSettings",
+    "Config",
+    "DkimSettings",
+    "InboxSettings",
+    "NewsletterSettings",
+    "ScheduleSettings",
+    "SmtpSettings",
+    "WebSettings",
+    "find_config_file",
+    "load_config",
+]

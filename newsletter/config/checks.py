@@ -141,21 +141,35 @@ def _check_inbox(inbox: InboxSettings, source: str) -> None:
     if not inbox.host:
         return
     problems = [
-        (not _is_host(inbox.host), "inbox.host",
-         f"{short_repr(inbox.host)} is not a host name or an IP address (e.g. imap.example.org)"),
+        (
+            not _is_host(inbox.host),
+            "inbox.host",
+            f"{short_repr(inbox.host)} is not a host name or an IP address (e.g. imap.example.org)",
+        ),
         (not inbox.username, "inbox.username", "must be set when inbox.host is (IMAP logs in)"),
         (not inbox.folder, "inbox.folder", "must name a folder (e.g. INBOX)"),
-        (not inbox.processed_folder, "inbox.processed_folder",
-         "must name a folder (e.g. Processed)"),
-        (_same_folder(inbox.folder, inbox.processed_folder), "inbox.processed_folder",
-         f"{short_repr(inbox.processed_folder)} is inbox.folder itself: handled mail must go "
-         "elsewhere"),
+        (
+            not inbox.processed_folder,
+            "inbox.processed_folder",
+            "must name a folder (e.g. Processed)",
+        ),
+        (
+            _same_folder(inbox.folder, inbox.processed_folder),
+            "inbox.processed_folder",
+            f"{short_repr(inbox.processed_folder)} is inbox.folder itself: handled mail must go "
+            "elsewhere",
+        ),
         (not inbox.failed_folder, "inbox.failed_folder", "must name a folder (e.g. Failed)"),
-        (any(_same_folder(inbox.failed_folder, other)
-             for other in (inbox.folder, inbox.processed_folder)), "inbox.failed_folder",
-         f"{short_repr(inbox.failed_folder)} is inbox.folder or inbox.processed_folder: "
-         "unreadable mail must go to a folder of its own"),
-    ]  # fmt: skip
+        (
+            any(
+                _same_folder(inbox.failed_folder, other)
+                for other in (inbox.folder, inbox.processed_folder)
+            ),
+            "inbox.failed_folder",
+            f"{short_repr(inbox.failed_folder)} is inbox.folder or inbox.processed_folder: "
+            "unreadable mail must go to a folder of its own",
+        ),
+    ]
     for wrong, key, message in problems:
         if wrong:
             raise ConfigError(f"{source}: {key}: {message}")

@@ -118,8 +118,16 @@ def _smtp_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 ARXIV_ENRICH_ENV = "NEWSLETTER_ARXIV_ENRICH"
-_SWITCH = {"1": True, "true": True, "yes": True, "on": True,
-           "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+_SWITCH = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
 
 
 def _arxiv_environment(environ: Mapping[str, str]) -> dict[str, Any]:

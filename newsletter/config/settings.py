@@ -189,10 +189,15 @@ class Config:
 
 
 SECTIONS: dict[str, type[Any]] = {
-    "newsletter": NewsletterSettings, "smtp": SmtpSettings, "schedule": ScheduleSettings,
-    "web": WebSettings, "bounces": BounceSettings, "dkim": DkimSettings,
-    "inbox": InboxSettings, "arxiv": ArxivSettings,
-}  # fmt: skip
+    "newsletter": NewsletterSettings,
+    "smtp": SmtpSettings,
+    "schedule": ScheduleSettings,
+    "web": WebSettings,
+    "bounces": BounceSettings,
+    "dkim": DkimSettings,
+    "inbox": InboxSettings,
+    "arxiv": ArxivSettings,
+}
 """Each table `newsletter.toml` may have, and its settings: `Config` has a field of each name."""
 
 

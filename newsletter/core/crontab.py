@@ -11,11 +11,22 @@ import re
 
 from cronsim import CronSim, CronSimError
 
-MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-          "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-          "@hourly": "0 * * * *"}  # fmt: skip
-FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day", "1-31"), ("month", "1-12 or a name"),
-          ("day-of-week", "0-7 or a name"))  # fmt: skip
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day", "1-31"),
+    ("month", "1-12 or a name"),
+    ("day-of-week", "0-7 or a name"),
+)
 ITEM = re.compile(r"(\*|\d+|[a-z]+)(-(?:\d+|[a-z]+))?(/\d+)?", re.IGNORECASE)
 
 

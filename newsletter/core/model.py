@@ -149,8 +149,13 @@ class Subscriber:
     created_at: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"email": self.email, "name": self.name, "lang": self.lang,
-                "status": self.status, "created_at": self.created_at}  # fmt: skip
+        return {
+            "email": self.email,
+            "name": self.name,
+            "lang": self.lang,
+            "status": self.status,
+            "created_at": self.created_at,
+        }
 
 
 @dataclass(frozen=True)

@@ -110,10 +110,13 @@ def _first_of_each(
         if first == paper.source:
             kept.append(paper)
             continue
-        warnings.append(DigestWarning(
-            paper.source_file, paper.source_line,
-            f"paper {paper.arxiv_id} is already at {first}; this entry is left out",
-        ))  # fmt: skip
+        warnings.append(
+            DigestWarning(
+                paper.source_file,
+                paper.source_line,
+                f"paper {paper.arxiv_id} is already at {first}; this entry is left out",
+            )
+        )
     return kept
 
 

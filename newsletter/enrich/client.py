@@ -96,8 +96,9 @@ class ArxivClient:
             except _Retry as failure:
                 if attempt == tries:
                     times = f"{tries} {'try' if tries == 1 else 'tries'}"
-                    raise ArxivError(f"could not reach {self.host} ({failure.reason}; {times})"
-                                     ) from None  # fmt: skip
+                    raise ArxivError(
+                        f"could not reach {self.host} ({failure.reason}; {times})"
+                    ) from None
                 time.sleep(self._pause(attempt, failure.after))
             else:
                 return parse_feed(body, dt.datetime.now(dt.UTC).replace(microsecond=0))
@@ -120,8 +121,9 @@ class ArxivClient:
             with error:
                 raise _refusal(error, self.host) from None
         except ssl.SSLCertVerificationError as error:
-            raise ArxivError(f"{self.host}: its certificate is not valid ({error.verify_message})"
-                             ) from None  # fmt: skip
+            raise ArxivError(
+                f"{self.host}: its certificate is not valid ({error.verify_message})"
+            ) from None
         except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
             raise _Retry(_reason(error)) from None
 

@@ -44,14 +44,18 @@ class EnrichReport:
     def summary(self) -> str:
         fetched, cached = len(self.fetched), len(self.cached)
         total = fetched + cached + self.missing
-        return (f"arXiv metadata for {total} paper{'s' * (total != 1)}: fetched {fetched}, "
-                f"cached {cached}, missing {self.missing}")  # fmt: skip
+        return (
+            f"arXiv metadata for {total} paper{'s' * (total != 1)}: fetched {fetched}, "
+            f"cached {cached}, missing {self.missing}"
+        )
 
     def warnings(self) -> list[str]:
         """One line per paper arXiv does not know, or knows by another title: most
         likely a typo in its link (shown when fetched, not every compose)."""
-        unknown = [f"{paper.source}: arXiv does not know paper {paper.arxiv_id}: check its link"
-                   for paper in self.unknown]  # fmt: skip
+        unknown = [
+            f"{paper.source}: arXiv does not know paper {paper.arxiv_id}: check its link"
+            for paper in self.unknown
+        ]
         return unknown + [
             f"{paper.source}: arXiv's title for {paper.arxiv_id} is {title!r}, not the "
             f"digest's {paper.title_en!r}: check its link"

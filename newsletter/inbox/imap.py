@@ -82,9 +82,12 @@ class ImapSource:
             variable = self.settings.password_env
             raise ImapUnavailable(
                 f"no password for the IMAP server {self.where}: "
-                + (f"the environment variable {variable} (inbox.password_env) is not set"
-                   if variable else "inbox.password_env names no environment variable")
-            )  # fmt: skip
+                + (
+                    f"the environment variable {variable} (inbox.password_env) is not set"
+                    if variable
+                    else "inbox.password_env names no environment variable"
+                )
+            )
         self.connection = self._connect()
         try:
             self._login()
@@ -145,9 +148,11 @@ class ImapSource:
         try:
             if settings.security == "tls":
                 connection: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    settings.host, settings.port, ssl_context=ssl.create_default_context(),
+                    settings.host,
+                    settings.port,
+                    ssl_context=ssl.create_default_context(),
                     timeout=settings.timeout,
-                )  # fmt: skip
+                )
             else:
                 connection = imaplib.IMAP4(settings.host, settings.port, timeout=settings.timeout)
         except (imaplib.IMAP4.error, OSError) as error:

@@ -111,10 +111,13 @@ class EightBitPart:
         self.wire_rest = dot_stuffed(self.rest)
         self.canonical_rest = relaxed_body_piece(self.rest)
         self.link_max = min(
-            ((LINE_MAX - len(line) + n * len(PLACEHOLDER)) // n
-             for line in whole[start:end].split(CRLF) if (n := line.count(PLACEHOLDER))),
+            (
+                (LINE_MAX - len(line) + n * len(PLACEHOLDER)) // n
+                for line in whole[start:end].split(CRLF)
+                if (n := line.count(PLACEHOLDER))
+            ),
             default=LINE_MAX,
-        )  # fmt: skip
+        )
 
     def tail(self, link: bytes) -> bytes:
         return link.join(self.personal) + self.rest

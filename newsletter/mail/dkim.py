@@ -42,9 +42,17 @@ if TYPE_CHECKING:
 
 CRLF = b"\r\n"
 SIGNED_HEADERS = (
-    "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-    "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
-)  # fmt: skip
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
 """What `h=` covers; List-Unsubscribe-Post must be signed for one-click to count (RFC 8058)."""
 OVERSIGNED = ("From", "To", "Subject", "List-Unsubscribe", "List-Unsubscribe-Post")
 """Named in `h=` once more than the message has them (RFC 6376 8.15): the extra name

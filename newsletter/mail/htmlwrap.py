@@ -56,8 +56,22 @@ _TEXT_SPACE = re.compile(  # the space first, so that the search skips ahead to 
 )
 _HAN = rb"(?:\xe4[\xb8-\xbf]|[\xe5-\xe9][\x80-\xbf])[\x80-\xbf]"  # U+4E00..U+9FFF in UTF-8
 _HAN_PAIR = re.compile(_HAN + rb"(?=" + _HAN + rb")")  # its end: between two ideographs
-_VOID = {b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link",
-         b"meta", b"param", b"source", b"track", b"wbr"}  # fmt: skip
+_VOID = {
+    b"area",
+    b"base",
+    b"br",
+    b"col",
+    b"embed",
+    b"hr",
+    b"img",
+    b"input",
+    b"link",
+    b"meta",
+    b"param",
+    b"source",
+    b"track",
+    b"wbr",
+}
 _KEEPS_SPACE_TAGS = {b"pre", b"listing", b"plaintext"}
 
 

@@ -139,8 +139,11 @@ class MessageTemplate:
 
     def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> Mail:
         wire, is_eightbit = self._build(recipient, date, eightbit, wire=True)
-        return Mail(wire, functools.partial(self._mail, recipient, date, False)) if is_eightbit \
-            else Mail(wire)  # fmt: skip
+        return (
+            Mail(wire, functools.partial(self._mail, recipient, date, False))
+            if is_eightbit
+            else Mail(wire)
+        )
 
     def _build(
         self, recipient: Recipient, date: str | None, eightbit: bool, wire: bool
@@ -164,11 +167,24 @@ class MessageTemplate:
             headers = self._signature(personal, text, html, link) + CRLF + headers
         headers += CRLF + CRLF
         if wire:  # every piece starts a line: each is dot-stuffed alone, the shared ones once
-            pieces = [dot_stuffed(headers), text.wire, text.part.wire_tail(link), html.wire,
-                      html.part.wire_tail(link), self.body_end, END_OF_DATA]  # fmt: skip
+            pieces = [
+                dot_stuffed(headers),
+                text.wire,
+                text.part.wire_tail(link),
+                html.wire,
+                html.part.wire_tail(link),
+                self.body_end,
+                END_OF_DATA,
+            ]
         else:
-            pieces = [headers, text.opening, text.part.tail(link), html.opening,
-                      html.part.tail(link), self.body_end]  # fmt: skip
+            pieces = [
+                headers,
+                text.opening,
+                text.part.tail(link),
+                html.opening,
+                html.part.tail(link),
+                self.body_end,
+            ]
         return b"".join(pieces), text.eightbit or html.eightbit
 
     def _signature(
@@ -178,9 +194,13 @@ class MessageTemplate:
         opening through the personal tails and the shared pieces between them."""
         assert self.signer and text.body_hash
         body_hash = text.body_hash.finish(
-            [text.part.canonical_tail(link), html.canonical, html.part.canonical_tail(link),
-             self.canonical_end]
-        )  # fmt: skip
+            [
+                text.part.canonical_tail(link),
+                html.canonical,
+                html.part.canonical_tail(link),
+                self.canonical_end,
+            ]
+        )
         fields = {**self.canonical, **{k: relaxed_header(v) for k, v in personal.items()}}
         return self.signer.signature(fields, body_hash)
 
@@ -198,9 +218,14 @@ class _Section:
         self.part = part
         self.eightbit = part.encoding == b"8bit"
         self.opening = CRLF.join(
-            [b"--" + boundary, b'Content-Type: text/' + subtype + b'; charset="utf-8"',
-             b"Content-Transfer-Encoding: " + part.encoding, b"", part.head]
-        )  # fmt: skip
+            [
+                b"--" + boundary,
+                b"Content-Type: text/" + subtype + b'; charset="utf-8"',
+                b"Content-Transfer-Encoding: " + part.encoding,
+                b"",
+                part.head,
+            ]
+        )
         self.wire = dot_stuffed(self.opening)
         self.body_hash = BodyHash(self.opening) if signer and subtype == b"plain" else None
         self.canonical = relaxed_body_piece(self.opening) if signer else b""

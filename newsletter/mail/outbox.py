@@ -78,10 +78,18 @@ def queue(
     seconds) a message that could not be delivered yet is failed instead of retried."""
     message_id = f"<{mail.kind}.{secrets.token_hex(12)}@{sender_domain(settings)}>"
     return rows.insert(
-        db, kind=mail.kind, recipient=mail.to, recipient_name=mail.to_name,
-        subject=mail.subject, text=mail.text, html=mail.html, headers=dict(mail.headers),
-        message_id=message_id, now=time.time() if now is None else now, give_up_at=give_up_at,
-    )  # fmt: skip
+        db,
+        kind=mail.kind,
+        recipient=mail.to,
+        recipient_name=mail.to_name,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        headers=dict(mail.headers),
+        message_id=message_id,
+        now=time.time() if now is None else now,
+        give_up_at=give_up_at,
+    )
 
 
 def build(settings: NewsletterSettings, message: OutboxMessage, date: str | None = None) -> bytes:
@@ -189,8 +197,9 @@ class Sender:
                 if self.stop.wait(POLL_SECONDS):
                     return
         if outcome.status in ("failed", "stop"):
-            log.warning("outbox: message %s (%s) failed: %s", message.id, message.kind,
-                        outcome.reply)  # fmt: skip
+            log.warning(
+                "outbox: message %s (%s) failed: %s", message.id, message.kind, outcome.reply
+            )
 
     def retry_at(self, message: OutboxMessage) -> float:
         delay = self.config.smtp.retry_delay * 2.0 ** max(0, message.attempts - 1)
@@ -208,8 +217,12 @@ def _record(
     elif outcome.status in ("failed", "stop"):  # a 5xx: no later try would change it
         rows.mark_failed(db, message.id, message.claim, outcome.reply)
     elif message.give_up_at is not None and retry_at > message.give_up_at:
-        rows.mark_failed(db, message.id, message.claim,
-                         f"gave up after {message.attempts} tries: {outcome.reply}")  # fmt: skip
+        rows.mark_failed(
+            db,
+            message.id,
+            message.claim,
+            f"gave up after {message.attempts} tries: {outcome.reply}",
+        )
     else:
         rows.release(db, message.id, message.claim, retry_at, outcome.reply)
 

@@ -72,9 +72,11 @@ class SmtpSession:
         try:
             if settings.security == "tls":
                 connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                    settings.host, settings.port, timeout=settings.timeout,
+                    settings.host,
+                    settings.port,
+                    timeout=settings.timeout,
                     context=ssl.create_default_context(),
-                )  # fmt: skip
+                )
             else:
                 connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
             connection.ehlo()

@@ -116,8 +116,12 @@ def _read_inbox(config: Config) -> None:
         log.warning("inbox not read, sending anyway: %s", error)
         return
     except Exception as error:  # a bug, or mail it chokes on: never a reason to skip an issue
-        log.warning("inbox not read, sending anyway: unexpected %s: %s", type(error).__name__,
-                    error, exc_info=True)  # fmt: skip
+        log.warning(
+            "inbox not read, sending anyway: unexpected %s: %s",
+            type(error).__name__,
+            error,
+            exc_info=True,
+        )
         return
     log.info("inbox %s: %s", source.name, summary.line())
 
@@ -151,8 +155,16 @@ def _record_start(config: Config) -> int:
 
 def _record_end(config: Config, run_id: int, result: RunResult) -> None:
     with Store.open(config.database_path) as store, store.transaction() as db:
-        runs.finish(db, run_id, _now(), result.outcome, result.issue, result.papers,
-                    result.sent, result.failed)  # fmt: skip
+        runs.finish(
+            db,
+            run_id,
+            _now(),
+            result.outcome,
+            result.issue,
+            result.papers,
+            result.sent,
+            result.failed,
+        )
 
 
 def last_run_started(config: Config) -> dt.datetime | None:

@@ -56,8 +56,9 @@ def run_forever(config: Config, stop: threading.Event | None = None) -> None:
         with contextlib.suppress(NewsletterError):  # logged by run_once; next run retries
             run_once(config, stop)
 
-    scheduler.add_job(job, trigger, id="weekly", coalesce=True, max_instances=1,
-                      misfire_grace_time=grace)  # fmt: skip
+    scheduler.add_job(
+        job, trigger, id="weekly", coalesce=True, max_instances=1, misfire_grace_time=grace
+    )
     now = dt.datetime.now(dt.UTC)
     missed = missed_run(config, now)
     if missed:
@@ -71,8 +72,12 @@ def _run_until_stopped(config: Config, scheduler: Any, stop: threading.Event) ->
     try:
         scheduler.start()
         fire = scheduler.get_job("weekly").next_run_time
-        log.info("scheduled %r in %s; next run %s", config.schedule.cron,
-                 config.schedule.timezone, fire.isoformat())  # fmt: skip
+        log.info(
+            "scheduled %r in %s; next run %s",
+            config.schedule.cron,
+            config.schedule.timezone,
+            fire.isoformat(),
+        )
         while not stop.wait(1.0):
             pass
         log.info("stopping: letting the run in progress record what it sent")

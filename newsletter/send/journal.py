@@ -49,8 +49,7 @@ class Journal:
             entries = [Recorded(**json.loads(line)) for line in lines]
             with store.transaction() as db:
                 for entry in entries:
-                    deliveries.mark(db, entry.issue, entry.subscriber, "sent", entry.attempts,
-                                    None)  # fmt: skip
+                    deliveries.mark(db, entry.issue, entry.subscriber, "sent", entry.attempts, None)
         except (OSError, ValueError, KeyError, TypeError, sqlite3.Error) as error:
             raise NewsletterError(
                 f"{self.path}: cannot record the deliveries an earlier send could not "

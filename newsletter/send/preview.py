@@ -81,8 +81,7 @@ def send_test_message(
     session.open()
     try:
         message = templates[edition].mail(recipient, session.offers("8bitmime"))
-        outcome = session.send(templates[edition].sender, smtp_address(recipient_email),
-                               message)  # fmt: skip
+        outcome = session.send(templates[edition].sender, smtp_address(recipient_email), message)
     finally:
         session.close()
     if outcome.status != "sent":
@@ -126,8 +125,9 @@ def check(template: MessageTemplate, message: bytes, recipient: Recipient) -> li
         if text is None:
             problems.append(f"{recipient.email}: the {kind} part cannot be decoded")
         elif UNSUBSCRIBE_PLACEHOLDER.encode() in text or link not in text:
-            problems.append(f"{recipient.email}: the {kind} part's unsubscribe link is "
-                            "not personalised")  # fmt: skip
+            problems.append(
+                f"{recipient.email}: the {kind} part's unsubscribe link is not personalised"
+            )
     return problems
 
 

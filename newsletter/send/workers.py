@@ -246,25 +246,30 @@ class Workers:
         if not accepted:
             return
         try:
-            journal.write([Recorded(self.issue, r.delivery.subscriber, r.attempts)
-                           for r in accepted])  # fmt: skip
+            journal.write(
+                [Recorded(self.issue, r.delivery.subscriber, r.attempts) for r in accepted]
+            )
         except OSError as error:
             addresses = ", ".join(result.delivery.email for result in accepted)
-            self.halt(f"the server accepted messages to {addresses} that neither the ledger "
-                      f"nor {journal.path} could record ({error}): do not send again before "
-                      "marking them sent")  # fmt: skip
+            self.halt(
+                f"the server accepted messages to {addresses} that neither the ledger "
+                f"nor {journal.path} could record ({error}): do not send again before "
+                "marking them sent"
+            )
 
 
 def _mark(store: Store, issue: int, result: Result, soft_limit: int) -> None:
     """Record one outcome; a refused mailbox is a bounce too, in the same transaction."""
     delivery = result.delivery
     if not result.bounced:
-        deliveries.mark(store.db, issue, delivery.subscriber, result.status, result.attempts,
-                        result.error)  # fmt: skip
+        deliveries.mark(
+            store.db, issue, delivery.subscriber, result.status, result.attempts, result.error
+        )
         return
     with store.transaction() as db:
-        deliveries.mark(db, issue, delivery.subscriber, result.status, result.attempts,
-                        result.error)  # fmt: skip
+        deliveries.mark(
+            db, issue, delivery.subscriber, result.status, result.attempts, result.error
+        )
         person = subscribers.find(db, delivery.email)
         if person is not None:
             refused_at_send(db, person, issue, result.error or "", soft_limit)

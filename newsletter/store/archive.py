@@ -86,10 +86,18 @@ def public_issues(db: sqlite3.Connection) -> list[ArchivedIssue]:
     for row in rows:
         number = row["number"]
         if number not in issues:
-            issues[number] = ArchivedIssue(number, row["date"], row["subject"], row["folder"],
-                                           row["status"], row["sent_at"], papers=())  # fmt: skip
+            issues[number] = ArchivedIssue(
+                number,
+                row["date"],
+                row["subject"],
+                row["folder"],
+                row["status"],
+                row["sent_at"],
+                papers=(),
+            )
             papers[number] = []
         if row["arxiv_id"] is not None:
-            papers[number].append(ArchivedPaper(
-                row["arxiv_id"], row["title_en"], row["title_zh"], row["url"]))  # fmt: skip
+            papers[number].append(
+                ArchivedPaper(row["arxiv_id"], row["title_en"], row["title_zh"], row["url"])
+            )
     return [replace(issue, papers=tuple(papers[number])) for number, issue in issues.items()]

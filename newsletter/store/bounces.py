@@ -127,10 +127,13 @@ def soft_streak(db: sqlite3.Connection, subscriber: int, issue: int | None) -> i
 
 def issue_counts(db: sqlite3.Connection, issue: int) -> dict[str, int]:
     """How many subscribers bounced (hard, soft) or complained about `issue`."""
-    found = dict(db.execute(
-        "SELECT kind, count(DISTINCT coalesce(subscriber, -id)) FROM bounce_events "
-        "WHERE issue = ? GROUP BY kind", (issue,),
-    ).fetchall())  # fmt: skip
+    found = dict(
+        db.execute(
+            "SELECT kind, count(DISTINCT coalesce(subscriber, -id)) FROM bounce_events "
+            "WHERE issue = ? GROUP BY kind",
+            (issue,),
+        ).fetchall()
+    )
     return {kind: found.get(kind, 0) for kind in ("hard", "soft", "complaint", "refused")}
 
 

@@ -60,9 +60,11 @@ def count(db: sqlite3.Connection, issue: int, status: str) -> int:
 
 def counts(db: sqlite3.Connection, issue: int) -> dict[str, int]:
     """How many deliveries of `issue` are in each status (every status named)."""
-    found = dict(db.execute(
-        "SELECT status, count(*) FROM deliveries WHERE issue = ? GROUP BY status", (issue,)
-    ).fetchall())  # fmt: skip
+    found = dict(
+        db.execute(
+            "SELECT status, count(*) FROM deliveries WHERE issue = ? GROUP BY status", (issue,)
+        ).fetchall()
+    )
     return {status: found.get(status, 0) for status in STATUSES}
 
 
@@ -106,9 +108,13 @@ def find_by_message_id(db: sqlite3.Connection, message_id: str) -> tuple[int, in
 
 
 def mark(
-    db: sqlite3.Connection, issue: int, subscriber: int, status: str, attempts: int,
+    db: sqlite3.Connection,
+    issue: int,
+    subscriber: int,
+    status: str,
+    attempts: int,
     error: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Record what became of one pending delivery (`pending` again: deferred)."""
     db.execute(
         "UPDATE deliveries SET status = ?, attempts = attempts + ?, error = ?, "

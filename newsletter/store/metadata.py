@@ -13,8 +13,10 @@ from collections.abc import Iterable, Sequence
 
 from newsletter.core.model import PaperMeta
 
-_COLUMNS = ("arxiv_id, version, title, authors, abstract, primary_category, categories, "
-            "published, updated, pdf_url, fetched_at")  # fmt: skip
+_COLUMNS = (
+    "arxiv_id, version, title, authors, abstract, primary_category, categories, "
+    "published, updated, pdf_url, fetched_at"
+)
 _BATCH = 500  # ids per SELECT: under SQLite's limit on bound parameters
 
 
@@ -45,9 +47,19 @@ def save(db: sqlite3.Connection, metas: Iterable[PaperMeta]) -> int:
 
 def _row(meta: PaperMeta) -> tuple[object, ...]:
     plain = meta.to_json()
-    return (meta.arxiv_id, meta.version, meta.title, json.dumps(plain["authors"]),
-            meta.abstract, meta.primary_category, json.dumps(plain["categories"]),
-            plain["published"], plain["updated"], meta.pdf_url, plain["fetched_at"])  # fmt: skip
+    return (
+        meta.arxiv_id,
+        meta.version,
+        meta.title,
+        json.dumps(plain["authors"]),
+        meta.abstract,
+        meta.primary_category,
+        json.dumps(plain["categories"]),
+        plain["published"],
+        plain["updated"],
+        meta.pdf_url,
+        plain["fetched_at"],
+    )
 
 
 def _meta(row: sqlite3.Row) -> PaperMeta:

@@ -41,16 +41,35 @@ class OutboxMessage:
 
 
 def insert(
-    db: sqlite3.Connection, *, kind: str, recipient: str, recipient_name: str, subject: str,
-    text: str, html: str | None, headers: dict[str, str], message_id: str, now: float,
+    db: sqlite3.Connection,
+    *,
+    kind: str,
+    recipient: str,
+    recipient_name: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    headers: dict[str, str],
+    message_id: str,
+    now: float,
     give_up_at: float | None,
-) -> int:  # fmt: skip
+) -> int:
     cursor = db.execute(
         "INSERT INTO outbox (kind, recipient, recipient_name, subject, text_body, html_body, "
         "headers, message_id, next_attempt_at, give_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (kind, recipient, recipient_name, subject, text, html, json.dumps(headers), message_id,
-         now, give_up_at),
-    )  # fmt: skip
+        (
+            kind,
+            recipient,
+            recipient_name,
+            subject,
+            text,
+            html,
+            json.dumps(headers),
+            message_id,
+            now,
+            give_up_at,
+        ),
+    )
     return int(cursor.lastrowid or 0)
 
 

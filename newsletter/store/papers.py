@@ -43,10 +43,13 @@ def ingest(db: sqlite3.Connection, papers: Iterable[Paper]) -> IngestResult:
             result.added.append(paper.arxiv_id)
         elif row["source_file"] != paper.source_file:
             first = f"{row['source_file']}:{row['source_line']}"
-            result.warnings.append(DigestWarning(
-                paper.source_file, paper.source_line,
-                f"paper {paper.arxiv_id} was first given in {first}; that entry is kept",
-            ))  # fmt: skip
+            result.warnings.append(
+                DigestWarning(
+                    paper.source_file,
+                    paper.source_line,
+                    f"paper {paper.arxiv_id} was first given in {first}; that entry is kept",
+                )
+            )
         elif _changed(row, paper) and not _is_mailed(db, paper.arxiv_id):
             db.execute(
                 "UPDATE papers SET title_en = ?, title_zh = ?, url = ?, summary_zh = ?, "
@@ -76,8 +79,10 @@ def every(db: sqlite3.Connection) -> list[Paper]:
 def stored_and_issued(db: sqlite3.Connection) -> tuple[set[str], set[str]]:
     """The arXiv ids of every stored paper, and of those in an issue."""
     stored = {row[0] for row in db.execute("SELECT arxiv_id FROM papers")}
-    issued = {row[0] for row in db.execute(
-        "SELECT arxiv_id FROM papers JOIN issue_papers ON paper = papers.id")}  # fmt: skip
+    issued = {
+        row[0]
+        for row in db.execute("SELECT arxiv_id FROM papers JOIN issue_papers ON paper = papers.id")
+    }
     return stored, issued
 
 
@@ -110,15 +115,31 @@ def _is_mailed(db: sqlite3.Connection, arxiv_id: str) -> bool:
 
 
 def _content(paper: Paper) -> tuple[str, str, str, str, str, str | None]:
-    return (paper.arxiv_id, paper.title_en, paper.title_zh, paper.url, paper.summary_zh,
-            paper.summary_en)  # fmt: skip
+    return (
+        paper.arxiv_id,
+        paper.title_en,
+        paper.title_zh,
+        paper.url,
+        paper.summary_zh,
+        paper.summary_en,
+    )
 
 
 def _changed(row: sqlite3.Row, paper: Paper) -> bool:
-    stored = (row["title_en"], row["title_zh"], row["summary_zh"], row["summary_en"],
-              row["source_line"])  # fmt: skip
-    return stored != (paper.title_en, paper.title_zh, paper.summary_zh, paper.summary_en,
-                      paper.source_line)  # fmt: skip
+    stored = (
+        row["title_en"],
+        row["title_zh"],
+        row["summary_zh"],
+        row["summary_en"],
+        row["source_line"],
+    )
+    return stored != (
+        paper.title_en,
+        paper.title_zh,
+        paper.summary_zh,
+        paper.summary_en,
+        paper.source_line,
+    )
 
 
 def _paper(row: sqlite3.Row) -> Paper:

@@ -31,9 +31,14 @@ class Pending:
     status: str = "pending"  # or `confirmed`: its link was used
 
     def to_json(self) -> dict[str, Any]:
-        return {"email": self.email, "name": self.name, "lang": self.lang,
-                "status": self.status, "created_at": self.created_at,
-                "expires_at": self.expires_at}  # fmt: skip
+        return {
+            "email": self.email,
+            "name": self.name,
+            "lang": self.lang,
+            "status": self.status,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,9 +90,14 @@ def find_by_token(db: sqlite3.Connection, token_sha256: str, now: str) -> Pendin
 
 
 def upsert(
-    db: sqlite3.Connection, email: str, name: str, lang: str, token_sha256: str, now: str,
+    db: sqlite3.Connection,
+    email: str,
+    name: str,
+    lang: str,
+    token_sha256: str,
+    now: str,
     expires_at: str,
-) -> None:  # fmt: skip
+) -> None:
     """A new pending subscription, or a live one with a new token (the old link stops
     working), the latest name and language, one more message counted and a new expiry
     (a confirmed row starts over). Purge the expired rows first, so that an expired

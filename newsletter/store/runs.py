@@ -13,9 +13,15 @@ def start(db: sqlite3.Connection, started_at: str) -> int:
 
 
 def finish(
-    db: sqlite3.Connection, run: int, finished_at: str, outcome: str, issue: int | None,
-    papers: int, sent: int, failed: int,
-) -> None:  # fmt: skip
+    db: sqlite3.Connection,
+    run: int,
+    finished_at: str,
+    outcome: str,
+    issue: int | None,
+    papers: int,
+    sent: int,
+    failed: int,
+) -> None:
     db.execute(
         "UPDATE runs SET finished_at = ?, outcome = ?, issue = ?, papers = ?, sent = ?, "
         "failed = ? WHERE id = ?",

@@ -60,7 +60,7 @@ def counts(db: sqlite3.Connection) -> tuple[dict[str, int], dict[str, int]]:
     by_lang = dict(
         db.execute("SELECT lang, count(*) FROM subscribers GROUP BY lang ORDER BY lang").fetchall()
     )
-    return by_status, by_lang  # fmt: skip
+    return by_status, by_lang
 
 
 def insert(db: sqlite3.Connection, email: str, name: str, lang: str, token: str) -> None:
@@ -155,5 +155,12 @@ def lift_suppression(db: sqlite3.Connection, address_sha256: str) -> None:
 
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:
-    return Subscriber(row["id"], row["email"], row["name"], row["lang"], row["status"],
-                      row["token"], row["created_at"])  # fmt: skip
+    return Subscriber(
+        row["id"],
+        row["email"],
+        row["name"],
+        row["lang"],
+        row["status"],
+        row["token"],
+        row["created_at"],
+    )

@@ -31,13 +31,15 @@ MAX_BODY = 16 * 1024
 """Bytes a form may send: an address, a name, a language and a token fit many times."""
 
 SECURITY_HEADERS = [
-    ("content-security-policy",
-     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
     ("x-frame-options", "DENY"),
-]  # fmt: skip
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

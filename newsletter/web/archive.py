@@ -131,8 +131,13 @@ def is_plain_name(folder: str) -> bool:
 
 def _view(config: Config, issue: store.ArchivedIssue) -> dict[str, Any]:
     pages = {name: web_url(config.newsletter, issue.folder, name) for name in EDITIONS}
-    return {"number": issue.number, "date": issue.date, "subject": issue.subject,
-            "papers": issue.papers, "pages": pages}  # fmt: skip
+    return {
+        "number": issue.number,
+        "date": issue.date,
+        "subject": issue.subject,
+        "papers": issue.papers,
+        "pages": pages,
+    }
 
 
 # The server's copy

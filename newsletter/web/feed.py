@@ -61,8 +61,11 @@ def _content(config: Config, issue: ArchivedIssue) -> str:
     """The entry's body: what the issue holds, as a feed reader shows it."""
     count = len(issue.papers)
     plural = "" if count == 1 else "s"
-    lines = [f"<p>Issue {issue.number} · 第 {issue.number} 期 · {issue.date} · "
-             f"{count} paper{plural} · {count} 篇论文</p>", "<ol>"]  # fmt: skip
+    lines = [
+        f"<p>Issue {issue.number} · 第 {issue.number} 期 · {issue.date} · "
+        f"{count} paper{plural} · {count} 篇论文</p>",
+        "<ol>",
+    ]
     for paper in issue.papers:
         link = f'<a href="{html.escape(paper.url)}" lang="en">'
         title = html.escape(paper.title_en or paper.title_zh)

@@ -94,13 +94,20 @@ class Signup:
     def form(
         self, values: dict[str, str], problem: signup.SignupProblem | None, status: int | None
     ) -> Response:
-        shown = {"email": values.get("email", ""), "name": values.get("name", ""),
-                 "lang": values.get("lang") or "bilingual"}  # fmt: skip
+        shown = {
+            "email": values.get("email", ""),
+            "name": values.get("name", ""),
+            "lang": values.get("lang") or "bilingual",
+        }
         return self.page(
-            "subscribe.html.j2", status or 200, csrf=signup.form_token(store(self.config)),
-            values=shown, problem=str(problem) if problem else None,
-            problem_field=problem.field if problem else None, email_max=signup.EMAIL_MAX,
-        )  # fmt: skip
+            "subscribe.html.j2",
+            status or 200,
+            csrf=signup.form_token(store(self.config)),
+            values=shown,
+            problem=str(problem) if problem else None,
+            problem_field=problem.field if problem else None,
+            email_max=signup.EMAIL_MAX,
+        )
 
     def sent(self) -> Response:
         """The one answer to every accepted request, whatever the address is."""
@@ -108,8 +115,7 @@ class Signup:
 
     def limited(self, limited: signup.Limited) -> Response:
         minutes = max(1, -(-limited.retry_after // 60))
-        response = self.page("signup_refused.html.j2", 429, reason=limited.reason,
-                             minutes=minutes)  # fmt: skip
+        response = self.page("signup_refused.html.j2", 429, reason=limited.reason, minutes=minutes)
         response.headers["Retry-After"] = str(limited.retry_after)
         return response
 
@@ -128,8 +134,12 @@ class Signup:
             return self.unknown()
         if waiting.status == "confirmed":
             return self.already()
-        return self.page("confirm.html.j2", 200, pending=waiting,
-                         confirm_url=url(self.config, f"/confirm/{token}"))  # fmt: skip
+        return self.page(
+            "confirm.html.j2",
+            200,
+            pending=waiting,
+            confirm_url=url(self.config, f"/confirm/{token}"),
+        )
 
     def confirmed(self, token: str) -> Response:
         try:
@@ -139,8 +149,9 @@ class Signup:
         if subscriber is None:
             return self.unknown()
         preferences = url(self.config, f"/preferences/{subscriber.token}")
-        return self.page("confirmed.html.j2", 200, subscriber=subscriber,
-                         preferences_url=preferences)  # fmt: skip
+        return self.page(
+            "confirmed.html.j2", 200, subscriber=subscriber, preferences_url=preferences
+        )
 
     def already(self) -> Response:
         """A link used already: confirmed, and no more (no address, no preferences link)."""

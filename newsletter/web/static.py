@@ -80,8 +80,10 @@ def _check_out(config: Config, out: Path) -> None:
     `issues/<folder>/bilingual.html` would replace the composed edition."""
     where, issues = out.resolve(), config.issues_path
     if where / "issues" == issues or where == issues or issues in where.parents:
-        raise NewsletterError(f"{out}: the archive would be written over the issue folders "
-                              f"in {issues}; build it somewhere else (e.g. public/)")  # fmt: skip
+        raise NewsletterError(
+            f"{out}: the archive would be written over the issue folders "
+            f"in {issues}; build it somewhere else (e.g. public/)"
+        )
     if out.exists() and not out.is_dir():
         raise NewsletterError(f"{out}: not a folder")
 
@@ -112,8 +114,9 @@ def _write(target: Path, body: bytes) -> bool:
             if file.read() == body:
                 return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)  # fmt: skip
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(body)

@@ -57,10 +57,13 @@ class _Page:
 
     def page(self, name: str, subscriber: Subscriber, **context: object) -> Response:
         token = subscriber.token
-        links = {"unsubscribe_url": url(self.config, f"/unsubscribe/{token}"),
-                 "preferences_url": url(self.config, f"/preferences/{token}")}  # fmt: skip
-        html = render_page(self.config, name, subscriber=subscriber, editions=EDITIONS,
-                           **links, **context)  # fmt: skip
+        links = {
+            "unsubscribe_url": url(self.config, f"/unsubscribe/{token}"),
+            "preferences_url": url(self.config, f"/preferences/{token}"),
+        }
+        html = render_page(
+            self.config, name, subscriber=subscriber, editions=EDITIONS, **links, **context
+        )
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

@@ -59,7 +59,11 @@ def test_a_new_address_is_pending_and_mailed_a_bilingual_link(store: Store, conf
     assert subscribers.find(store, "new.reader@example.org") is None  # not on the list
     [waiting] = _pending_at(store, T0)
     assert (waiting.email, waiting.name, waiting.lang, waiting.mails) == (
-        "New.Reader@example.org", "新读者", "zh", 1)  # fmt: skip
+        "New.Reader@example.org",
+        "新读者",
+        "zh",
+        1,
+    )
     assert waiting.expires_at == "2024-07-22T08:30:00Z"  # web.confirm_days = 7
     [(recipient, kind, text)] = queued(store)
     assert (recipient, kind) == ("New.Reader@example.org", "confirm")
@@ -84,8 +88,12 @@ def test_confirming_puts_the_address_on_the_list_with_its_name_and_edition(
     assert subscribers.find(store, "li@example.org") is None
     joined = signup.confirm(store, token, at=T0 + dt.timedelta(days=6))
     assert joined is not None
-    assert (joined.email, joined.name, joined.lang, joined.status) == ("li@example.org", "Li",
-                                                                       "en", "active")  # fmt: skip
+    assert (joined.email, joined.name, joined.lang, joined.status) == (
+        "li@example.org",
+        "Li",
+        "en",
+        "active",
+    )
     assert _pending_at(store, T0) == []
     with pytest.raises(signup.AlreadyConfirmed):  # used: known as such until it expires
         signup.confirm(store, token, at=T0 + dt.timedelta(days=6))
@@ -194,11 +202,15 @@ def test_malformed_confirmation_tokens_are_unknown(store: Store, token: str) -> 
 
 @pytest.mark.parametrize(
     ("email", "name", "lang", "field"),
-    [("", "", "", "email"), ("not-an-address", "", "", "email"),
-     ("a" * 250 + "@example.org", "", "", "email"), ("a@example.org", "x" * 101, "", "name"),
-     ("a@example.org", "Eve\r\nBcc: all@example.org", "", "name"),
-     ("a@example.org", "", "fr", "lang")],
-)  # fmt: skip
+    [
+        ("", "", "", "email"),
+        ("not-an-address", "", "", "email"),
+        ("a" * 250 + "@example.org", "", "", "email"),
+        ("a@example.org", "x" * 101, "", "name"),
+        ("a@example.org", "Eve\r\nBcc: all@example.org", "", "name"),
+        ("a@example.org", "", "fr", "lang"),
+    ],
+)
 def test_bad_fields_are_named(email: str, name: str, lang: str, field: str) -> None:
     with pytest.raises(signup.SignupProblem) as caught:
         signup.clean(email, name, lang)
@@ -215,8 +227,15 @@ def test_form_tokens_are_signed_and_expire(store: Store) -> None:
     assert not signup.form_token_valid(store, token, at=now + signup.FORM_MAX_AGE + 1)
     assert not signup.form_token_valid(store, token, at=now - 3600)  # from the future
     issued, _, mac = token.partition(".")
-    forged = [f"{int(issued) + 1}.{mac}", f"{issued}.{'0' * len(mac)}", issued, "", "x.y",
-              f"{issued}.{mac}{mac}", "１２３.abc"]  # fmt: skip
+    forged = [
+        f"{int(issued) + 1}.{mac}",
+        f"{issued}.{'0' * len(mac)}",
+        issued,
+        "",
+        "x.y",
+        f"{issued}.{mac}{mac}",
+        "１２３.abc",
+    ]
     for bad in forged:
         assert not signup.form_token_valid(store, bad, at=now), bad
 
@@ -291,8 +310,11 @@ def test_subscribers_list_and_status_show_pending_sign_ups(store: Store, config:
     result = runner.invoke(cli, ["subscribers", "list", "--status", "pending", "--json"])
     assert result.exit_code == 0, result.output
     [entry] = json.loads(result.stdout)
-    assert (entry["email"], entry["status"], entry["lang"]) == ("waiting@example.org", "pending",
-                                                                "en")  # fmt: skip
+    assert (entry["email"], entry["status"], entry["lang"]) == (
+        "waiting@example.org",
+        "pending",
+        "en",
+    )
     assert "expires_at" in entry
     everyone = runner.invoke(cli, ["subscribers", "list"])
     assert everyone.exit_code == 0, everyone.output

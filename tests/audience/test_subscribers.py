@@ -152,7 +152,9 @@ def test_migration_5_keeps_the_ledger_and_its_guarantees(workspace: Path) -> Non
         assert schema_version(store.db) == len(MIGRATIONS) >= 5
         rows = "SELECT issue, subscriber, edition, status, attempts, done_at FROM deliveries"
         assert [tuple(row) for row in store.db.execute(rows)] == [
-            (1, 1, "en", "sent", 1, "T1"), (1, 2, "zh", "failed", 2, "T2")]  # fmt: skip
+            (1, 1, "en", "sent", 1, "T1"),
+            (1, 2, "zh", "failed", 2, "T2"),
+        ]
         with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
             store.db.execute(
                 "INSERT INTO deliveries (issue, subscriber, edition) VALUES (1, 1, 'en')"

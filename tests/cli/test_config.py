@@ -39,7 +39,15 @@ def test_cli_config_json_prints_settings_with_password_masked(tmp_path: Path) ->
     assert document["file"] == str(path.resolve())
     assert document["root"] == str((tmp_path / "site").resolve())
     assert set(document["settings"]) == {
-        "newsletter", "smtp", "schedule", "web", "bounces", "dkim", "inbox", "arxiv"}  # fmt: skip
+        "newsletter",
+        "smtp",
+        "schedule",
+        "web",
+        "bounces",
+        "dkim",
+        "inbox",
+        "arxiv",
+    }
     assert document["settings"]["newsletter"]["from"] == "Weekly <weekly@example.com>"
     assert document["settings"]["newsletter"]["title_zh"] == "AI 论文周报"
     assert document["settings"]["smtp"]["host"] == "smtp.example.com"

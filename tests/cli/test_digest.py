@@ -97,8 +97,9 @@ def big_digest(folder: Path, papers: int = 4000) -> Path:
 
 def test_piped_into_head_it_ends_quietly(workspace: Path) -> None:
     digest = big_digest(workspace)
-    parse = newsletter_process(workspace, "digest", "parse", digest.name,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    parse = newsletter_process(
+        workspace, "digest", "parse", digest.name, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     head = subprocess.Popen(["head", "-1"], stdin=parse.stdout, stdout=subprocess.PIPE, text=True)
     with parse, head:
         assert parse.stdout is not None and parse.stderr is not None
@@ -128,8 +129,7 @@ def test_a_reader_gone_before_any_output_ends_it_quietly(
     os.close(reading)  # as `newsletter … | head -0`: every write meets a closed pipe
     errors = workspace / "errors.txt"
     with errors.open("w") as error_file:
-        process = newsletter_process(workspace, *arguments, stdout=writing,
-                                     stderr=error_file)  # fmt: skip
+        process = newsletter_process(workspace, *arguments, stdout=writing, stderr=error_file)
         os.close(writing)
         process.wait(timeout=60)
     assert errors.read_text() == ""

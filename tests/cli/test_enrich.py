@@ -43,9 +43,13 @@ def test_enrich_again_uses_the_cache_and_refresh_fetches_again(
     fresh = enrich("--refresh", "--json")
     assert fresh.exit_code == 0, fresh.output
     assert json.loads(fresh.stdout) == {
-        "fetched": KNOWN, "cached": [], "unknown": ["2407.99999"], "unfetched": [],
-        "other_title": [], "error": None,
-    }  # fmt: skip
+        "fetched": KNOWN,
+        "cached": [],
+        "unknown": ["2407.99999"],
+        "unfetched": [],
+        "other_title": [],
+        "error": None,
+    }
     assert len(arxiv.seen[-1].ids) == 4
 
 
@@ -58,8 +62,13 @@ def test_enrich_covers_stored_papers_the_digests_no_longer_name(
     assert arxiv.seen == []
     add_digest(site, "arxiv.md", "2407.10001")  # the digest now names another paper
     result = enrich()
-    assert arxiv.seen[0].ids == ["2407.04051", "hep-th/9901001", "math.GT/0309136",
-                                 "2407.99999", "2407.10001"]  # fmt: skip
+    assert arxiv.seen[0].ids == [
+        "2407.04051",
+        "hep-th/9901001",
+        "math.GT/0309136",
+        "2407.99999",
+        "2407.10001",
+    ]
     assert result.stdout.startswith("arXiv metadata for 5 papers: fetched 3")
 
 
@@ -87,7 +96,9 @@ def test_compose_while_arxiv_is_down_then_up(site: Path, arxiv: ArxivServer) -> 
     (site / "templates").mkdir()
     (site / "templates" / "issue.txt.j2").write_text(
         template + "{% for paper in papers %}BY {{ paper.meta.authors|join(', ') "
-        "if paper.meta else '?' }}\n{% endfor %}", encoding="utf-8")  # fmt: skip
+        "if paper.meta else '?' }}\n{% endfor %}",
+        encoding="utf-8",
+    )
     edition = site / "issues" / "0001-2024-07-15" / "en.txt"
 
     arxiv.stop()

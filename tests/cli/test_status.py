@@ -46,8 +46,11 @@ def test_status_reports_papers_issues_subscribers_and_the_next_run(
         }
     ]
     assert state["refusals"] == []
-    assert state["subscribers"] == {"total": 3, "by_status": {"active": 3},
-                                    "by_language": {"bilingual": 1, "en": 1, "zh": 1}}  # fmt: skip
+    assert state["subscribers"] == {
+        "total": 3,
+        "by_status": {"active": 3},
+        "by_language": {"bilingual": 1, "en": 1, "zh": 1},
+    }
     assert state["last_run"]["outcome"] == "sent"
     assert dt.datetime.fromisoformat(state["next_run"]) > dt.datetime.now(dt.UTC)
     text = CliRunner().invoke(cli, ["status"]).stdout

@@ -57,11 +57,15 @@ def test_no_write_lock_is_held_while_arxiv_is_asked(site: Path, arxiv: ArxivServ
 def test_the_templates_get_each_papers_metadata(site: Path) -> None:
     template = (ROOT / "templates" / "issue.txt.j2").read_text(encoding="utf-8")
     (site / "templates").mkdir()
-    (site / "templates" / "issue.txt.j2").write_text(template + (
-        "{% for paper in papers %}META {{ paper.arxiv_id }}: "
-        "{{ paper.meta.authors|join(', ') ~ ' ' ~ paper.meta.primary_category "
-        "if paper.meta else '-' }}\n{% endfor %}"
-    ), encoding="utf-8")  # fmt: skip
+    (site / "templates" / "issue.txt.j2").write_text(
+        template
+        + (
+            "{% for paper in papers %}META {{ paper.arxiv_id }}: "
+            "{{ paper.meta.authors|join(', ') ~ ' ' ~ paper.meta.primary_category "
+            "if paper.meta else '-' }}\n{% endfor %}"
+        ),
+        encoding="utf-8",
+    )
     result = run()
     text = (result.folder / "en.txt").read_text(encoding="utf-8")  # type: ignore[operator]
     assert [line for line in text.splitlines() if line.startswith("META")] == [

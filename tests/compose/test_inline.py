@@ -50,8 +50,10 @@ def test_a_later_stylesheet_wins_at_equal_specificity() -> None:
 
 
 def test_media_queries_pseudo_classes_and_stars_stay_in_the_block() -> None:
-    css = ("@media (prefers-color-scheme: dark) { .x { color: white !important } } "
-           ":root { color-scheme: light dark } a:hover { color: red } * { margin: 0 }")  # fmt: skip
+    css = (
+        "@media (prefers-color-scheme: dark) { .x { color: white !important } } "
+        ":root { color-scheme: light dark } a:hover { color: red } * { margin: 0 }"
+    )
     document = inlined(css, '<p class="x" id="x"><a id="a">a</a></p>')
     assert style(document, "x") is None and style(document, "a") is None
     [block] = document.xpath("//style")

@@ -57,9 +57,12 @@ def test_composing_the_sample_makes_issue_1_with_its_13_papers(site: Path) -> No
     assert described["papers"] == SAMPLE_IDS
     assert described["subject"] == "AI Paper Digest #1 · AI 论文周报 第1期"
     assert described["editions"]["zh"] == {
-        "mjml": "zh.mjml", "html": "zh.html", "text": "zh.txt",
-        "subject": "AI 论文周报 第1期", "preheader": described["editions"]["zh"]["preheader"],
-    }  # fmt: skip
+        "mjml": "zh.mjml",
+        "html": "zh.html",
+        "text": "zh.txt",
+        "subject": "AI 论文周报 第1期",
+        "preheader": described["editions"]["zh"]["preheader"],
+    }
     html = (folder / "bilingual.html").read_text(encoding="utf-8")
     assert all(f"https://arxiv.org/abs/{i}" in html for i in SAMPLE_IDS)
     assert db_rows(site, "SELECT number, date, status, folder FROM issues") == [
@@ -325,8 +328,10 @@ def test_killed_with_the_old_folder_set_aside_it_is_put_back(site: Path, dead_pi
     before = contents(issues / "0001-2024-07-14")
     # a recompose for the 15th, killed between its two renames
     (issues / "0001-2024-07-14").rename(issues / f".0001-2024-07-14.{dead_pid}.old")
-    shutil.copytree(issues / f".0001-2024-07-14.{dead_pid}.old",
-                    issues / f".0001-2024-07-15.{dead_pid}.x1y2z3ab.tmp")  # fmt: skip
+    shutil.copytree(
+        issues / f".0001-2024-07-14.{dead_pid}.old",
+        issues / f".0001-2024-07-15.{dead_pid}.x1y2z3ab.tmp",
+    )
     assert recover_with_store(site) == [
         f"{issues / '0001-2024-07-14'}: put back as it was before an interrupted compose"
     ]

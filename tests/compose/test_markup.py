@@ -48,14 +48,17 @@ def test_sentence_punctuation_after_a_url_is_not_part_of_it() -> None:
     ("text", "url", "after"),
     [  # from the sample digest, where a URL runs straight into the Chinese after it
         ("请访问https://vader-vid.github.io获取。", "https://vader-vid.github.io", "获取。"),
-        ("模型 https://github.com/LLaVA-VL/LLaVA-NeXT获取。",
-         "https://github.com/LLaVA-VL/LLaVA-NeXT", "获取。"),
+        (
+            "模型 https://github.com/LLaVA-VL/LLaVA-NeXT获取。",
+            "https://github.com/LLaVA-VL/LLaVA-NeXT",
+            "获取。",
+        ),
         ("见 https://a.example/p/“项目”", "https://a.example/p/", "“项目”"),
         ("见 https://a.example/p……", "https://a.example/p", "……"),
         ("见 https://a.example/p——代码", "https://a.example/p", "——代码"),
         ("见 https://a.example/p，以及", "https://a.example/p", "，以及"),
     ],
-)  # fmt: skip
+)
 def test_a_bare_url_ends_where_chinese_begins(text: str, url: str, after: str) -> None:
     html = to_html(text)
     assert f'<a href="{url}" class="url">{url}</a>{after}' in html

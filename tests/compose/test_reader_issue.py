@@ -111,8 +111,11 @@ def test_each_paper_shows_its_category_and_its_arxiv_pdf_and_code_links(
     rows = tree.xpath('//p[@class="links"]')
     assert len(rows) == 13
     funaudio = [a.get("href") for a in rows[1].xpath(".//a")]
-    assert funaudio == ["https://arxiv.org/abs/2407.04051", "https://arxiv.org/pdf/2407.04051v2",
-                        "https://github.com/FunAudioLLM"]  # fmt: skip
+    assert funaudio == [
+        "https://arxiv.org/abs/2407.04051",
+        "https://arxiv.org/pdf/2407.04051v2",
+        "https://github.com/FunAudioLLM",
+    ]
     vader = [a.text_content() for a in rows[11].xpath(".//a")]  # a project page, no code
     assert vader[-1] == {"en": "Project", "zh": "项目主页", "bilingual": "Project / 项目主页"}[name]
     text = editions[name].text
@@ -193,8 +196,9 @@ def test_the_paragraphs_of_a_summary_stay_apart(editions: dict[str, Edition], na
 def twenty(abstracts_times: int = 1) -> list[Paper]:
     """20 papers with metadata: the sample's, then 7 of them again under new ids;
     each abstract `abstracts_times` over (a paper with a very long abstract)."""
-    papers = ENRICHED + [dataclasses.replace(p, arxiv_id=f"2407.9{i:04d}")
-                         for i, p in enumerate(ENRICHED[:7])]  # fmt: skip
+    papers = ENRICHED + [
+        dataclasses.replace(p, arxiv_id=f"2407.9{i:04d}") for i, p in enumerate(ENRICHED[:7])
+    ]
     return [longer(paper, abstracts_times) for paper in papers]
 
 
@@ -244,8 +248,9 @@ def test_compose_shows_arxivs_metadata_and_says_when_it_cut_abstracts(
     the English edition must cut abstracts to stay under the clip, and says so."""
     digest = SAMPLE_DIGEST.read_text(encoding="utf-8")
     feed = (DATA / "sample.xml").read_text(encoding="utf-8")
-    feed = re.sub(r"<summary>(.*?)</summary>", r"<summary>\1\n\n\1\n\n\1</summary>", feed,
-                  flags=re.DOTALL)  # fmt: skip
+    feed = re.sub(
+        r"<summary>(.*?)</summary>", r"<summary>\1\n\n\1\n\n\1</summary>", feed, flags=re.DOTALL
+    )
     entries = re.findall(r"<entry>.*?</entry>", feed, re.DOTALL)
     again = [(paper.arxiv_id, f"2407.9{i:04d}") for i, paper in enumerate(SAMPLE[:7])]
     copies = "".join(
@@ -266,9 +271,12 @@ def test_compose_shows_arxivs_metadata_and_says_when_it_cut_abstracts(
     en = (folder / "en.html").read_text(encoding="utf-8")
     assert "Keyu An, Qian Chen, Chong Deng et al." in en and ">cs.SD</span>" in en
     [said] = [line for line in result.stderr.splitlines() if "shortened" in line]
-    assert re.fullmatch(r"the en edition: \d+ English abstracts shortened at a sentence "
-                        r"to stay under Gmail's 102 KB clip \(each links to the full text on "
-                        r"arXiv\)", said), said  # fmt: skip
+    assert re.fullmatch(
+        r"the en edition: \d+ English abstracts shortened at a sentence "
+        r"to stay under Gmail's 102 KB clip \(each links to the full text on "
+        r"arXiv\)",
+        said,
+    ), said
     for name in EDITIONS:
         assert (folder / f"{name}.html").stat().st_size <= HTML_BUDGET
 

@@ -24,8 +24,9 @@ CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
 def sample_issue(papers: list[Paper] | None = None, number: int = 3) -> IssueInfo:
-    return IssueInfo(number, dt.date(2024, 7, 15), f"{number:04d}-2024-07-15",
-                     papers or SAMPLE_PAPERS)  # fmt: skip
+    return IssueInfo(
+        number, dt.date(2024, 7, 15), f"{number:04d}-2024-07-15", papers or SAMPLE_PAPERS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +85,16 @@ def test_en_edition_without_metadata_shows_no_chinese(editions: dict[str, Editio
 
 
 def test_en_edition_prefers_an_english_summary() -> None:
-    paper = Paper("2407.06581", "Vision language models are blind", "视觉语言模型的视觉盲区",
-                  "https://arxiv.org/abs/2407.06581", "中文摘要。", "An English summary.",
-                  "d.md", 1)  # fmt: skip
+    paper = Paper(
+        "2407.06581",
+        "Vision language models are blind",
+        "视觉语言模型的视觉盲区",
+        "https://arxiv.org/abs/2407.06581",
+        "中文摘要。",
+        "An English summary.",
+        "d.md",
+        1,
+    )
     editions = Renderer(NewsletterSettings()).render(sample_issue([paper]))
     assert "An English summary." in editions["en"].html
     assert "中文摘要" not in body(editions["en"].html)
@@ -96,10 +104,16 @@ def test_en_edition_prefers_an_english_summary() -> None:
 
 
 def test_markup_in_titles_is_shown_and_runs_nothing() -> None:
-    paper = Paper("1706.03762", 'Attention & <script>alert("x")</script>', "注意力 & <b>粗</b>",
-                  "https://arxiv.org/abs/1706.03762",
-                  "摘要 <img src=x onerror=alert(1)> 和 [链接](javascript:alert(1))。", None,
-                  "d.md", 1)  # fmt: skip
+    paper = Paper(
+        "1706.03762",
+        'Attention & <script>alert("x")</script>',
+        "注意力 & <b>粗</b>",
+        "https://arxiv.org/abs/1706.03762",
+        "摘要 <img src=x onerror=alert(1)> 和 [链接](javascript:alert(1))。",
+        None,
+        "d.md",
+        1,
+    )
     editions = Renderer(NewsletterSettings()).render(sample_issue([paper]))
     for edition in editions.values():
         page = body(edition.html)
@@ -157,10 +171,18 @@ def test_subject_patterns_are_configurable() -> None:
 
 def test_twenty_papers_stay_under_gmails_clipping_limit() -> None:
     twenty = [
-        Paper(f"2407.{i:05d}", p.title_en, p.title_zh, f"https://arxiv.org/abs/2407.{i:05d}",
-              p.summary_zh, p.summary_en, p.source_file, p.source_line)
+        Paper(
+            f"2407.{i:05d}",
+            p.title_en,
+            p.title_zh,
+            f"https://arxiv.org/abs/2407.{i:05d}",
+            p.summary_zh,
+            p.summary_en,
+            p.source_file,
+            p.source_line,
+        )
         for i, p in enumerate((SAMPLE_PAPERS * 2)[:20])
-    ]  # fmt: skip
+    ]
     for edition in Renderer(NewsletterSettings()).render(sample_issue(twenty)).values():
         assert edition.html_bytes < 102 * 1024, (edition.name, edition.html_bytes)
 
@@ -210,15 +232,27 @@ def line_of(folder: Path, name: str, text: str) -> int:
 @pytest.mark.parametrize(
     ("name", "old", "new", "message"),
     [
-        ("partials/footer.mjml.j2", "{%- if edition != \"zh\" %}", "{%- if edition != %}",
-         "unexpected 'end of statement block'"),
-        ("partials/paper.mjml.j2", "{{ paper.url }}", "{{ paper.link }}",
-         "has no attribute 'link'"),
-        ("partials/header.mjml.j2", "{{ issue.web_url }}", "{{ web_url }}",
-         "'web_url' is undefined"),
+        (
+            "partials/footer.mjml.j2",
+            '{%- if edition != "zh" %}',
+            "{%- if edition != %}",
+            "unexpected 'end of statement block'",
+        ),
+        (
+            "partials/paper.mjml.j2",
+            "{{ paper.url }}",
+            "{{ paper.link }}",
+            "has no attribute 'link'",
+        ),
+        (
+            "partials/header.mjml.j2",
+            "{{ issue.web_url }}",
+            "{{ web_url }}",
+            "'web_url' is undefined",
+        ),
         ("issue.txt.j2", "{{ issue.subject }}", "{{ issue.subjet }}", "has no attribute 'subjet'"),
     ],
-)  # fmt: skip
+)
 def test_a_jinja_error_names_the_template_and_line(
     tmp_path: Path, name: str, old: str, new: str, message: str
 ) -> None:
@@ -235,12 +269,18 @@ def test_a_jinja_error_names_the_template_and_line(
     ("old", "new", "message"),
     [
         ("<mj-column>", "<mj-colum>", "unknown MJML tag <mj-colum>"),
-        ('<mj-section background-color="#ffffff" css-class="card">',
-         '<mj-section backgroud-color="#ffffff" css-class="card">', "backgroud-color"),
-        ("      </mj-column>\n    </mj-section>", "      </mj-colum>\n    </mj-section>",
-         "mj-colum"),
+        (
+            '<mj-section background-color="#ffffff" css-class="card">',
+            '<mj-section backgroud-color="#ffffff" css-class="card">',
+            "backgroud-color",
+        ),
+        (
+            "      </mj-column>\n    </mj-section>",
+            "      </mj-colum>\n    </mj-section>",
+            "mj-colum",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_mjml_typo_is_caught_before_it_reaches_a_subscriber(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
@@ -264,8 +304,9 @@ def test_mjml_that_does_not_compile_is_a_template_error(tmp_path: Path) -> None:
 
 
 def test_a_workspace_template_overrides_the_packaged_one(tmp_path: Path) -> None:
-    folder = broken_workspace(tmp_path, "partials/footer.mjml.j2", "because you subscribed",
-                              "because you asked for it")  # fmt: skip
+    folder = broken_workspace(
+        tmp_path, "partials/footer.mjml.j2", "because you subscribed", "because you asked for it"
+    )
     html = render_with(folder)["en"].html
     assert "because you asked for it" in html
     assert "阅读原文" in render_with(folder)["bilingual"].html  # the rest still packaged
@@ -287,8 +328,9 @@ def test_a_10_mb_paragraph_keeps_the_footer_and_the_unsubscribe_link() -> None:
     # libxml2 stops at a text node over 10,000,000 bytes unless told `huge_tree`, and
     # its HTML parser then drops the rest of the document without a word.
     summary = "a" * 10_200_000
-    paper = Paper("2401.00001", "Long", "长", "https://arxiv.org/abs/2401.00001", summary,
-                  None, "d.md", 1)  # fmt: skip
+    paper = Paper(
+        "2401.00001", "Long", "长", "https://arxiv.org/abs/2401.00001", summary, None, "d.md", 1
+    )
     edition = Renderer(NewsletterSettings()).edition(sample_issue([paper]), "zh")
     assert summary in edition.html
     assert f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in edition.html
@@ -358,8 +400,9 @@ def dark_rules(html: str) -> dict[str, list[tuple[str, str]]]:
     block = html[html.index("{", start) + 1 : html.index("</style>", start)]
     rules: dict[str, list[tuple[str, str]]] = {"color": [], "background-color": []}
     for selectors, declarations in re.findall(r"([^{}]+)\{([^{}]*)\}", block):
-        for prop, colour in re.findall(rf"(?<![\w-])(color|background-color)\s*:\s*({HEX})",
-                                       declarations):  # fmt: skip
+        for prop, colour in re.findall(
+            rf"(?<![\w-])(color|background-color)\s*:\s*({HEX})", declarations
+        ):
             rules[prop] += [(selector.strip(), colour) for selector in selectors.split(",")]
     return rules
 
@@ -393,8 +436,10 @@ def text_colours(html: str, dark: bool) -> set[tuple[str, str, str]]:
 
     found = set()
     for element in root.find("body").iter():
-        hidden = any("display:none" in (node.get("style") or "").replace(" ", "")
-                     for node in [element, *element.iterancestors()])  # fmt: skip
+        hidden = any(
+            "display:none" in (node.get("style") or "").replace(" ", "")
+            for node in [element, *element.iterancestors()]
+        )
         own = (element.text or "") + "".join(child.tail or "" for child in element)
         if hidden or not isinstance(element.tag, str) or not own.strip():
             continue
@@ -410,8 +455,11 @@ def test_every_text_colour_meets_wcag_aa_contrast(
     editions: dict[str, Edition], name: str, dark: bool
 ) -> None:
     pairs = text_colours(editions[name].html, dark)
-    failing = [(text, fg, bg, round(contrast(fg, bg), 2)) for text, fg, bg in pairs
-               if contrast(fg, bg) < 4.5]  # fmt: skip
+    failing = [
+        (text, fg, bg, round(contrast(fg, bg), 2))
+        for text, fg, bg in pairs
+        if contrast(fg, bg) < 4.5
+    ]
     assert failing == []
     texts = {text for text, _, _ in pairs}
     assert any("View in browser" in t or "在浏览器中查看" in t for t in texts)  # header

@@ -44,8 +44,9 @@ def messages(settings: NewsletterSettings, case: str) -> dict[str, bytes]:
     Message-ID names the edition and the case (spamassassin reorders its reports)."""
     found = {}
     for name, edition in Renderer(settings).render(sample_issue(number=1)).items():
-        recipient = Recipient("li.wei@example.org", "Li Wei", "k3Xq9ZbT2vWm7RcY4nHp8sLd5",
-                              f"{name}-{case}")  # fmt: skip
+        recipient = Recipient(
+            "li.wei@example.org", "Li Wei", "k3Xq9ZbT2vWm7RcY4nHp8sLd5", f"{name}-{case}"
+        )
         template = MessageTemplate(settings, 1, edition.subject, edition.html, edition.text)
         found[f"{name} ({case})"] = template.build(
             recipient, date="Mon, 15 Jul 2024 08:00:00 +0800"

@@ -14,28 +14,39 @@ def test_defaults_fetch_from_arxiv_at_its_pace(tmp_path: Path) -> None:
     config = load_config(environ={}, cwd=tmp_path)
     assert config.arxiv == ArxivSettings()
     assert (config.arxiv.enrich, config.arxiv.api_url) == (
-        True, "https://export.arxiv.org/api/query"
-    )  # fmt: skip
+        True,
+        "https://export.arxiv.org/api/query",
+    )
     assert config.arxiv.interval == 3.0
     assert config.describe()["settings"]["arxiv"]["api_url"] == config.arxiv.api_url
 
 
 def test_a_test_server_may_be_asked_faster(tmp_path: Path) -> None:
-    path = write_config(tmp_path, '[arxiv]\napi_url = "http://127.0.0.1:8000/api/query"\n'
-                                  "interval = 0\nenrich = false\n")  # fmt: skip
+    path = write_config(
+        tmp_path,
+        '[arxiv]\napi_url = "http://127.0.0.1:8000/api/query"\ninterval = 0\nenrich = false\n',
+    )
     arxiv = load_config(path, environ={}).arxiv
     assert (arxiv.api_url, arxiv.interval, arxiv.enrich) == (
-        "http://127.0.0.1:8000/api/query", 0.0, False
-    )  # fmt: skip
+        "http://127.0.0.1:8000/api/query",
+        0.0,
+        False,
+    )
 
 
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ("interval = 1", "arxiv.interval: 1 is too short for export.arxiv.org: its terms of use "
-                         "ask for at most one request every 3 seconds"),
-        ('api_url = "export.arxiv.org/api/query"', "arxiv.api_url: 'export.arxiv.org/api/query' "
-         "is not an absolute http(s) URL without query or fragment"),
+        (
+            "interval = 1",
+            "arxiv.interval: 1 is too short for export.arxiv.org: its terms of use "
+            "ask for at most one request every 3 seconds",
+        ),
+        (
+            'api_url = "export.arxiv.org/api/query"',
+            "arxiv.api_url: 'export.arxiv.org/api/query' "
+            "is not an absolute http(s) URL without query or fragment",
+        ),
         ('api_url = "https://export.arxiv.org/api/query?x=1"', "arxiv.api_url: "),
         ('api_url = "ftp://export.arxiv.org/api/query"', "arxiv.api_url: "),
         ("timeout = 0", "arxiv.timeout: 0 is out of range: it must be more than 0"),
@@ -45,14 +56,15 @@ def test_a_test_server_may_be_asked_faster(tmp_path: Path) -> None:
         ('enrich = "yes"', "arxiv.enrich must be"),
         ("key = 1", "unknown key arxiv.key"),
     ],
-)  # fmt: skip
+)
 def test_a_wrong_value_is_one_line_naming_the_key(tmp_path: Path, table: str, message: str) -> None:
     path = write_config(tmp_path, f"[arxiv]\n{table}\n")
     assert config_error(path, environ={}).startswith(f"{path}: {message}")
 
 
-@pytest.mark.parametrize(("value", "enrich"), [("0", False), ("false", False), ("1", True),
-                                               ("YES", True), ("", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "enrich"), [("0", False), ("false", False), ("1", True), ("YES", True), ("", False)]
+)
 def test_the_environment_switches_fetching_for_one_run(
     tmp_path: Path, value: str, enrich: bool
 ) -> None:

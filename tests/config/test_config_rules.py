@@ -98,37 +98,82 @@ def test_full_readme_example_is_accepted(tmp_path: Path) -> None:
         ('[newsletter]\ndigests = ["a/*.md", "b"]\n', "newsletter", "digests", ("a/*.md", "b")),
         ('[schedule]\ntimezone = "UTC"\n', "schedule", "timezone", "UTC"),
         ('[schedule]\ntimezone = "Europe/Berlin"\n', "schedule", "timezone", "Europe/Berlin"),
-        ('[newsletter]\nfrom = "digest@example.org"\n', "newsletter", "from_",
-         "digest@example.org"),
-        ('[newsletter]\nfrom = "AI 论文周报 <digest@example.org>"\n', "newsletter", "from_",
-         "AI 论文周报 <digest@example.org>"),
-        ('[newsletter]\nunsubscribe_mailto = "leave@example.org"\n', "newsletter",
-         "unsubscribe_mailto", "leave@example.org"),
-        ('[newsletter]\nbase_url = "http://localhost:8080/digest/"\n', "newsletter", "base_url",
-         "http://localhost:8080/digest/"),
-        ('[newsletter]\nsubject_en = "{title_en:.20} #{number:03d} {{weekly}}"\n', "newsletter",
-         "subject_en", "{title_en:.20} #{number:03d} {{weekly}}"),
+        (
+            '[newsletter]\nfrom = "digest@example.org"\n',
+            "newsletter",
+            "from_",
+            "digest@example.org",
+        ),
+        (
+            '[newsletter]\nfrom = "AI 论文周报 <digest@example.org>"\n',
+            "newsletter",
+            "from_",
+            "AI 论文周报 <digest@example.org>",
+        ),
+        (
+            '[newsletter]\nunsubscribe_mailto = "leave@example.org"\n',
+            "newsletter",
+            "unsubscribe_mailto",
+            "leave@example.org",
+        ),
+        (
+            '[newsletter]\nbase_url = "http://localhost:8080/digest/"\n',
+            "newsletter",
+            "base_url",
+            "http://localhost:8080/digest/",
+        ),
+        (
+            '[newsletter]\nsubject_en = "{title_en:.20} #{number:03d} {{weekly}}"\n',
+            "newsletter",
+            "subject_en",
+            "{title_en:.20} #{number:03d} {{weekly}}",
+        ),
         ("[smtp]\nconnections = 100\n", "smtp", "connections", 100),
         ("[smtp]\ntimeout = 600\n", "smtp", "timeout", 600.0),
         ("[smtp]\nretries = 0\n", "smtp", "retries", 0),
         ("[schedule]\ngrace_hours = 0\n", "schedule", "grace_hours", 0.0),
-        ('[inbox]\nhost = "imap.example.org"\nusername = "bounces"\n', "inbox", "host",
-         "imap.example.org"),
-        ('[inbox]\nhost = "127.0.0.1"\nusername = "b"\nsecurity = "none"\nport = 143\n', "inbox",
-         "port", 143),
-        ('[inbox]\nhost = "::1"\nusername = "b"\nsecurity = "starttls"\n', "inbox", "security",
-         "starttls"),
-        ('[inbox]\nhost = "localhost"\nusername = "b"\nfolder = "Bounces"\nprocessed_folder = '
-         '"INBOX"\n', "inbox", "processed_folder", "INBOX"),
-        ('[inbox]\nhost = "mx.example.org"\nusername = "b"\nprocessed_folder = "已处理"\n', "inbox",
-         "processed_folder", "已处理"),
+        (
+            '[inbox]\nhost = "imap.example.org"\nusername = "bounces"\n',
+            "inbox",
+            "host",
+            "imap.example.org",
+        ),
+        (
+            '[inbox]\nhost = "127.0.0.1"\nusername = "b"\nsecurity = "none"\nport = 143\n',
+            "inbox",
+            "port",
+            143,
+        ),
+        (
+            '[inbox]\nhost = "::1"\nusername = "b"\nsecurity = "starttls"\n',
+            "inbox",
+            "security",
+            "starttls",
+        ),
+        (
+            '[inbox]\nhost = "localhost"\nusername = "b"\nfolder = "Bounces"\nprocessed_folder = '
+            '"INBOX"\n',
+            "inbox",
+            "processed_folder",
+            "INBOX",
+        ),
+        (
+            '[inbox]\nhost = "mx.example.org"\nusername = "b"\nprocessed_folder = "已处理"\n',
+            "inbox",
+            "processed_folder",
+            "已处理",
+        ),
         ("[inbox]\ntimeout = 5\n", "inbox", "timeout", 5.0),
         ("[inbox]\nmax_size = 100_000\n", "inbox", "max_size", 100_000),
         ("[inbox]\nmax_size = 1_000_000_000\n", "inbox", "max_size", 1_000_000_000),
-        ('[inbox]\nhost = "localhost"\nusername = "b"\nfailed_folder = "Bounces/Failed"\n', "inbox",
-         "failed_folder", "Bounces/Failed"),
+        (
+            '[inbox]\nhost = "localhost"\nusername = "b"\nfailed_folder = "Bounces/Failed"\n',
+            "inbox",
+            "failed_folder",
+            "Bounces/Failed",
+        ),
     ],
-)  # fmt: skip
+)
 def test_good_values_are_accepted(
     tmp_path: Path, text: str, section: str, attribute: str, expected: object
 ) -> None:
@@ -184,34 +229,61 @@ BAD_VALUES = [
     pytest.param("[schedule]\ncron = 5\n", "schedule.cron", id="cron-int"),
     # Addresses and links that would go out broken to every subscriber.
     pytest.param('[newsletter]\nfrom = "not an address"\n', "newsletter.from", id="from-words"),
-    pytest.param('[newsletter]\nfrom = "a@b.example, c@d.example"\n', "newsletter.from",
-                 id="from-two"),
+    pytest.param(
+        '[newsletter]\nfrom = "a@b.example, c@d.example"\n', "newsletter.from", id="from-two"
+    ),
     pytest.param('[newsletter]\nfrom = "Digest <digest@>"\n', "newsletter.from", id="from-no-host"),
-    pytest.param('[newsletter]\nunsubscribe_mailto = "nobody"\n', "newsletter.unsubscribe_mailto",
-                 id="mailto-words"),
-    pytest.param('[newsletter]\nunsubscribe_mailto = "U <u@example.org>"\n',
-                 "newsletter.unsubscribe_mailto", id="mailto-with-a-name"),
-    pytest.param('[newsletter]\nbase_url = "digest.example.org"\n', "newsletter.base_url",
-                 id="base-url-no-scheme"),
+    pytest.param(
+        '[newsletter]\nunsubscribe_mailto = "nobody"\n',
+        "newsletter.unsubscribe_mailto",
+        id="mailto-words",
+    ),
+    pytest.param(
+        '[newsletter]\nunsubscribe_mailto = "U <u@example.org>"\n',
+        "newsletter.unsubscribe_mailto",
+        id="mailto-with-a-name",
+    ),
+    pytest.param(
+        '[newsletter]\nbase_url = "digest.example.org"\n',
+        "newsletter.base_url",
+        id="base-url-no-scheme",
+    ),
     pytest.param('[newsletter]\nbase_url = "/digest"\n', "newsletter.base_url", id="base-url-path"),
-    pytest.param('[newsletter]\nbase_url = "ftp://digest.example.org"\n', "newsletter.base_url",
-                 id="base-url-ftp"),
-    pytest.param('[newsletter]\nbase_url = "https://"\n', "newsletter.base_url",
-                 id="base-url-no-host"),
-    pytest.param('[newsletter]\nbase_url = "https://d.example.org/?p=1"\n', "newsletter.base_url",
-                 id="base-url-query"),
-    pytest.param('[newsletter]\nbase_url = "https://d.example.org:99999"\n', "newsletter.base_url",
-                 id="base-url-bad-port"),
-    pytest.param('[newsletter]\nbase_url = "https://user:pw@d.example.org"\n',
-                 "newsletter.base_url", id="base-url-credentials"),
+    pytest.param(
+        '[newsletter]\nbase_url = "ftp://digest.example.org"\n',
+        "newsletter.base_url",
+        id="base-url-ftp",
+    ),
+    pytest.param(
+        '[newsletter]\nbase_url = "https://"\n', "newsletter.base_url", id="base-url-no-host"
+    ),
+    pytest.param(
+        '[newsletter]\nbase_url = "https://d.example.org/?p=1"\n',
+        "newsletter.base_url",
+        id="base-url-query",
+    ),
+    pytest.param(
+        '[newsletter]\nbase_url = "https://d.example.org:99999"\n',
+        "newsletter.base_url",
+        id="base-url-bad-port",
+    ),
+    pytest.param(
+        '[newsletter]\nbase_url = "https://user:pw@d.example.org"\n',
+        "newsletter.base_url",
+        id="base-url-credentials",
+    ),
     # Numbers out of their bounds: no OverflowError, no hang later.
     pytest.param("[smtp]\ntimeout = inf\n", "smtp.timeout", id="timeout-inf"),
     pytest.param("[smtp]\ntimeout = 1e400\n", "smtp.timeout", id="timeout-overflows-to-inf"),
-    pytest.param("[smtp]\ntimeout = 100000000000000000000000000000000000000000000000000000000000"
-                 "0000000000000000000000000000000000000000000000000000000000000000000000000000"
-                 "0000000000000000000000000000000000000000000000000000000000000000000000000000"
-                 "0000000000000000000000000000000000000000000000000000000000000000000000000000"
-                 "00000000000000000000000000000000000\n", "smtp.timeout", id="timeout-huge-int"),
+    pytest.param(
+        "[smtp]\ntimeout = 100000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000\n",
+        "smtp.timeout",
+        id="timeout-huge-int",
+    ),
     pytest.param("[smtp]\nconnections = 100000000\n", "smtp.connections", id="connections-1e8"),
     pytest.param("[smtp]\nconnections = 1e8\n", "smtp.connections", id="connections-float"),
     pytest.param("[smtp]\nrate_per_second = inf\n", "smtp.rate_per_second", id="rate-inf"),
@@ -219,44 +291,79 @@ BAD_VALUES = [
     pytest.param("[smtp]\nretries = 100000\n", "smtp.retries", id="retries-huge"),
     pytest.param("[smtp]\nretry_delay = inf\n", "smtp.retry_delay", id="retry-delay-inf"),
     pytest.param("[smtp]\nport = 99999999999999999999\n", "smtp.port", id="port-huge"),
-    pytest.param("[newsletter]\nmax_papers = 99999999999999999999\n", "newsletter.max_papers",
-                 id="max-papers-huge"),
+    pytest.param(
+        "[newsletter]\nmax_papers = 99999999999999999999\n",
+        "newsletter.max_papers",
+        id="max-papers-huge",
+    ),
     pytest.param("[schedule]\ngrace_hours = inf\n", "schedule.grace_hours", id="grace-inf"),
     pytest.param("[schedule]\ngrace_hours = 1e300\n", "schedule.grace_hours", id="grace-huge"),
     # Control characters would split a header (or a path).
-    pytest.param('[newsletter]\ntitle_en = "Digest\\r\\nBcc: all@example.org"\n',
-                 "newsletter.title_en", id="title-crlf"),
+    pytest.param(
+        '[newsletter]\ntitle_en = "Digest\\r\\nBcc: all@example.org"\n',
+        "newsletter.title_en",
+        id="title-crlf",
+    ),
     pytest.param('[newsletter]\ntitle_zh = "周报\\n"\n', "newsletter.title_zh", id="title-lf"),
-    pytest.param('[newsletter]\nbase_url = "https://d.example.org\\r\\nX: y"\n',
-                 "newsletter.base_url", id="base-url-crlf"),
-    pytest.param('[newsletter]\nfrom = "D <d@example.org>\\r\\nBcc: x@example.org"\n',
-                 "newsletter.from", id="from-crlf"),
-    pytest.param('[newsletter]\nsubject_en = "#{number}\\r\\nBcc: x@example.org"\n',
-                 "newsletter.subject_en", id="subject-crlf"),
-    pytest.param('[newsletter]\ndatabase = "news\\u0000.db"\n', "newsletter.database",
-                 id="path-nul"),
-    pytest.param('[newsletter]\ndigests = ["a.md", "b\\u0085.md"]\n', "newsletter.digests",
-                 id="glob-c1"),
+    pytest.param(
+        '[newsletter]\nbase_url = "https://d.example.org\\r\\nX: y"\n',
+        "newsletter.base_url",
+        id="base-url-crlf",
+    ),
+    pytest.param(
+        '[newsletter]\nfrom = "D <d@example.org>\\r\\nBcc: x@example.org"\n',
+        "newsletter.from",
+        id="from-crlf",
+    ),
+    pytest.param(
+        '[newsletter]\nsubject_en = "#{number}\\r\\nBcc: x@example.org"\n',
+        "newsletter.subject_en",
+        id="subject-crlf",
+    ),
+    pytest.param(
+        '[newsletter]\ndatabase = "news\\u0000.db"\n', "newsletter.database", id="path-nul"
+    ),
+    pytest.param(
+        '[newsletter]\ndigests = ["a.md", "b\\u0085.md"]\n', "newsletter.digests", id="glob-c1"
+    ),
     pytest.param('[smtp]\nhost = "mail\\u2028.example.org"\n', "smtp.host", id="host-line-sep"),
     # Subject patterns name plain fields only.
-    pytest.param('[newsletter]\nsubject_en = "{title_en.__doc__}"\n', "newsletter.subject_en",
-                 id="subject-attribute"),
-    pytest.param('[newsletter]\nsubject_en = "{title_en[0]}"\n', "newsletter.subject_en",
-                 id="subject-index"),
+    pytest.param(
+        '[newsletter]\nsubject_en = "{title_en.__doc__}"\n',
+        "newsletter.subject_en",
+        id="subject-attribute",
+    ),
+    pytest.param(
+        '[newsletter]\nsubject_en = "{title_en[0]}"\n', "newsletter.subject_en", id="subject-index"
+    ),
     pytest.param('[newsletter]\nsubject_en = "{0}"\n', "newsletter.subject_en", id="subject-0"),
     pytest.param('[newsletter]\nsubject_en = "{}"\n', "newsletter.subject_en", id="subject-empty"),
-    pytest.param('[newsletter]\nsubject_en = "{issue}"\n', "newsletter.subject_en",
-                 id="subject-unknown"),
-    pytest.param('[newsletter]\nsubject_en = "{number!r}"\n', "newsletter.subject_en",
-                 id="subject-conversion"),
-    pytest.param('[newsletter]\nsubject_en = "{title_en:>1000000000}"\n', "newsletter.subject_en",
-                 id="subject-huge-width"),
-    pytest.param('[newsletter]\nsubject_en = "{number:{papers}}"\n', "newsletter.subject_en",
-                 id="subject-nested"),
-    pytest.param('[newsletter]\nsubject_en = "{date:d}"\n', "newsletter.subject_en",
-                 id="subject-spec-misfits"),
-    pytest.param('[newsletter]\nsubject_en = "#{number"\n', "newsletter.subject_en",
-                 id="subject-unclosed"),
+    pytest.param(
+        '[newsletter]\nsubject_en = "{issue}"\n', "newsletter.subject_en", id="subject-unknown"
+    ),
+    pytest.param(
+        '[newsletter]\nsubject_en = "{number!r}"\n',
+        "newsletter.subject_en",
+        id="subject-conversion",
+    ),
+    pytest.param(
+        '[newsletter]\nsubject_en = "{title_en:>1000000000}"\n',
+        "newsletter.subject_en",
+        id="subject-huge-width",
+    ),
+    pytest.param(
+        '[newsletter]\nsubject_en = "{number:{papers}}"\n',
+        "newsletter.subject_en",
+        id="subject-nested",
+    ),
+    pytest.param(
+        '[newsletter]\nsubject_en = "{date:d}"\n',
+        "newsletter.subject_en",
+        id="subject-spec-misfits",
+    ),
+    pytest.param(
+        '[newsletter]\nsubject_en = "#{number"\n', "newsletter.subject_en", id="subject-unclosed"
+    ),
     # The IMAP inbox: checked when it is read from, not first at the weekly run.
     pytest.param('[inbox]\nsecurity = "ssl"\n', "inbox.security", id="inbox-security-ssl"),
     pytest.param("[inbox]\nport = 0\n", "inbox.port", id="inbox-port-zero"),
@@ -264,34 +371,53 @@ BAD_VALUES = [
     pytest.param('[inbox]\nport = "993"\n', "inbox.port", id="inbox-port-string"),
     pytest.param("[inbox]\ntimeout = 0\n", "inbox.timeout", id="inbox-timeout-zero"),
     pytest.param("[inbox]\ntimeout = inf\n", "inbox.timeout", id="inbox-timeout-inf"),
-    pytest.param('[inbox]\nhost = "imap://mail.example.org"\nusername = "b"\n', "inbox.host",
-                 id="inbox-host-url"),
-    pytest.param('[inbox]\nhost = "mail example.org"\nusername = "b"\n', "inbox.host",
-                 id="inbox-host-space"),
-    pytest.param('[inbox]\nhost = "mail.example.org\\r\\nX"\n', "inbox.host",
-                 id="inbox-host-crlf"),
-    pytest.param('[inbox]\nhost = "imap.example.org"\n', "inbox.username",
-                 id="inbox-no-username"),
-    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfolder = ""\n',
-                 "inbox.folder", id="inbox-folder-empty"),
-    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nprocessed_folder = ""\n',
-                 "inbox.processed_folder", id="inbox-processed-empty"),
-    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nprocessed_folder = '
-                 '"inbox"\n', "inbox.processed_folder", id="inbox-processed-is-the-inbox"),
+    pytest.param(
+        '[inbox]\nhost = "imap://mail.example.org"\nusername = "b"\n',
+        "inbox.host",
+        id="inbox-host-url",
+    ),
+    pytest.param(
+        '[inbox]\nhost = "mail example.org"\nusername = "b"\n', "inbox.host", id="inbox-host-space"
+    ),
+    pytest.param('[inbox]\nhost = "mail.example.org\\r\\nX"\n', "inbox.host", id="inbox-host-crlf"),
+    pytest.param('[inbox]\nhost = "imap.example.org"\n', "inbox.username", id="inbox-no-username"),
+    pytest.param(
+        '[inbox]\nhost = "imap.example.org"\nusername = "b"\nfolder = ""\n',
+        "inbox.folder",
+        id="inbox-folder-empty",
+    ),
+    pytest.param(
+        '[inbox]\nhost = "imap.example.org"\nusername = "b"\nprocessed_folder = ""\n',
+        "inbox.processed_folder",
+        id="inbox-processed-empty",
+    ),
+    pytest.param(
+        '[inbox]\nhost = "imap.example.org"\nusername = "b"\nprocessed_folder = "inbox"\n',
+        "inbox.processed_folder",
+        id="inbox-processed-is-the-inbox",
+    ),
     pytest.param('[inbox]\nfolder = "Bounces\\n"\n', "inbox.folder", id="inbox-folder-lf"),
     pytest.param("[inbox]\nmax_size = 99_999\n", "inbox.max_size", id="inbox-max-size-small"),
-    pytest.param("[inbox]\nmax_size = 1_000_000_001\n", "inbox.max_size",
-                 id="inbox-max-size-huge"),
+    pytest.param("[inbox]\nmax_size = 1_000_000_001\n", "inbox.max_size", id="inbox-max-size-huge"),
     pytest.param('[inbox]\nmax_size = "10MB"\n', "inbox.max_size", id="inbox-max-size-string"),
-    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = ""\n',
-                 "inbox.failed_folder", id="inbox-failed-empty"),
-    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = '
-                 '"Processed"\n', "inbox.failed_folder", id="inbox-failed-is-processed"),
-    pytest.param('[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = '
-                 '"INBOX"\n', "inbox.failed_folder", id="inbox-failed-is-the-inbox"),
+    pytest.param(
+        '[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = ""\n',
+        "inbox.failed_folder",
+        id="inbox-failed-empty",
+    ),
+    pytest.param(
+        '[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = "Processed"\n',
+        "inbox.failed_folder",
+        id="inbox-failed-is-processed",
+    ),
+    pytest.param(
+        '[inbox]\nhost = "imap.example.org"\nusername = "b"\nfailed_folder = "INBOX"\n',
+        "inbox.failed_folder",
+        id="inbox-failed-is-the-inbox",
+    ),
     pytest.param('[inbox]\nusername = "b\\u0000"\n', "inbox.username", id="inbox-user-nul"),
     pytest.param('[inbox]\nhostname = "x"\n', "inbox.hostname", id="inbox-unknown-key"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("text", "key"), BAD_VALUES)
@@ -335,13 +461,18 @@ def test_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
 def test_every_number_setting_has_bounds() -> None:
     numbers = {
         f"{section}.{f.name}"
-        for section, cls in [("newsletter", NewsletterSettings), ("smtp", SmtpSettings),
-                             ("schedule", ScheduleSettings), ("web", WebSettings),
-                             ("bounces", BounceSettings), ("inbox", InboxSettings),
-                             ("arxiv", ArxivSettings)]
+        for section, cls in [
+            ("newsletter", NewsletterSettings),
+            ("smtp", SmtpSettings),
+            ("schedule", ScheduleSettings),
+            ("web", WebSettings),
+            ("bounces", BounceSettings),
+            ("inbox", InboxSettings),
+            ("arxiv", ArxivSettings),
+        ]
         for f in fields(cls)
         if isinstance(f.default, int | float) and not isinstance(f.default, bool)
-    }  # fmt: skip
+    }
     assert numbers == set(BOUNDS)
     assert str(BOUNDS["smtp.timeout"]) == "more than 0 and at most 600 seconds"
 
@@ -383,8 +514,9 @@ def test_postal_address_may_span_lines(tmp_path: Path) -> None:
     assert NewsletterSettings().postal_address == ""
 
 
-@pytest.mark.parametrize("bad", ["1 Main St\r\nBeijing", "1 Main St\tBeijing", "a\x00b",
-                                 "a\u2028b", "a\x85b"])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad", ["1 Main St\r\nBeijing", "1 Main St\tBeijing", "a\x00b", "a\u2028b", "a\x85b"]
+)
 def test_postal_address_refuses_other_control_characters(tmp_path: Path, bad: str) -> None:
     # A JSON string is a TOML basic string: \u0000, \r, \t… escaped as TOML reads them.
     path = write_config(tmp_path, f"[newsletter]\npostal_address = {json.dumps(bad)}\n")

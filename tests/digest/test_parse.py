@@ -41,11 +41,17 @@ def test_sample_stray_paragraphs_are_two_warnings_naming_what_they_repeat(
     sample: ParseResult,
 ) -> None:
     assert [(w.line, w.message) for w in sample.warnings] == [
-        (43, "stray paragraph left out: it repeats the summary of "
-             f"'Skywork-Math: Data Scaling Laws for Mat…' ({SAMPLE_DIGEST}:47)"),
-        (45, "stray paragraph left out: it repeats the summary of "
-             f"'Video Diffusion Alignment via Reward Gr…' ({SAMPLE_DIGEST}:51)"),
-    ]  # fmt: skip
+        (
+            43,
+            "stray paragraph left out: it repeats the summary of "
+            f"'Skywork-Math: Data Scaling Laws for Mat…' ({SAMPLE_DIGEST}:47)",
+        ),
+        (
+            45,
+            "stray paragraph left out: it repeats the summary of "
+            f"'Video Diffusion Alignment via Reward Gr…' ({SAMPLE_DIGEST}:51)",
+        ),
+    ]
 
 
 def test_stray_paragraphs_do_not_join_the_summary_above(sample: ParseResult) -> None:
@@ -164,12 +170,27 @@ def test_a_missing_file_is_a_digest_error(tmp_path: Path) -> None:
 # reaches the parser's structure and not only its "no heading" path.
 _pieces = st.sampled_from(
     [
-        "## Title", "##", "## ", "# Section", "---", "", " ", "\r", "\ufeff",
-        "[标题](https://arxiv.org/abs/2401.00001)", "[](https://arxiv.org/pdf/2401.00002v2.pdf)",
-        "[x](https://example.org)", "[", "](", "摘要。", "Plain English words here.",
-        "https://arxiv.org/abs/hep-th/9711200", "<script>", "&amp;",
+        "## Title",
+        "##",
+        "## ",
+        "# Section",
+        "---",
+        "",
+        " ",
+        "\r",
+        "\ufeff",
+        "[标题](https://arxiv.org/abs/2401.00001)",
+        "[](https://arxiv.org/pdf/2401.00002v2.pdf)",
+        "[x](https://example.org)",
+        "[",
+        "](",
+        "摘要。",
+        "Plain English words here.",
+        "https://arxiv.org/abs/hep-th/9711200",
+        "<script>",
+        "&amp;",
     ]
-)  # fmt: skip
+)
 _digest_text = st.lists(st.one_of(_pieces, st.text(max_size=30)), max_size=40).map("\n".join)
 
 

@@ -90,8 +90,12 @@ def test_an_error_entry_is_no_paper_but_its_reason() -> None:
 
 def entry(**parts: str) -> bytes:
     """A one-entry feed, with the elements given (id, published, title, links…)."""
-    fields = {"id": "http://arxiv.org/abs/2407.04051v3", "published": "2024-07-04T17:59:21Z",
-              "title": "A title", **parts}  # fmt: skip
+    fields = {
+        "id": "http://arxiv.org/abs/2407.04051v3",
+        "published": "2024-07-04T17:59:21Z",
+        "title": "A title",
+        **parts,
+    }
     inner = "".join(
         value if value.startswith("<") else f"<{key}>{value}</{key}>"
         for key, value in fields.items()

@@ -16,8 +16,14 @@ IDS = ["2407.04051", "hep-th/9901001", "math.GT/0309136", "2407.99999"]
 
 
 def client(api: ArxivServer, **settings: object) -> ArxivClient:
-    values = {"api_url": api.url, "interval": 0.0, "timeout": 5.0, "retries": 2,
-              "retry_delay": 0.01, **settings}  # fmt: skip
+    values = {
+        "api_url": api.url,
+        "interval": 0.0,
+        "timeout": 5.0,
+        "retries": 2,
+        "retry_delay": 0.01,
+        **settings,
+    }
     return ArxivClient(ArxivSettings(**values), AGENT)  # type: ignore[arg-type]
 
 
@@ -55,8 +61,11 @@ def test_a_busy_server_is_asked_again(arxiv: ArxivServer, status: int) -> None:
 
 
 def test_the_pause_doubles_and_honours_retry_after(arxiv: ArxivServer) -> None:
-    arxiv.script(Reply(status=503, file=None), Reply(status=503, file=None),
-                 Reply(status=429, file=None, headers={"Retry-After": "1"}))  # fmt: skip
+    arxiv.script(
+        Reply(status=503, file=None),
+        Reply(status=503, file=None),
+        Reply(status=429, file=None, headers={"Retry-After": "1"}),
+    )
     client(arxiv, retries=3, retry_delay=0.1).fetch(IDS)
     first, second, third = arxiv.gaps()
     assert 0.1 <= first < 0.2 <= second < third

@@ -93,8 +93,14 @@ class ImapBox:
 
     def settings(self, **overrides: object) -> str:
         """The `[inbox]` table for this mailbox (plain IMAP: the server is on 127.0.0.1)."""
-        table = {"host": HOST, "port": self.server.port, "security": "none",
-                 "username": self.user, "timeout": 10, **overrides}  # fmt: skip
+        table = {
+            "host": HOST,
+            "port": self.server.port,
+            "security": "none",
+            "username": self.user,
+            "timeout": 10,
+            **overrides,
+        }
         lines = [f"{key} = {value!r}".replace("'", '"') for key, value in table.items()]
         return "[inbox]\n" + "\n".join(lines) + "\n"
 

@@ -45,8 +45,11 @@ def test_a_hard_bounce_in_the_inbox_keeps_that_address_from_the_new_issue(
     [inbox] = [line for line in lines if " inbox " in line]
     assert inbox.endswith(f" INFO inbox {imap.name()}: handled: 1 dead address")
     assert lines.index(inbox) < next(i for i, line in enumerate(lines) if "run finished" in line)
-    assert server.handler.count() == {"li.wei@example.org": 2, "bob@example.org": 2,
-                                      "ann@example.org": 1}  # fmt: skip
+    assert server.handler.count() == {
+        "li.wei@example.org": 2,
+        "bob@example.org": 2,
+        "ann@example.org": 1,
+    }
     assert (imap.waiting(), imap.put_aside()) == ([], [ann])
 
 
@@ -56,8 +59,9 @@ def test_an_inbox_that_cannot_be_read_is_one_warning_and_the_issue_goes_out(
     site = make_site(workspace, server.port, THREE)
     port = free_port()  # no IMAP server there
     with (site / "newsletter.toml").open("a") as config:
-        config.write(f'[inbox]\nhost = "{HOST}"\nport = {port}\nsecurity = "none"\n'
-                     'username = "bounces"\n')  # fmt: skip
+        config.write(
+            f'[inbox]\nhost = "{HOST}"\nport = {port}\nsecurity = "none"\nusername = "bounces"\n'
+        )
     monkeypatch.setenv("NEWSLETTER_INBOX_PASSWORD", PASSWORD)
     result = CliRunner().invoke(cli, ["run-once"])
     assert result.exit_code == 0, result.output
@@ -85,8 +89,10 @@ def test_an_inbox_step_that_breaks_unexpectedly_still_lets_the_issue_go_out(
     imap.put(fixture_mail("dsn-hard-5.1.1.eml", tokens(site)["ann@example.org"], "ann@example.org"))
     imap.configure()
     with sqlite3.connect(site / "newsletter.db") as db:
-        db.execute("CREATE TRIGGER broken BEFORE INSERT ON bounce_events "
-                   "BEGIN SELECT RAISE(ABORT, 'the disk is on fire'); END")  # fmt: skip
+        db.execute(
+            "CREATE TRIGGER broken BEFORE INSERT ON bounce_events "
+            "BEGIN SELECT RAISE(ABORT, 'the disk is on fire'); END"
+        )
     result = CliRunner().invoke(cli, ["run-once"])
     assert result.exit_code == 0, result.output
     assert (

@@ -68,9 +68,16 @@ def run(*args: str) -> dict[str, object]:
     ],
 )
 def test_each_kind_of_mail_and_what_it_does(
-    workspace: Path, people: dict[str, str], box: Box, name: str, reason: str, verdict: str,
-    event: str, status: str, effect: str,
-) -> None:  # fmt: skip
+    workspace: Path,
+    people: dict[str, str],
+    box: Box,
+    name: str,
+    reason: str,
+    verdict: str,
+    event: str,
+    status: str,
+    effect: str,
+) -> None:
     box.put(fixture_mail(name, people["ann@example.org"], "ann@example.org"))
     document = run(*box.args())
     assert document["counts"] == {verdict: 1}
@@ -100,8 +107,10 @@ def test_auto_replies_do_nothing_and_other_mail_stays_counted(
     workspace: Path, people: dict[str, str], box: Box
 ) -> None:
     token = people["ann@example.org"]
-    box.put(fixture_mail("vacation.eml", token, "ann@example.org"),
-            fixture_mail("human-reply.eml", token, "ann@example.org"))  # fmt: skip
+    box.put(
+        fixture_mail("vacation.eml", token, "ann@example.org"),
+        fixture_mail("human-reply.eml", token, "ann@example.org"),
+    )
     result = CliRunner().invoke(cli, ["inbox", *box.args()])
     assert result.exit_code == 0, result.output
     assert result.stderr == "handled: 1 no action, 1 not understood\n"
@@ -125,8 +134,10 @@ def test_the_store_remembers_handled_mail_across_runs_and_mailboxes(
     workspace: Path, people: dict[str, str]
 ) -> None:
     token = people["ann@example.org"]
-    mails = [fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org"),
-             fixture_mail("human-reply.eml", token, "ann@example.org")]  # fmt: skip
+    mails = [
+        fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org"),
+        fixture_mail("human-reply.eml", token, "ann@example.org"),
+    ]
     mbox_path = workspace / "bounces.mbox"
     box = mailbox.mbox(mbox_path)
     for raw in mails:
@@ -180,8 +191,9 @@ def test_soft_limit_soft_bounces_in_a_row_mark_bounced(
 ) -> None:
     (workspace / "newsletter.toml").write_text("[bounces]\nsoft_limit = 2\n")
     token = people["ann@example.org"]
-    box = maildir(workspace / "Maildir",
-                  fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org", n=1))  # fmt: skip
+    box = maildir(
+        workspace / "Maildir", fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org", n=1)
+    )
     run("--maildir", str(box))
     assert status_of(workspace)["ann@example.org"] == "active"
     maildir(box, fixture_mail("dsn-soft-4.2.2.eml", token, "ann@example.org", n=2))

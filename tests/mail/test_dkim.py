@@ -36,8 +36,11 @@ def key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def _pem_args() -> tuple[object, object, object]:
     from cryptography.hazmat.primitives import serialization
 
-    return (serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())  # fmt: skip
+    return (
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def write_key(folder: Path, pem: bytes, mode: int = 0o600, name: str = "dkim.pem") -> Path:
@@ -49,8 +52,9 @@ def write_key(folder: Path, pem: bytes, mode: int = 0o600, name: str = "dkim.pem
 
 def configure(site: Path, key: Path) -> None:
     with (site / "newsletter.toml").open("a") as file:
-        file.write(f'[dkim]\ndomain = "{DOMAIN}"\nselector = "{SELECTOR}"\n'
-                   f'key_file = "{key.name}"\n')  # fmt: skip
+        file.write(
+            f'[dkim]\ndomain = "{DOMAIN}"\nselector = "{SELECTOR}"\nkey_file = "{key.name}"\n'
+        )
 
 
 def dns_for(signer: Signer) -> Callable[..., bytes]:
@@ -91,7 +95,11 @@ def test_every_message_of_a_real_send_verifies(
         tags = signature_tags(raw)
         assert tags[b"h"].split(b":") == H_LIST
         assert (tags[b"a"], tags[b"c"], tags[b"d"], tags[b"s"]) == (
-            b"rsa-sha256", b"relaxed/relaxed", DOMAIN.encode(), SELECTOR.encode())  # fmt: skip
+            b"rsa-sha256",
+            b"relaxed/relaxed",
+            DOMAIN.encode(),
+            SELECTOR.encode(),
+        )
         assert b"l" not in tags and int(tags[b"t"]) > 1_700_000_000
         signature = raw.split(b"\r\nTo: ")[0]
         assert all(len(line) <= 78 for line in signature.split(b"\r\n"))
@@ -104,17 +112,21 @@ def test_every_message_of_a_real_send_verifies(
         link_at = body.rindex(token[1]) if eightbit else body.rindex(b"\r\n--") - 10
         for at in (body.index(b"\r\n", len(body) // 2) - 1, text_at, link_at):
             changed = body[:at] + (b"A" if body[at : at + 1] != b"A" else b"B") + body[at + 1 :]
-            assert changed != body and not dkim.verify(head + b"\r\n\r\n" + changed,
-                                                       dnsfunc=dns_for(signer))  # fmt: skip
+            assert changed != body and not dkim.verify(
+                head + b"\r\n\r\n" + changed, dnsfunc=dns_for(signer)
+            )
         retitled = re.sub(rb"\r\nSubject: [^\r]*", b"\r\nSubject: Free money", raw)
         assert retitled != raw and not dkim.verify(retitled, dnsfunc=dns_for(signer))
         # a second From or List-Unsubscribe added on the way (above or below ours)
         # breaks the signature: h= names them once more than the message has them
-        for added in (b"From: Bank <security@bank.example>",
-                      b"List-Unsubscribe: <https://evil.example/u>"):  # fmt: skip
+        for added in (
+            b"From: Bank <security@bank.example>",
+            b"List-Unsubscribe: <https://evil.example/u>",
+        ):
             assert not dkim.verify(added + b"\r\n" + raw, dnsfunc=dns_for(signer))
-            assert not dkim.verify(head + b"\r\n" + added + b"\r\n\r\n" + body,
-                                   dnsfunc=dns_for(signer))  # fmt: skip
+            assert not dkim.verify(
+                head + b"\r\n" + added + b"\r\n\r\n" + body, dnsfunc=dns_for(signer)
+            )
         # what relaxed canonicalisation ignores changes nothing: white space at line ends
         spaced = head + b"\r\n\r\n" + body.replace(b"\r\n", b" \t\r\n", 20)
         assert spaced != raw and dkim.verify(spaced, dnsfunc=dns_for(signer))
@@ -147,24 +159,52 @@ def test_the_incremental_body_hash_is_dkimpys(
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     signer = Signer(DOMAIN, SELECTOR, load_pem_private_key(key_pem, None))  # type: ignore[arg-type]
-    template = MessageTemplate(NewsletterSettings(), 1, "Subject  with  spaces ",
-                               html + UNSUBSCRIBE_PLACEHOLDER + after,
-                               text + UNSUBSCRIBE_PLACEHOLDER + after, signer)  # fmt: skip
+    template = MessageTemplate(
+        NewsletterSettings(),
+        1,
+        "Subject  with  spaces ",
+        html + UNSUBSCRIBE_PLACEHOLDER + after,
+        text + UNSUBSCRIBE_PLACEHOLDER + after,
+        signer,
+    )
     raw = template.build(Recipient("a@example.net", name, "tok", "1"))
     assert dkim.verify(raw, dnsfunc=dns_for(signer))
 
 
 PIECES = st.sampled_from(
-    [" ", "  ", "\t", " \t ", "\n", "\r\n", "\r", " \n", "\t\r\n", "\n\n", "a", "bc", "中文",
-     "模型" * 200, "word " * 120, "<p class='x'  style='a:  b'>", "</p>", "<a href='u  v'>",
-     "<pre>", "</pre>", ".", "\n.", UNSUBSCRIBE_PLACEHOLDER]
-)  # fmt: skip
+    [
+        " ",
+        "  ",
+        "\t",
+        " \t ",
+        "\n",
+        "\r\n",
+        "\r",
+        " \n",
+        "\t\r\n",
+        "\n\n",
+        "a",
+        "bc",
+        "中文",
+        "模型" * 200,
+        "word " * 120,
+        "<p class='x'  style='a:  b'>",
+        "</p>",
+        "<a href='u  v'>",
+        "<pre>",
+        "</pre>",
+        ".",
+        "\n.",
+        UNSUBSCRIBE_PLACEHOLDER,
+    ]
+)
 BODY = st.lists(PIECES, max_size=40).map("".join)
 
 
 @settings(max_examples=150, deadline=None)
-@given(html=BODY, text=BODY, after=BODY, token=st.text(min_size=1, max_size=90),
-       eightbit=st.booleans())  # fmt: skip
+@given(
+    html=BODY, text=BODY, after=BODY, token=st.text(min_size=1, max_size=90), eightbit=st.booleans()
+)
 def test_the_8bit_body_hash_is_dkimpys(
     key_pem: bytes, html: str, text: str, after: str, token: str, eightbit: bool
 ) -> None:
@@ -174,8 +214,14 @@ def test_the_8bit_body_hash_is_dkimpys(
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     signer = Signer(DOMAIN, SELECTOR, load_pem_private_key(key_pem, None))  # type: ignore[arg-type]
-    template = MessageTemplate(NewsletterSettings(), 1, "Subject", html + UNSUBSCRIBE_PLACEHOLDER
-                               + after, text + UNSUBSCRIBE_PLACEHOLDER + after, signer)  # fmt: skip
+    template = MessageTemplate(
+        NewsletterSettings(),
+        1,
+        "Subject",
+        html + UNSUBSCRIBE_PLACEHOLDER + after,
+        text + UNSUBSCRIBE_PLACEHOLDER + after,
+        signer,
+    )
     raw = template.build(Recipient("a@example.net", "Ann", token, "1"), eightbit=eightbit)
     assert dkim.verify(raw, dnsfunc=dns_for(signer))
 

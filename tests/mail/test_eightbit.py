@@ -116,8 +116,9 @@ def test_lines_that_start_with_a_dot_arrive_intact(server: SmtpServer) -> None:
 
 def _one_paper_edition(summary: str) -> tuple[MessageTemplate, str]:
     """The zh edition of an issue with one paper, and its HTML as composed."""
-    paper = Paper("2401.00001", "Long", "长", "https://arxiv.org/abs/2401.00001", summary,
-                  None, "d.md", 1)  # fmt: skip
+    paper = Paper(
+        "2401.00001", "Long", "长", "https://arxiv.org/abs/2401.00001", summary, None, "d.md", 1
+    )
     issue = IssueInfo(3, dt.date(2024, 7, 15), "0003-2024-07-15", [paper])
     edition = Renderer(NewsletterSettings()).edition(issue, "zh")
     settings = NewsletterSettings()

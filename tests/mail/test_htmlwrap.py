@@ -52,10 +52,16 @@ def test_text_breaks_at_a_space_with_ascii_beside_it() -> None:
 
 @pytest.mark.parametrize(
     ("opening", "closing"),
-    [(b"<pre>", b"</pre>"), (b"<textarea>", b"</textarea>"), (b"<script>", b"</script>"),
-     (b"<title>", b"</title>"), (b"<!-- ", b" -->"),
-     (b"<p style='white-space: pre-wrap'>", b"</p>"), (b"<pre><b>", b"</b></pre>")],
-)  # fmt: skip
+    [
+        (b"<pre>", b"</pre>"),
+        (b"<textarea>", b"</textarea>"),
+        (b"<script>", b"</script>"),
+        (b"<title>", b"</title>"),
+        (b"<!-- ", b" -->"),
+        (b"<p style='white-space: pre-wrap'>", b"</p>"),
+        (b"<pre><b>", b"</b></pre>"),
+    ],
+)
 def test_where_white_space_shows_nothing_breaks(opening: bytes, closing: bytes) -> None:
     assert wrap(opening + b"word " * 40 + closing, 100) is None
 
@@ -99,9 +105,27 @@ def test_a_line_with_no_place_to_break_gives_up() -> None:
 
 
 WORDS = st.sampled_from(
-    ["a", "bc", " ", "  ", "中", "文字", "。", "<b>", "</b>", '<a href="x y" title=\'p q\'>',
-     "</a>", "<br>", "&amp;", "\r\n", "<pre>", "</pre>", "<p style='white-space:pre'>", "</p>"]
-)  # fmt: skip
+    [
+        "a",
+        "bc",
+        " ",
+        "  ",
+        "中",
+        "文字",
+        "。",
+        "<b>",
+        "</b>",
+        "<a href=\"x y\" title='p q'>",
+        "</a>",
+        "<br>",
+        "&amp;",
+        "\r\n",
+        "<pre>",
+        "</pre>",
+        "<p style='white-space:pre'>",
+        "</p>",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -156,8 +180,9 @@ def chromium() -> Iterator[Any]:
     except ImportError:
         pytest.skip("selenium is not installed: pip install -e '.[test]'")
     if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver "
-                    "(.ci/run does)")  # fmt: skip
+        pytest.skip(
+            "Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -168,7 +193,7 @@ def chromium() -> Iterator[Any]:
         "--disable-background-networking",
         "--force-device-scale-factor=1",
     ):
-        options.add_argument(flag)  # fmt: skip
+        options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     yield driver
     driver.quit()
@@ -176,8 +201,10 @@ def chromium() -> Iterator[Any]:
 
 def _laid_out(driver: Any, html: bytes, page: Path, width: int) -> tuple[int, list[Any]]:
     page.write_bytes(html)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})  # fmt: skip
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
     driver.get(page.as_uri())
     height, places = driver.execute_script(PLACES)
     return int(height), places

@@ -53,8 +53,18 @@ def rfc2047_decoded(raw: bytes, field: str) -> str:
     return str(make_header(decode_header(value)))
 
 
-FIELDS = ["To", "Date", "Message-ID", "List-Unsubscribe", "From", "Subject", "MIME-Version",
-          "List-Id", "List-Unsubscribe-Post", "Content-Type"]  # fmt: skip
+FIELDS = [
+    "To",
+    "Date",
+    "Message-ID",
+    "List-Unsubscribe",
+    "From",
+    "Subject",
+    "MIME-Version",
+    "List-Id",
+    "List-Unsubscribe-Post",
+    "Content-Type",
+]
 
 
 def test_a_name_with_cr_lf_adds_no_header() -> None:
@@ -69,10 +79,14 @@ def test_a_name_with_cr_lf_adds_no_header() -> None:
 
 def test_no_stored_value_can_break_a_header_line() -> None:
     raw = template().build(
-        Recipient("ann@example.org\r\nBcc: x@evil.example", "Ann\nCc: y@evil.example",
-                  "tok\r\nBcc: z@evil.example", "7\r\nX-Evil: 1"),
+        Recipient(
+            "ann@example.org\r\nBcc: x@evil.example",
+            "Ann\nCc: y@evil.example",
+            "tok\r\nBcc: z@evil.example",
+            "7\r\nX-Evil: 1",
+        ),
         DATE,
-    )  # fmt: skip
+    )
     header_lines(raw)
     message = parse_message(raw)
     assert list(message.keys()) == FIELDS
@@ -136,27 +150,50 @@ def test_lone_surrogates_from_a_command_line_do_not_break_the_build() -> None:
 
 
 PIECES = st.sampled_from(
-    [" ", "\t", "\n", "\r\n", "\r", "a", "中文", "模型" * 200, "word " * 120, ".", "\n.",
-     "<p class='x' style='a: b'>", "</p>", "<pre>", "</pre>", "\x00", UNSUBSCRIBE_PLACEHOLDER]
-)  # fmt: skip
+    [
+        " ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "a",
+        "中文",
+        "模型" * 200,
+        "word " * 120,
+        ".",
+        "\n.",
+        "<p class='x' style='a: b'>",
+        "</p>",
+        "<pre>",
+        "</pre>",
+        "\x00",
+        UNSUBSCRIBE_PLACEHOLDER,
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(html=st.lists(PIECES, max_size=30).map("".join),
-       text=st.lists(PIECES, max_size=30).map("".join), eightbit=st.booleans())  # fmt: skip
+@given(
+    html=st.lists(PIECES, max_size=30).map("".join),
+    text=st.lists(PIECES, max_size=30).map("".join),
+    eightbit=st.booleans(),
+)
 def test_either_encoding_decodes_to_what_was_composed(html: str, text: str, eightbit: bool) -> None:
     """8-bit where it can go so (lines within 998, no NUL), else base64: either way the
     parts decode to the composed text with the reader's link, CRLF line ends."""
     html, text = html + UNSUBSCRIBE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER + text
-    raw = template_of(html, text).build(Recipient("ann@example.org", "Ann", "T0k3n", "7"),
-                                        DATE, eightbit)  # fmt: skip
+    raw = template_of(html, text).build(
+        Recipient("ann@example.org", "Ann", "T0k3n", "7"), DATE, eightbit
+    )
     assert raw.count(b"\n") == raw.count(b"\r") == raw.count(b"\r\n")
     assert max(map(len, raw.split(b"\r\n"))) <= 998
     link = unsubscribe_url(SETTINGS, "T0k3n")
     message = parse_message(raw)
     plain, rich = message.iter_parts()
-    canonical = {kind: re.sub("\r\n|\r|\n", "\r\n", value.replace(UNSUBSCRIBE_PLACEHOLDER, link))
-                 for kind, value in (("text", text), ("html", html))}  # fmt: skip
+    canonical = {
+        kind: re.sub("\r\n|\r|\n", "\r\n", value.replace(UNSUBSCRIBE_PLACEHOLDER, link))
+        for kind, value in (("text", text), ("html", html))
+    }
     assert plain.get_content() == canonical["text"]
     if rich["Content-Transfer-Encoding"] == "8bit":
         assert eightbit and "\x00" not in html

@@ -21,7 +21,9 @@ from tests.smtpd import SmtpServer, free_port, wait_until
 
 
 def site(workspace: Path, port: int) -> Config:
-    write_config(workspace, f"""
+    write_config(
+        workspace,
+        f"""
         [newsletter]
         from = "论文周报 Digest <digest@example.org>"
         [smtp]
@@ -29,7 +31,8 @@ def site(workspace: Path, port: int) -> Config:
         port = {port}
         timeout = 5
         retry_delay = 0.01
-    """)  # fmt: skip
+    """,
+    )
     return load_config()
 
 
@@ -45,8 +48,14 @@ def store(config: Config) -> Iterator[Store]:
 
 
 def put(store: Store, config: Config, to: str = "reader@example.org", **extra: object) -> int:
-    mail = Mail(to=to, subject="Hello · 你好", text="Text · 文字\n", html="<p>HTML · 网页</p>",
-                to_name="李伟", kind="test")  # fmt: skip
+    mail = Mail(
+        to=to,
+        subject="Hello · 你好",
+        text="Text · 文字\n",
+        html="<p>HTML · 网页</p>",
+        to_name="李伟",
+        kind="test",
+    )
     with store.transaction() as db:
         return outbox.queue(db, config.newsletter, mail, **extra)  # type: ignore[arg-type]
 
@@ -114,9 +123,12 @@ def test_a_4xx_is_retried_with_the_same_message_id(
 
 @pytest.mark.parametrize(
     ("fault", "reply"),
-    [("recipient", "550 5.1.1 no such user"), ("data", "554 5.7.1 looks like spam"),
-     ("sender", "553 5.7.1 sender not allowed")],
-)  # fmt: skip
+    [
+        ("recipient", "550 5.1.1 no such user"),
+        ("data", "554 5.7.1 looks like spam"),
+        ("sender", "553 5.7.1 sender not allowed"),
+    ],
+)
 def test_a_permanent_5xx_marks_it_failed_with_the_reply(
     config: Config, store: Store, server: SmtpServer, fault: str, reply: str
 ) -> None:

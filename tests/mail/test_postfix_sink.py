@@ -55,8 +55,12 @@ class PostfixSink:
 
     def wait_for(self, count: int) -> list[Dumped]:
         """Until `count` transactions are dumped whole (each ends with its empty line)."""
-        wait_until(lambda: len(list(self.folder.iterdir())) >= count and all(
-            path.read_bytes().endswith(b"\n\n") for path in self.folder.iterdir()))  # fmt: skip
+        wait_until(
+            lambda: (
+                len(list(self.folder.iterdir())) >= count
+                and all(path.read_bytes().endswith(b"\n\n") for path in self.folder.iterdir())
+            )
+        )
         return self.dumps()
 
 
@@ -66,8 +70,11 @@ def _parse(dump: bytes) -> Dumped:
     while message.startswith(b"\t"):  # the rest of smtp-sink's own Received: field
         message = message.split(b"\n", 1)[1]
     records = dict(line.split(b": ", 1) for line in head.split(b"\n") if b": " in line)
-    rcpts = [line[len(b"X-Rcpt-Args: ") :].decode() for line in head.split(b"\n")
-             if line.startswith(b"X-Rcpt-Args: ")]  # fmt: skip
+    rcpts = [
+        line[len(b"X-Rcpt-Args: ") :].decode()
+        for line in head.split(b"\n")
+        if line.startswith(b"X-Rcpt-Args: ")
+    ]
     assert message.endswith(b"\n\n")
     return Dumped(records[b"X-Mail-Args"].decode(), rcpts, message[:-1])
 
@@ -84,8 +91,15 @@ def postfix_sink(request: pytest.FixtureRequest) -> Iterator[PostfixSink]:
         shutil.chown(folder, "postfix")
         user = ["-u", "postfix"]
     port = free_port()
-    command = [SMTP_SINK, *user, *([] if eightbit else ["-8"]), "-d", f"{folder}/m.",
-               f"127.0.0.1:{port}", "100"]  # fmt: skip
+    command = [
+        SMTP_SINK,
+        *user,
+        *([] if eightbit else ["-8"]),
+        "-d",
+        f"{folder}/m.",
+        f"127.0.0.1:{port}",
+        "100",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: process.poll() is not None or _answers(port), timeout=10)

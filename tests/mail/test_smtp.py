@@ -42,8 +42,10 @@ def test_replies_are_sorted_into_sent_failed_and_retry(
     server: SmtpServer, pipelining: bool
 ) -> None:
     server.handler.pipelining = pipelining
-    server.handler.replies = {"gone@example.org": ["550 5.1.1 unknown"],
-                              "busy@example.org": ["452 4.2.2 mailbox full"]}  # fmt: skip
+    server.handler.replies = {
+        "gone@example.org": ["550 5.1.1 unknown"],
+        "busy@example.org": ["452 4.2.2 mailbox full"],
+    }
     smtp = session(server.port)
     gone = smtp.send("a@example.org", "gone@example.org", b"Subject: x\r\n\r\nx\r\n")
     busy = smtp.send("a@example.org", "busy@example.org", b"Subject: x\r\n\r\nx\r\n")
@@ -68,7 +70,9 @@ def test_a_dropped_connection_is_retry_and_the_next_message_reconnects(
     assert smtp.send("a@example.org", "two@example.org", b"\r\ntwo\r\n").status == "sent"
     smtp.close()
     assert [item.recipient for item in server.handler.received] == [
-        "one@example.org", "two@example.org"]  # fmt: skip
+        "one@example.org",
+        "two@example.org",
+    ]
 
 
 def test_nothing_listening_is_unavailable() -> None:
@@ -81,10 +85,25 @@ def test_starttls_checks_the_servers_certificate(tmp_path: Path) -> None:
     """A self-signed certificate is refused: the default SSL context verifies it."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     with SmtpServer(tls_context=context) as server:

@@ -78,11 +78,17 @@ def test_minutes_hours_and_months() -> None:
 
 @pytest.mark.parametrize(
     ("macro", "first"),
-    [("@weekly", "Sun 2024-03-03 00:00"), ("@daily", "Fri 2024-03-01 00:00"),
-     ("@midnight", "Fri 2024-03-01 00:00"), ("@monthly", "Fri 2024-03-01 00:00"),
-     ("@hourly", "Fri 2024-03-01 00:00"), ("@yearly", "Wed 2025-01-01 00:00"),
-     ("@annually", "Wed 2025-01-01 00:00"), (" @WEEKLY ", "Sun 2024-03-03 00:00")],
-)  # fmt: skip
+    [
+        ("@weekly", "Sun 2024-03-03 00:00"),
+        ("@daily", "Fri 2024-03-01 00:00"),
+        ("@midnight", "Fri 2024-03-01 00:00"),
+        ("@monthly", "Fri 2024-03-01 00:00"),
+        ("@hourly", "Fri 2024-03-01 00:00"),
+        ("@yearly", "Wed 2025-01-01 00:00"),
+        ("@annually", "Wed 2025-01-01 00:00"),
+        (" @WEEKLY ", "Sun 2024-03-03 00:00"),
+    ],
+)
 def test_macros(macro: str, first: str) -> None:
     after = dt.datetime(2024, 3, 1, 4, 30, tzinfo=UTC)  # 23:30 on Feb 29 in New York
     assert runs(macro, after, 1)[0].startswith(first)

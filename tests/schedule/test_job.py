@@ -51,8 +51,11 @@ def test_the_job_finishes_an_interrupted_send_first(workspace: Path, server: Smt
     add_digest(site, "2024-07-19.md", "2408.00001")
     result = run_once(load_config())
     assert (result.outcome, result.issue, result.sent) == ("sent", 2, 1 + 3)
-    assert server.handler.count() == {"li.wei@example.org": 2, "ann@example.org": 2,
-                                      "bob@example.org": 2}  # fmt: skip
+    assert server.handler.count() == {
+        "li.wei@example.org": 2,
+        "ann@example.org": 2,
+        "bob@example.org": 2,
+    }
 
 
 def test_two_runs_never_overlap(workspace: Path, server: SmtpServer) -> None:
@@ -83,8 +86,10 @@ def test_a_scheduler_on_a_seconds_level_trigger_runs_the_job(
 
 def _record_run(site: Path, when: dt.datetime) -> None:
     with sqlite3.connect(site / "newsletter.db") as db:
-        db.execute("INSERT INTO runs (started_at, outcome) VALUES (?, 'sent')",
-                   (when.strftime("%Y-%m-%dT%H:%M:%SZ"),))  # fmt: skip
+        db.execute(
+            "INSERT INTO runs (started_at, outcome) VALUES (?, 'sent')",
+            (when.strftime("%Y-%m-%dT%H:%M:%SZ"),),
+        )
 
 
 def test_a_run_missed_while_the_machine_was_off_is_caught_up_once(
@@ -154,9 +159,11 @@ def test_schedule_next_and_crontab(workspace: Path) -> None:
 
 @pytest.mark.parametrize(
     ("table", "message"),
-    [('cron = "0 8 * *"', "schedule.cron: '0 8 * *' has 4 fields"),
-     ('timezone = "Mars/Olympus"', "schedule.timezone: 'Mars/Olympus' is not an IANA time zone")],
-)  # fmt: skip
+    [
+        ('cron = "0 8 * *"', "schedule.cron: '0 8 * *' has 4 fields"),
+        ('timezone = "Mars/Olympus"', "schedule.timezone: 'Mars/Olympus' is not an IANA time zone"),
+    ],
+)
 def test_a_wrong_schedule_is_one_line_and_exit_1(workspace: Path, table: str, message: str) -> None:
     (workspace / "newsletter.toml").write_text(f"[schedule]\n{table}\n")
     result = CliRunner().invoke(cli, ["schedule", "--next", "1"])

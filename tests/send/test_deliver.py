@@ -92,10 +92,11 @@ def test_temporary_and_permanent_refusals_and_a_dropped_connection(
     rows = dict(
         (address, (status, attempts, error))
         for address, status, attempts, error in ledger(
-            site, "SELECT s.email, d.status, d.attempts, d.error FROM deliveries d "
-            "JOIN subscribers s ON s.id = d.subscriber"
+            site,
+            "SELECT s.email, d.status, d.attempts, d.error FROM deliveries d "
+            "JOIN subscribers s ON s.id = d.subscriber",
         )
-    )  # fmt: skip
+    )
     assert rows["reader005@example.org"][:2] == ("failed", 1)
     assert "550 5.1.1 no such user" in str(rows["reader005@example.org"][2])
     assert rows["reader003@example.org"][:2] == ("sent", 2)
@@ -115,8 +116,11 @@ def test_a_recipient_refused_for_a_while_is_deferred_then_resumed(
     first = stopped.value.report
     assert (first.sent, first.deferred, first.complete) == (2, 1, False)
     assert ledger(site, "SELECT status FROM issues") == [("sending",)]
-    ann = ledger(site, "SELECT d.attempts, d.status FROM deliveries d JOIN subscribers s "
-                       "ON s.id = d.subscriber WHERE s.email = 'ann@example.org'")  # fmt: skip
+    ann = ledger(
+        site,
+        "SELECT d.attempts, d.status FROM deliveries d JOIN subscribers s "
+        "ON s.id = d.subscriber WHERE s.email = 'ann@example.org'",
+    )
     assert ann == [(3, "pending")]
     result = CliRunner().invoke(cli, ["send"])  # still refused: the run did not complete
     assert result.exit_code == 1
@@ -232,7 +236,10 @@ def test_a_dry_run_builds_every_message_and_sends_nothing(
     before = ledger(site, "SELECT * FROM issues"), ledger(site, "SELECT * FROM deliveries")
     report = dry_run(load_config())
     assert {name: sizes["recipients"] for name, sizes in report.editions.items()} == {
-        "zh": 1, "en": 1, "bilingual": 1}  # fmt: skip
+        "zh": 1,
+        "en": 1,
+        "bilingual": 1,
+    }
     assert report.warnings == []
     assert server.handler.count() == {}
     assert (

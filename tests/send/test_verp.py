@@ -43,9 +43,14 @@ def test_without_a_pattern_bounces_go_to_the_from_address(
 
 
 @pytest.mark.parametrize(
-    "pattern", ["bounces@example.org", "bounces@{token}.example.org", "b+{token}+{issue}@x.org",
-                "not an address {token}"],
-)  # fmt: skip
+    "pattern",
+    [
+        "bounces@example.org",
+        "bounces@{token}.example.org",
+        "b+{token}+{issue}@x.org",
+        "not an address {token}",
+    ],
+)
 def test_a_pattern_without_its_token_or_not_an_address_is_one_line(
     workspace: Path, pattern: str
 ) -> None:

@@ -9,13 +9,18 @@ from newsletter.core.model import PaperMeta
 from newsletter.store import Store, metadata
 
 META = PaperMeta(
-    arxiv_id="hep-th/9901001", version=2, title="A title", authors=("A. One", "李伟"),
-    abstract="First paragraph.\n\nSecond.", primary_category="hep-th",
-    categories=("hep-th", "gr-qc"), published=dt.datetime(1999, 1, 1, tzinfo=dt.UTC),
+    arxiv_id="hep-th/9901001",
+    version=2,
+    title="A title",
+    authors=("A. One", "李伟"),
+    abstract="First paragraph.\n\nSecond.",
+    primary_category="hep-th",
+    categories=("hep-th", "gr-qc"),
+    published=dt.datetime(1999, 1, 1, tzinfo=dt.UTC),
     updated=dt.datetime(1999, 2, 1, 12, 30, 5, tzinfo=dt.UTC),
     pdf_url="https://arxiv.org/pdf/hep-th/9901001v2",
     fetched_at=dt.datetime(2024, 7, 16, 8, 0, tzinfo=dt.UTC),
-)  # fmt: skip
+)
 
 
 def test_saved_metadata_reads_back_the_same() -> None:

@@ -37,11 +37,20 @@ PAGE_RULES = ("landmark-one-main", "region", "page-has-heading-one")
 a mail client shows the message inside its own page."""
 
 FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--no-first-run", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-extensions",
-    "--hide-scrollbars", "--force-device-scale-factor=1", f"--window-size=1000,{HEIGHT}",
-]  # fmt: skip
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+    f"--window-size=1000,{HEIGHT}",
+]
 """As root Chromium needs --no-sandbox; the rest keep it off a network it cannot reach."""
 
 
@@ -60,8 +69,10 @@ def unavailable() -> str | None:
     if not _binary("chromedriver"):
         return "ChromeDriver is not installed: apt-get install chromium-driver (.ci/run does)"
     if not AXE_JS.is_file():
-        return (f"axe-core is not installed ({AXE_JS}): "
-                "npm install --prefix .cache/npm axe-core (.ci/run does)")  # fmt: skip
+        return (
+            f"axe-core is not installed ({AXE_JS}): "
+            "npm install --prefix .cache/npm axe-core (.ci/run does)"
+        )
     return None
 
 
@@ -109,10 +120,17 @@ class Browser:
 
     def open(self, url: str, width: int = 1000, scheme: str = "light") -> None:
         """Load `url` in a viewport `width` px wide, preferring the `scheme` colours."""
-        self.cdp("Emulation.setDeviceMetricsOverride", width=width, height=HEIGHT,
-                 deviceScaleFactor=1, mobile=width < 600)  # fmt: skip
-        self.cdp("Emulation.setEmulatedMedia",
-                 features=[{"name": "prefers-color-scheme", "value": scheme}])  # fmt: skip
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=HEIGHT,
+            deviceScaleFactor=1,
+            mobile=width < 600,
+        )
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            features=[{"name": "prefers-color-scheme", "value": scheme}],
+        )
         self.driver.get(url)
 
     def axe(self, disable: tuple[str, ...] = ()) -> list[Violation]:
@@ -148,8 +166,13 @@ class Browser:
         parameters: dict[str, Any] = {"format": "png", "captureBeyondViewport": full_page}
         if full_page:
             size = self.cdp("Page.getLayoutMetrics")["cssContentSize"]
-            parameters["clip"] = {"x": 0, "y": 0, "width": size["width"],
-                                  "height": size["height"], "scale": 1}  # fmt: skip
+            parameters["clip"] = {
+                "x": 0,
+                "y": 0,
+                "width": size["width"],
+                "height": size["height"],
+                "scale": 1,
+            }
         shot = self.cdp("Page.captureScreenshot", **parameters)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))

@@ -33,8 +33,14 @@ def subscribe(
 ) -> httpx.Response:
     """Fill in the form as a browser would: its token, an empty honeypot (`headers`:
     what the browser says of where the form was)."""
-    data = {"csrf": form_token(client), "email": email, "name": name, "lang": lang,
-            "website": "", **extra}  # fmt: skip
+    data = {
+        "csrf": form_token(client),
+        "email": email,
+        "name": name,
+        "lang": lang,
+        "website": "",
+        **extra,
+    }
     return client.post("/subscribe", data=data, headers=headers)
 
 

@@ -87,9 +87,12 @@ def test_once_sent_the_issue_is_listed_with_its_papers_in_both_languages(web: We
 def test_newest_issue_comes_first(web: Web) -> None:
     send(load_config())
     # a second sent issue, as the store records it after next week's compose and send
-    ledger(web.site, "INSERT INTO issues (number, date, subject, folder, status, sent_at) "
-                     "VALUES (2, '2024-07-22', 'AI Paper Digest #2', '0002-2024-07-22', "
-                     "'sent', '2024-07-22T00:05:00Z')")  # fmt: skip
+    ledger(
+        web.site,
+        "INSERT INTO issues (number, date, subject, folder, status, sent_at) "
+        "VALUES (2, '2024-07-22', 'AI Paper Digest #2', '0002-2024-07-22', "
+        "'sent', '2024-07-22T00:05:00Z')",
+    )
     with web.client() as client:
         page = client.get("/").text
     assert page.index("Issue 2") < page.index("Issue 1")
@@ -102,8 +105,11 @@ def test_every_edition_page_is_the_issue_with_nobodys_link_in_it(web: Web) -> No
     with web.client() as client:
         pages = {edition: client.get(f"/issues/{FOLDER}/{edition}.html") for edition in EDITIONS}
         index = client.get("/").text
-    subjects = {"bilingual": "AI Paper Digest #1 · AI 论文周报 第1期",
-                "en": "AI Paper Digest #1", "zh": "AI 论文周报 第1期"}  # fmt: skip
+    subjects = {
+        "bilingual": "AI Paper Digest #1 · AI 论文周报 第1期",
+        "en": "AI Paper Digest #1",
+        "zh": "AI 论文周报 第1期",
+    }
     for edition, response in pages.items():
         assert response.status_code == 200, edition
         assert response.headers["content-type"] == "text/html; charset=utf-8"

@@ -47,8 +47,10 @@ def test_the_view_in_browser_link_resolves_to_a_file(web: Web) -> None:
     for received in web.smtp.handler.received:
         part = received.message.get_body(("html",))
         assert part is not None
-        link = re.search(r'<a href="([^"]+)"[^>]*>(?:<span[^>]*>)?(?:View in browser|在浏览器)',
-                         part.get_content())  # fmt: skip
+        link = re.search(
+            r'<a href="([^"]+)"[^>]*>(?:<span[^>]*>)?(?:View in browser|在浏览器)',
+            part.get_content(),
+        )
         assert link and link.group(1).startswith(web.base + "/")
         path = web.site / "public" / link.group(1).removeprefix(web.base + "/")
         assert path.is_file(), link.group(1)

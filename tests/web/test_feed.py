@@ -66,11 +66,21 @@ def test_the_feed_is_the_same_from_one_request_to_the_next(web: Web) -> None:
 
 def issue(number: int, sent: bool = True) -> ArchivedIssue:
     date = f"2024-{1 + number // 28:02d}-{1 + number % 28:02d}"
-    paper = ArchivedPaper(f"2407.{number:05d}", f"Paper <{number}> & co", f"论文 {number}",
-                          f"https://arxiv.org/abs/2407.{number:05d}")  # fmt: skip
-    return ArchivedIssue(number, date, f"#{number}", f"{number:04d}-{date}",
-                         "sent" if sent else "sending",
-                         f"{date}T00:30:00Z" if sent else None, (paper,))  # fmt: skip
+    paper = ArchivedPaper(
+        f"2407.{number:05d}",
+        f"Paper <{number}> & co",
+        f"论文 {number}",
+        f"https://arxiv.org/abs/2407.{number:05d}",
+    )
+    return ArchivedIssue(
+        number,
+        date,
+        f"#{number}",
+        f"{number:04d}-{date}",
+        "sent" if sent else "sending",
+        f"{date}T00:30:00Z" if sent else None,
+        (paper,),
+    )
 
 
 def test_the_feed_carries_the_newest_twenty_issues(workspace: Path) -> None:

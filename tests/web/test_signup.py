@@ -99,14 +99,20 @@ def test_subscribe_confirm_by_mail_and_receive_the_next_issue(web: Web) -> None:
     assert "Already confirmed" in again.text and "已确认" in again.text
     assert "not valid" not in again.text
     assert "New.Reader" not in again.text and "/preferences/" not in again.text  # nothing more
-    assert ledger(web.site, "SELECT status, lang, name FROM subscribers WHERE email = ?",
-                  "New.Reader@example.org") == [("active", "zh", "新读者")]  # fmt: skip
+    assert ledger(
+        web.site,
+        "SELECT status, lang, name FROM subscribers WHERE email = ?",
+        "New.Reader@example.org",
+    ) == [("active", "zh", "新读者")]
     assert pending_emails(web) == []
 
     report = send(load_config())
     assert (report.sent, report.complete) == (4, True)
-    [issue] = [r.message for r in web.smtp.handler.received
-               if r.recipient == "new.reader@example.org" and r.message["List-Id"]]  # fmt: skip
+    [issue] = [
+        r.message
+        for r in web.smtp.handler.received
+        if r.recipient == "new.reader@example.org" and r.message["List-Id"]
+    ]
     assert str(issue["Subject"]) == SUBJECTS["zh"]
 
 

@@ -18,8 +18,10 @@ from tests.smtpd import wait_until
 from tests.web.conftest import Web, stop_serve
 from tests.web.helpers import link_in
 
-ONE_CLICK = {"content": b"List-Unsubscribe=One-Click",
-             "headers": {"Content-Type": "application/x-www-form-urlencoded"}}  # fmt: skip
+ONE_CLICK = {
+    "content": b"List-Unsubscribe=One-Click",
+    "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+}
 
 
 def person(web: Web, email: str) -> tuple[str, str, str, str | None]:
@@ -88,8 +90,9 @@ def test_the_pages_button_unsubscribes_and_offers_to_come_back(sent: Web) -> Non
     with sent.client() as client:
         done = client.post(footer, data={})
         assert done.status_code == 200 and "Subscribe again" in done.text
-        back = client.post(footer.replace("/unsubscribe/", "/preferences/"),
-                           data={"action": "resubscribe"})  # fmt: skip
+        back = client.post(
+            footer.replace("/unsubscribe/", "/preferences/"), data={"action": "resubscribe"}
+        )
     assert back.status_code == 200 and "Welcome back" in back.text
     assert person(sent, "bob@example.org")[0] == "active"
 
@@ -123,8 +126,11 @@ def test_preferences_change_the_edition_and_name_for_the_next_issue(sent: Web) -
     compose(load_config())
     before = len(sent.smtp.handler.received)
     send(load_config())
-    [message] = [r.message for r in sent.smtp.handler.received[before:]
-                 if r.recipient == "li.wei@example.org"]  # fmt: skip
+    [message] = [
+        r.message
+        for r in sent.smtp.handler.received[before:]
+        if r.recipient == "li.wei@example.org"
+    ]
     assert message["Subject"] == "AI Paper Digest #2"  # the English edition now
     assert message["To"].addresses[0].display_name == "Wei"
 
