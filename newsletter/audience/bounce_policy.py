@@ -45,7 +45,7 @@ class Failure:
 
 
 def refused_at_send(
-    db: sqlite3.Connection, person: Subscriber, issue: int, reply: str, soft_limit: int
+    db: sqlite3.Connection, person: Subscriber, issue: int | None, reply: str, soft_limit: int
 ) -> str:
     """A refusal of one recipient during the send: read as a bounce would be."""
     status = status_in_reply(reply) or ("4.0.0" if reply[:1] == "4" else "5.0.0")
