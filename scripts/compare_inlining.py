@@ -2,12 +2,13 @@
 
     python scripts/compare_inlining.py OLD.html NEW.html
 
-Walks both documents in document order and compares, for each element, its tag, its
-`style` declarations (as property → value: names and values lowercased, white space
-collapsed, nothing else: `0px` and `0` differ here), its other attributes, and its
-own text (a `<style>` block's CSS included). Prints how many elements there are, how
-many differ, and each distinct difference with how many times it occurs. Exits 1 when
-something differs, as diff does.
+Walks both documents in document order, pairing elements by tag and first class (so
+that one added or dropped shows as that, not as a shift of all that follow), and
+compares each pair's `style` declarations (as property → value: names and values
+lowercased, white space collapsed, nothing else: `0px` and `0` differ here), its other
+attributes, and its own text (a `<style>` block's CSS included). Prints how many
+elements there are, how many differ, and each distinct difference with how many times
+it occurs. Exits 1 when something differs, as diff does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections import Counter
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,6 @@ def label(element: Any) -> str:
 
 
 def differences(old: Any, new: Any) -> list[str]:
-    if old.tag != new.tag:
-        return [f"{label(old)} became {label(new)}"]
     found = []
     for kind, before, after in (
         ("style", style(old), style(new)),
@@ -61,8 +61,10 @@ def differences(old: Any, new: Any) -> list[str]:
         after.pop("style", None)
         for name in sorted(set(before) | set(after)):
             if before.get(name) != after.get(name):
-                was, now = before.get(name, "(none)"), after.get(name, "(none)")
-                found.append(f"{label(old)}: {kind} {name}: {was!r} -> {now!r}")
+                was, now = (
+                    repr(side[name]) if name in side else "(none)" for side in (before, after)
+                )
+                found.append(f"{label(old)}: {kind} {name}: {was} -> {now}")
     if squeeze(old.text or "") != squeeze(new.text or ""):
         found.append(f"{label(old)}: its text differs")
     return found
@@ -76,14 +78,20 @@ def main() -> int:
     old, new = elements(args.old), elements(args.new)
     counted: Counter[str] = Counter()
     differing = 0
-    for before, after in zip(old, new, strict=False):
-        found = differences(before, after)
-        differing += bool(found)
-        counted.update(found)
-    if len(old) != len(new):
-        shorter = min(len(old), len(new))
-        counted[f"element count: {len(old)} -> {len(new)} (the first {shorter} compared)"] += 1
-    print(f"{args.old} -> {args.new}: {len(old)} elements, {differing} differ")
+    # Paired by tag and class, so that one element added or dropped (a <style> block)
+    # does not shift every element after it onto another.
+    matcher = SequenceMatcher(None, [label(e) for e in old], [label(e) for e in new], False)
+    for kind, i1, i2, j1, j2 in matcher.get_opcodes():
+        if kind == "equal":
+            for before, after in zip(old[i1:i2], new[j1:j2], strict=True):
+                found = differences(before, after)
+                differing += bool(found)
+                counted.update(found)
+            continue
+        differing += max(i2 - i1, j2 - j1)
+        counted.update(f"{label(element)} dropped" for element in old[i1:i2])
+        counted.update(f"{label(element)} added" for element in new[j1:j2])
+    print(f"{args.old} -> {args.new}: {len(old)} elements (new: {len(new)}), {differing} differ")
     for difference, times in counted.most_common():
         print(f"  {times:4d} x  {difference}")
     return 1 if counted else 0
