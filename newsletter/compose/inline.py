@@ -41,26 +41,17 @@ _MJML_STYLE = re.compile(
 
 
 def inline_css(html: str, template: str = "issue.mjml.j2") -> str:
-    """The HTML with its stylesheets' rules written onto its elements, the blocks kept.
-
-    The HTML is parsed here rather than by premailer, with `huge_tree`: libxml2 stops at
-    a text node over 10,000,000 bytes (a 10 MB paragraph), and its HTML parser "recovers"
-    by dropping the rest of the document, footer and unsubscribe link included.
-    """
+    """The HTML with its stylesheets' rules written onto its elements, the blocks kept."""
     from lxml import etree  # type: ignore[import-untyped]
     from premailer import Premailer  # type: ignore[import-untyped]
 
-    marked = _MJML_STYLE.sub(r'<style\g<attributes> data-premailer="ignore">', html)
-    parser = etree.HTMLParser(huge_tree=True)
-    document = etree.fromstring(marked.strip(), parser)
-    fatal = [error for error in parser.error_log if error.level == etree.ErrorLevels.FATAL]
-    if document is None or fatal:
-        reason = fatal[0].message if fatal else "empty document"
-        raise TemplateError(f"{template}: the HTML cannot be parsed for inlining: {reason}")
+    document = _parse(html, template)
     inliner = Premailer(document, **OPTIONS)  # (its options quiet cssutils from here on)
     for style in document.iter("style"):
         if style.get("data-premailer") != "ignore" and (problem := _css_problem(style.text or "")):
             raise TemplateError(f"{template}: a stylesheet (<mj-style>) {problem}")
+    # premailer lets an element's own declarations beat everything: it runs without
+    # them, and they are put back as CSS says.
     own = {element: element.get("style") for element in document.iter() if element.get("style")}
     for element in own:
         element.set("style", "")  # emptied, not removed: the attribute keeps its place
@@ -71,6 +62,25 @@ def inline_css(html: str, template: str = "issue.mjml.j2") -> str:
         style.attrib.pop("data-premailer", None)  # premailer skips a media="…" block unread
     inlined: bytes = etree.tostring(document, method="html", pretty_print=True, encoding="utf-8")
     return "<!doctype html>\n" + inlined.decode("utf-8")  # MRML's doctype, as MRML writes it
+
+
+def _parse(html: str, template: str) -> Any:
+    """The document, MJML's blocks marked for premailer to skip.
+
+    Parsed here rather than by premailer, with `huge_tree`: libxml2 stops at a text node
+    over 10,000,000 bytes (a 10 MB paragraph), and its HTML parser "recovers" by
+    dropping the rest of the document, footer and unsubscribe link included.
+    """
+    from lxml import etree
+
+    marked = _MJML_STYLE.sub(r'<style\g<attributes> data-premailer="ignore">', html)
+    parser = etree.HTMLParser(huge_tree=True)
+    document = etree.fromstring(marked.strip(), parser)
+    fatal = [error for error in parser.error_log if error.level == etree.ErrorLevels.FATAL]
+    if document is None or fatal:
+        reason = fatal[0].message if fatal else "empty document"
+        raise TemplateError(f"{template}: the HTML cannot be parsed for inlining: {reason}")
+    return document
 
 
 def _put_back(inliner: Any, element: Any, own: str) -> None:
