@@ -1,9 +1,9 @@
 """Stage 3, compose: unsent papers in, an issue folder in `issues/` out.
 
 `issue.py` picks the papers and records the issue; `render.py` turns them into
-three editions (Jinja2 -> MJML -> mjml-python -> HTML -> inlined CSS, and text),
-with `paper_view.py` (what an edition shows of a paper), `inline.py` (the CSS
-written into the HTML), `mjml_check.py`, `markup.py` and `textlayout.py`;
+three editions (Jinja2 -> MJML -> mjml-python -> HTML -> premailer, and text),
+with `paper_view.py` (what an edition shows of a paper), `inline.py` (premailer
+set up for email), `mjml_check.py`, `markup.py` and `textlayout.py`;
 `folder.py` writes and reads issue folders, the archive `send` mails from.
 """
 

@@ -1,12 +1,12 @@
-"""The rendering pipeline: papers → Jinja2 → MJML → mjml-python → HTML → inlined CSS.
+"""The rendering pipeline: papers → Jinja2 → MJML → mjml-python → HTML → premailer.
 
 Read top to bottom, this is what `compose` does to each edition of an issue:
 
 1. `Renderer.mjml` renders `issue.mjml.j2` with Jinja2 (autoescape on, undefined
    names are errors) and checks the MJML, since mjml-python lets typos through;
 2. `compile_mjml` compiles it with mjml-python (no web fonts, nothing remote);
-3. `inline_css` inlines the CSS (`inline.py`), keeping `!important` (MJML's
-   phone layout needs it), the media queries and MRML's doctype;
+3. `inline_css` inlines the CSS with premailer (`inline.py`), keeping `!important`
+   (MJML's phone layout needs it), the media queries and MRML's doctype;
 4. `Renderer.text` renders `issue.txt.j2`, the plain-text alternative, from the
    same data (never scraped from the HTML).
 

@@ -303,6 +303,17 @@ def test_mjml_that_does_not_compile_is_a_template_error(tmp_path: Path) -> None:
         render_with(folder)
 
 
+def test_a_stylesheet_that_does_not_parse_is_one_error_not_an_unstyled_email(
+    tmp_path: Path,
+) -> None:
+    brace = ".meta { margin: 0; font-size: 13px; line-height: 1.6; color: #4b5563; }"
+    folder = broken_workspace(tmp_path, "partials/head.mjml.j2", brace, brace[:-1])
+    with pytest.raises(TemplateError) as caught:
+        render_with(folder)
+    assert str(caught.value).startswith("issue.mjml.j2: a stylesheet (<mj-style>) does not parse: ")
+    assert "\n" not in str(caught.value)
+
+
 def test_a_workspace_template_overrides_the_packaged_one(tmp_path: Path) -> None:
     folder = broken_workspace(
         tmp_path, "partials/footer.mjml.j2", "because you subscribed", "because you asked for it"
