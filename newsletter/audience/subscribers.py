@@ -16,7 +16,6 @@ Adding them back takes `resubscribe=True` (`--resubscribe`), for when they ask.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import re
@@ -26,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.model import EDITIONS, Subscriber
 from newsletter.core.text import shorten
@@ -224,7 +224,7 @@ def remove(store: Store, email: str) -> str:
     counts; a delivery still pending is skipped. A sign-up waiting for confirmation
     is deleted with its link, and every outbox message to the address with it.
     """
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = clock.stamp()
     with store.transaction() as db:
         subscriber = rows.find(db, email)
         waiting = pending.find(db, email.strip(), now)

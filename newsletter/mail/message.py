@@ -38,6 +38,7 @@ from email.header import Header
 from urllib.parse import quote, urlsplit
 
 from newsletter.config import NewsletterSettings
+from newsletter.core import clock
 from newsletter.mail.body import PLACEHOLDER, Part, canonical_lines, encode
 from newsletter.mail.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
 from newsletter.mail.smtp import END_OF_DATA, Mail, dot_stuffed
@@ -135,7 +136,7 @@ class MessageTemplate:
     def mail(self, recipient: Recipient, eightbit: bool = True) -> Mail:
         """The message as SMTP DATA carries it; an 8-bit one knows how to build itself
         again in base64 for a session whose server does not offer 8BITMIME (smtp.py)."""
-        return self._mail(recipient, email.utils.formatdate(localtime=True), eightbit)
+        return self._mail(recipient, clock.mail_date(), eightbit)
 
     def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> Mail:
         wire, is_eightbit = self._build(recipient, date, eightbit, wire=True)
@@ -156,7 +157,7 @@ class MessageTemplate:
         ).encode()
         personal = {
             "To": b"To: " + _recipient_header(recipient).encode(),
-            "Date": b"Date: " + (date or email.utils.formatdate(localtime=True)).encode(),
+            "Date": b"Date: " + (date or clock.mail_date()).encode(),
             "Message-ID": b"Message-ID: " + self.message_id(recipient).encode(),
             "List-Unsubscribe": b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
         }

@@ -39,6 +39,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from newsletter.config import Config, NewsletterSettings
+from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.mail.message import header_safe, sender_domain
 from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
@@ -99,7 +100,7 @@ def build(settings: NewsletterSettings, message: OutboxMessage, date: str | None
     name, address = header_safe(message.recipient_name), smtp_address(message.recipient)
     mail["To"] = Address(name, addr_spec=address)
     mail["Subject"] = header_safe(message.subject)
-    mail["Date"] = date or email.utils.formatdate(localtime=True)
+    mail["Date"] = date or clock.mail_date()
     mail["Message-ID"] = message.message_id
     for name, value in message.headers.items():
         mail[name] = header_safe(value)
@@ -229,6 +230,6 @@ def _record(
 
 def forget_done(store: Store) -> None:
     """Forget sent and failed messages after KEEP_DAYS."""
-    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=KEEP_DAYS)
+    before = clock.now() - dt.timedelta(days=KEEP_DAYS)
     with store.transaction() as db:
-        rows.purge_done(db, before.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        rows.purge_done(db, clock.stamp(before))
