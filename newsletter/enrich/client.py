@@ -26,7 +26,7 @@ from typing import ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from newsletter.config import ArxivSettings
-from newsletter.core import clock
+from newsletter.core import backoff, clock
 from newsletter.core.errors import ArxivError
 from newsletter.enrich.atom import MAX_BYTES, Feed, parse_feed
 
@@ -106,7 +106,7 @@ class ArxivClient:
 
     def _pause(self, attempt: int, server_asks: float) -> float:
         """Seconds after try `attempt`: the delay, doubling, or what the server asks."""
-        delay = self.settings.retry_delay * 2.0 ** (attempt - 1)
+        delay = backoff.delay(attempt, self.settings.retry_delay)
         return max(delay, min(server_asks, MAX_RETRY_AFTER))
 
     def _get(self, url: str) -> bytes:

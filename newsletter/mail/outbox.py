@@ -39,7 +39,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from newsletter.config import Config, NewsletterSettings
-from newsletter.core import clock
+from newsletter.core import backoff, clock
 from newsletter.core.errors import NewsletterError
 from newsletter.mail.message import header_safe, sender_domain
 from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
@@ -144,7 +144,7 @@ class Sender:
         self.session = SmtpSession(config.smtp, config.smtp_password)
         self.envelope_from = email.utils.parseaddr(config.newsletter.from_)[1]
         self.lease = max(120.0, 10 * config.smtp.timeout)  # longer than any one try can take
-        self.pause = 0.0  # the loop's own back-off while the server is away
+        self.downs = 0  # tries in a row the server was away for: the loop's own back-off
         self.housekept = 0.0
 
     def run(self, store: Store) -> None:
@@ -168,10 +168,10 @@ class Sender:
         self.record(store, message, outcome)
         if outcome.status == "retry" and self.session.connection is None:
             # The server went away or cannot be reached (not one recipient's 4xx): wait.
-            self.pause = min(max(self.pause * 2, self.config.smtp.retry_delay), MAX_DELAY)
-            self.stop.wait(self.pause)
+            self.downs += 1
+            self.stop.wait(backoff.delay(self.downs, self.config.smtp.retry_delay, MAX_DELAY))
         else:
-            self.pause = 0.0
+            self.downs = 0
         return True
 
     def offer(self, message: OutboxMessage) -> Outcome:
@@ -203,8 +203,9 @@ class Sender:
             )
 
     def retry_at(self, message: OutboxMessage) -> float:
-        delay = self.config.smtp.retry_delay * 2.0 ** max(0, message.attempts - 1)
-        return self.clock() + min(delay, MAX_DELAY)
+        return self.clock() + backoff.delay(
+            message.attempts, self.config.smtp.retry_delay, MAX_DELAY
+        )
 
     def close(self) -> None:
         self.session.close()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.audience.bounce_policy import refused_at_send
 from newsletter.config import Config
+from newsletter.core import backoff
 from newsletter.mail.message import MessageTemplate, Recipient
 from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.send.journal import Journal, Recorded
@@ -171,7 +172,7 @@ class Workers:
         attempts, outcome = 0, Outcome("retry", "not tried")
         smtp = self.config.smtp
         for attempt in range(smtp.retries + 1):
-            if attempt and self.stop.wait(smtp.retry_delay * 2 ** (attempt - 1)):
+            if attempt and self.stop.wait(backoff.delay(attempt, smtp.retry_delay)):
                 break
             if not self.limiter.wait():
                 break
