@@ -39,14 +39,12 @@ from urllib.parse import quote, urlsplit
 
 from newsletter.config import NewsletterSettings
 from newsletter.core import clock
+from newsletter.core.text import header_safe
 from newsletter.mail.body import PLACEHOLDER, Part, canonical_lines, encode
 from newsletter.mail.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
 from newsletter.mail.smtp import END_OF_DATA, Mail, dot_stuffed
 
 CRLF = b"\r\n"
-# Control characters (C0, DEL, C1), Unicode line and paragraph separators, and lone
-# surrogates: none belongs in a header, whatever the store says.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*")
 PLAIN_PHRASE_MAX = 60  # a longer ASCII display name is folded as encoded-words too
 WORD_BYTES = 42  # UTF-8 bytes per encoded-word: "=?utf-8?b?" + 56 + "?=" is 68 characters
@@ -241,13 +239,6 @@ def _boundary(issue: int, *bodies: bytes) -> bytes:
         digest = hashlib.sha256(digest.encode()).hexdigest()
         boundary = f"=_newsletter_{issue}_{digest[:24]}".encode()
     return boundary
-
-
-def header_safe(value: str) -> str:
-    """`value` with each run of characters that could break a header line made one space."""
-    if value.isprintable():  # the common case, checked in C
-        return value
-    return _UNSAFE.sub(" ", value)
 
 
 def _recipient_header(recipient: Recipient) -> str:

@@ -41,7 +41,8 @@ from email.message import EmailMessage
 from newsletter.config import Config, NewsletterSettings
 from newsletter.core import backoff, clock
 from newsletter.core.errors import NewsletterError
-from newsletter.mail.message import header_safe, sender_domain
+from newsletter.core.text import header_safe
+from newsletter.mail.message import sender_domain
 from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.store import Store
 from newsletter.store import outbox as rows
