@@ -64,7 +64,7 @@ from newsletter.store.pending import Pending
 if TYPE_CHECKING:
     import jinja2
 
-    from newsletter.mail.outbox import Mail
+    from newsletter.mail.outbox import QueuedMail
 
 EMAIL_MAX = 254  # RFC 5321's limit on a path; email-validator agrees
 RESEND_AFTER = dt.timedelta(minutes=10)  # a pending address is mailed again after this
@@ -97,7 +97,7 @@ class Limited(NewsletterError):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SignupOutcome:
     """What `request` did: `mailed`, or nothing because the address is `pending`
     (mailed recently or often enough), `active` or `suppressed` (the same work done)."""
 
@@ -133,7 +133,7 @@ def request(
     name: str,
     lang: str,
     at: dt.datetime | None = None,
-) -> Outcome:
+) -> SignupOutcome:
     """Ask to subscribe `email` (already `clean`): a pending subscription and its
     confirmation message, or nothing, by what the address is, in the same time.
     Limited("busy") past `web.confirmations_per_hour` requests this hour (counted
@@ -158,7 +158,7 @@ def request(
                 db, stand_in, name, lang, _token_hash(token), stamp, clock.stamp(expires)
             )
             _queue(db, config, mail, expires)
-    return Outcome(status)
+    return SignupOutcome(status)
 
 
 def _what_to_do(db: sqlite3.Connection, email: str, at: dt.datetime) -> str:
@@ -257,9 +257,9 @@ def form_token_valid(store: Store, token: str, at: float | None = None) -> bool:
 
 def _confirmation(
     config: Config, email: str, name: str, lang: str, token: str, expires: dt.datetime
-) -> Mail:
+) -> QueuedMail:
     """The confirmation message for `email`, its link carrying `token`."""
-    from newsletter.mail.outbox import Mail
+    from newsletter.mail.outbox import QueuedMail
 
     settings = config.newsletter
     link = f"{settings.base_url.rstrip('/')}/confirm/{quote(token, safe='')}"
@@ -276,7 +276,7 @@ def _confirmation(
     subject = (
         f"Confirm your subscription to {settings.title_en} · 请确认订阅《{settings.title_zh}》"
     )
-    return Mail(
+    return QueuedMail(
         to=email,
         to_name=name,
         subject=subject,
@@ -287,7 +287,7 @@ def _confirmation(
     )
 
 
-def _queue(db: sqlite3.Connection, config: Config, mail: Mail, expires: dt.datetime) -> None:
+def _queue(db: sqlite3.Connection, config: Config, mail: QueuedMail, expires: dt.datetime) -> None:
     from newsletter.mail.outbox import queue
 
     queue(db, config.newsletter, mail, give_up_at=expires.timestamp())

@@ -42,7 +42,7 @@ from newsletter.core import clock
 from newsletter.core.text import header_safe
 from newsletter.mail.body import PLACEHOLDER, Part, canonical_lines, encode
 from newsletter.mail.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
-from newsletter.mail.smtp import END_OF_DATA, Mail, dot_stuffed
+from newsletter.mail.smtp import END_OF_DATA, SmtpMessage, dot_stuffed
 
 CRLF = b"\r\n"
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*")
@@ -131,17 +131,17 @@ class MessageTemplate:
         `eightbit`, else in base64."""
         return self._build(recipient, date, eightbit, wire=False)[0]
 
-    def mail(self, recipient: Recipient, eightbit: bool = True) -> Mail:
+    def mail(self, recipient: Recipient, eightbit: bool = True) -> SmtpMessage:
         """The message as SMTP DATA carries it; an 8-bit one knows how to build itself
         again in base64 for a session whose server does not offer 8BITMIME (smtp.py)."""
         return self._mail(recipient, clock.mail_date(), eightbit)
 
-    def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> Mail:
+    def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> SmtpMessage:
         wire, is_eightbit = self._build(recipient, date, eightbit, wire=True)
         return (
-            Mail(wire, functools.partial(self._mail, recipient, date, False))
+            SmtpMessage(wire, functools.partial(self._mail, recipient, date, False))
             if is_eightbit
-            else Mail(wire)
+            else SmtpMessage(wire)
         )
 
     def _build(

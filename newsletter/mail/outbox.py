@@ -43,7 +43,7 @@ from newsletter.core import backoff, clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.text import header_safe
 from newsletter.mail.message import sender_domain
-from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
+from newsletter.mail.smtp import SmtpResult, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.store import Store
 from newsletter.store import outbox as rows
 from newsletter.store.outbox import OutboxMessage
@@ -57,7 +57,7 @@ log = logging.getLogger("newsletter.outbox")
 
 
 @dataclass(frozen=True)
-class Mail:
+class QueuedMail:
     """A message to queue: to whom, its subject and bodies, and any extra headers."""
 
     to: str
@@ -72,7 +72,7 @@ class Mail:
 def queue(
     db: sqlite3.Connection,
     settings: NewsletterSettings,
-    mail: Mail,
+    mail: QueuedMail,
     give_up_at: float | None = None,
     now: float | None = None,
 ) -> int:
@@ -175,17 +175,17 @@ class Sender:
             self.downs = 0
         return True
 
-    def offer(self, message: OutboxMessage) -> Outcome:
+    def offer(self, message: OutboxMessage) -> SmtpResult:
         try:
             data = build(self.config.newsletter, message)
         except (ValueError, TypeError) as error:  # a header the email package refuses
-            return Outcome("failed", f"cannot build the message: {error}")
+            return SmtpResult("failed", f"cannot build the message: {error}")
         try:
             return self.session.send(self.envelope_from, smtp_address(message.recipient), data)
         except SmtpUnavailable as error:
-            return Outcome("retry", str(error))
+            return SmtpResult("retry", str(error))
 
-    def record(self, store: Store, message: OutboxMessage, outcome: Outcome) -> None:
+    def record(self, store: Store, message: OutboxMessage, outcome: SmtpResult) -> None:
         """Write what became of `message`, at once; a store that cannot be written is
         tried again until it can (or the loop stops: the claim's lease then lets
         another loop take it up)."""
@@ -213,7 +213,7 @@ class Sender:
 
 
 def _record(
-    db: sqlite3.Connection, message: OutboxMessage, outcome: Outcome, retry_at: float
+    db: sqlite3.Connection, message: OutboxMessage, outcome: SmtpResult, retry_at: float
 ) -> None:
     if outcome.status == "sent":
         rows.mark_sent(db, message.id, message.claim)
