@@ -55,7 +55,7 @@ from newsletter.audience.subscribers import (
     normalise_name,
 )
 from newsletter.config import Config
-from newsletter.core import templates
+from newsletter.core import clock, templates
 from newsletter.core.errors import NewsletterError
 from newsletter.core.model import EDITIONS, Subscriber
 from newsletter.store import Store, bounces, limits, pending
@@ -64,7 +64,7 @@ from newsletter.store.pending import Pending
 if TYPE_CHECKING:
     import jinja2
 
-    from newsletter.mail.outbox import Mail
+    from newsletter.mail.outbox import QueuedMail
 
 EMAIL_MAX = 254  # RFC 5321's limit on a path; email-validator agrees
 RESEND_AFTER = dt.timedelta(minutes=10)  # a pending address is mailed again after this
@@ -97,7 +97,7 @@ class Limited(NewsletterError):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SignupOutcome:
     """What `request` did: `mailed`, or nothing because the address is `pending`
     (mailed recently or often enough), `active` or `suppressed` (the same work done)."""
 
@@ -133,13 +133,13 @@ def request(
     name: str,
     lang: str,
     at: dt.datetime | None = None,
-) -> Outcome:
+) -> SignupOutcome:
     """Ask to subscribe `email` (already `clean`): a pending subscription and its
     confirmation message, or nothing, by what the address is, in the same time.
     Limited("busy") past `web.confirmations_per_hour` requests this hour (counted
     and asked before anything else, so that answer does not depend on the address)."""
-    at = at or now()
-    hour, stamp = _hour(at), _iso(at)
+    at = at or clock.now()
+    hour, stamp = _hour(at), clock.stamp(at)
     token = new_token()
     expires = at + dt.timedelta(days=config.web.confirm_days)
     mail = _confirmation(config, email, name, lang, token, expires)
@@ -154,22 +154,24 @@ def request(
         # pending one would take longer than adding a row, and tell it apart).
         stand_in = email if mailed else f"{token}@stand-in.invalid"
         with store.transaction(commit=mailed):
-            pending.upsert(db, stand_in, name, lang, _token_hash(token), stamp, _iso(expires))
+            pending.upsert(
+                db, stand_in, name, lang, _token_hash(token), stamp, clock.stamp(expires)
+            )
             _queue(db, config, mail, expires)
-    return Outcome(status)
+    return SignupOutcome(status)
 
 
 def _what_to_do(db: sqlite3.Connection, email: str, at: dt.datetime) -> str:
     """`mailed` if `email` is to be mailed now, else why not: from one read that
     costs the same whatever it finds, and times compared as text (no parsing that
     only some addresses would need)."""
-    known = pending.standing(db, email, address_hash(email), _iso(at))
+    known = pending.standing(db, email, address_hash(email), clock.stamp(at))
     if known.suppressed:
         return "suppressed"
     if known.status == "active":
         return "active"
     if known.mails is not None and (
-        known.mails >= MAX_MAILS or (known.mailed_at or "") > _iso(at - RESEND_AFTER)
+        known.mails >= MAX_MAILS or (known.mailed_at or "") > clock.stamp(at - RESEND_AFTER)
     ):
         return "pending"
     return "mailed"
@@ -186,7 +188,7 @@ def confirmation(store: Store, token: str, at: dt.datetime | None = None) -> Pen
     """The live subscription `token` confirms, pending or `confirmed` (changes nothing)."""
     if not _TOKEN.fullmatch(token):
         return None
-    return pending.find_by_token(store.db, _token_hash(token), _iso(at or now()))
+    return pending.find_by_token(store.db, _token_hash(token), clock.stamp(at))
 
 
 def confirm(store: Store, token: str, at: dt.datetime | None = None) -> Subscriber | None:
@@ -196,7 +198,7 @@ def confirm(store: Store, token: str, at: dt.datetime | None = None) -> Subscrib
     token used already (kept until it would have expired)."""
     if not _TOKEN.fullmatch(token):
         return None
-    stamp = _iso(at or now())
+    stamp = clock.stamp(at)
     with store.transaction() as db:
         waiting = pending.find_by_token(db, _token_hash(token), stamp)
         if waiting is None:
@@ -215,22 +217,22 @@ def confirm(store: Store, token: str, at: dt.datetime | None = None) -> Subscrib
 def purge_expired(store: Store, at: dt.datetime | None = None) -> int:
     """Forget the pending subscriptions whose confirmation time ran out."""
     with store.transaction() as db:
-        return pending.purge_expired(db, _iso(at or now()))
+        return pending.purge_expired(db, clock.stamp(at))
 
 
 def pending_listing(store: Store) -> list[Pending]:
-    return pending.listing(store.db, _iso(now()))
+    return pending.listing(store.db, clock.stamp())
 
 
 def pending_count(store: Store) -> int:
-    return pending.count(store.db, _iso(now()))
+    return pending.count(store.db, clock.stamp())
 
 
 def count_client(store: Store, config: Config, client: str, at: dt.datetime | None = None) -> None:
     """Count one request from `client` (an IP address) this hour; Limited("client")
     past `web.signups_per_client_per_hour`. An IPv6 client counts by its /64 (one
     machine usually holds a whole /64), and only a keyed hash of it is stored."""
-    at = at or now()
+    at = at or clock.now()
     key = hmac.new(_key(store), _network(client).encode(), hashlib.sha256).hexdigest()[:32]
     with store.transaction() as db:
         count = limits.bump(db, f"client:{key}", _hour(at))
@@ -253,15 +255,11 @@ def form_token_valid(store: Store, token: str, at: float | None = None) -> bool:
     return -60 <= age <= FORM_MAX_AGE and hmac.compare_digest(signature, _sign(store, issued))
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _confirmation(
     config: Config, email: str, name: str, lang: str, token: str, expires: dt.datetime
-) -> Mail:
+) -> QueuedMail:
     """The confirmation message for `email`, its link carrying `token`."""
-    from newsletter.mail.outbox import Mail
+    from newsletter.mail.outbox import QueuedMail
 
     settings = config.newsletter
     link = f"{settings.base_url.rstrip('/')}/confirm/{quote(token, safe='')}"
@@ -278,7 +276,7 @@ def _confirmation(
     subject = (
         f"Confirm your subscription to {settings.title_en} · 请确认订阅《{settings.title_zh}》"
     )
-    return Mail(
+    return QueuedMail(
         to=email,
         to_name=name,
         subject=subject,
@@ -289,7 +287,7 @@ def _confirmation(
     )
 
 
-def _queue(db: sqlite3.Connection, config: Config, mail: Mail, expires: dt.datetime) -> None:
+def _queue(db: sqlite3.Connection, config: Config, mail: QueuedMail, expires: dt.datetime) -> None:
     from newsletter.mail.outbox import queue
 
     queue(db, config.newsletter, mail, give_up_at=expires.timestamp())
@@ -341,7 +339,3 @@ def _hour(at: dt.datetime) -> int:
 
 def _seconds_to_next_hour(at: dt.datetime) -> int:
     return 3600 - int(at.timestamp()) % 3600
-
-
-def _iso(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,28 +16,24 @@ Adding them back takes `resubscribe=True` (`--resubscribe`), for when they ask.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
-import re
 import secrets
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.model import EDITIONS, Subscriber
-from newsletter.core.text import shorten
+from newsletter.core.text import header_unsafe, shorten
 from newsletter.store import Store, bounces, outbox, pending
 from newsletter.store import subscribers as rows
 
 NAME_MAX = 100  # characters: a display name, not a biography
 TOKEN_ALPHABET = string.digits + string.ascii_letters
 TOKEN_LENGTH = 33  # 62 ** 33 > 2 ** 192
-# C0 and C1 controls (CR, LF, tab, NUL, NEL…), DEL, the Unicode line and paragraph
-# separators, and lone surrogates (what undecodable bytes on a command line become).
-_FORBIDDEN_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 class SubscriberError(NewsletterError):
@@ -80,11 +76,11 @@ def normalise_email(email: str) -> str:
 def normalise_name(name: str | None) -> str:
     """The display name as stored (it goes into the `To:` header), or SubscriberError."""
     value = (name or "").strip()
-    bad = _FORBIDDEN_IN_NAME.search(value)
+    bad = header_unsafe(value)
     if bad:
         raise SubscriberError(
             f"the name {shorten(value)!r} contains a control character "
-            f"(U+{ord(bad.group()):04X}); names are one line of text"
+            f"(U+{ord(bad):04X}); names are one line of text"
         )
     if len(value) > NAME_MAX:
         raise SubscriberError(
@@ -224,7 +220,7 @@ def remove(store: Store, email: str) -> str:
     counts; a delivery still pending is skipped. A sign-up waiting for confirmation
     is deleted with its link, and every outbox message to the address with it.
     """
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = clock.stamp()
     with store.transaction() as db:
         subscriber = rows.find(db, email)
         waiting = pending.find(db, email.strip(), now)

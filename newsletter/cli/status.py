@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
 
 from newsletter.audience import signup
 from newsletter.config import Config
+from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.model import Issue
 from newsletter.digest import parse_files
@@ -22,7 +22,7 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
 
     Unsent papers count what the digests name now too, before `compose` stores them.
     """
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     upcoming = cron.next_runs(config.schedule.cron, config.schedule.timezone, 1, now)
     state: dict[str, Any] = {
         "unsent_papers": 0,

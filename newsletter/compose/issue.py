@@ -28,6 +28,7 @@ from newsletter.compose.folder import FolderSwap, folder_files, folder_name
 from newsletter.compose.recovery import recover
 from newsletter.compose.render import IssueInfo, Renderer, Timings
 from newsletter.config import Config
+from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.locks import issue_lock
 from newsletter.core.model import DigestWarning, Edition, Issue, clip_warning
@@ -73,7 +74,7 @@ class ComposeResult:
 
 def today(config: Config) -> dt.date:
     """The date in the schedule's time zone: an issue is dated where it is sent from."""
-    return dt.datetime.now(ZoneInfo(config.schedule.timezone)).date()
+    return clock.now().astimezone(ZoneInfo(config.schedule.timezone)).date()
 
 
 def compose(

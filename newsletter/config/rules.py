@@ -6,12 +6,11 @@ together (`checks.py`) is checked once they are all read."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from newsletter.core.errors import ConfigError
-from newsletter.core.text import shorten
+from newsletter.core.text import header_unsafe, shorten
 
 SECURITY_MODES = ("none", "starttls", "tls")
 
@@ -61,11 +60,6 @@ BOUNDS = {
 }
 """The bounds of every number setting (the README lists them)."""
 
-# Control characters (and the Unicode line separators) in a value would split a mail
-# header (title, From, List-Unsubscribe…) or a path; only the postal address (in
-# MULTILINE) may hold line feeds.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
 MULTILINE = {"newsletter.postal_address"}
 """Text settings that may hold line feeds (and no other control character): they
 never go into a header or a path; the footer shows each line on its own."""
@@ -112,11 +106,13 @@ def checked_text(value: str, key: str, where: str) -> str:
         raise ConfigError(
             f"{where}: {key}: {short_repr(value)} is too long: at most {limit} characters"
         )
-    control = _CONTROL.search(value.replace("\n", "") if key in MULTILINE else value)
+    # What is unsafe in a header would split one (title, From, List-Unsubscribe…) or a
+    # path; only the postal address (in MULTILINE) may hold line feeds.
+    control = header_unsafe(value.replace("\n", "") if key in MULTILINE else value)
     if control:
         raise ConfigError(
             f"{where}: {key}: {short_repr(value)} has a control character "
-            f"(U+{ord(control.group()):04X}); it would break a mail header or a path"
+            f"(U+{ord(control):04X}); it would break a mail header or a path"
         )
     return value
 

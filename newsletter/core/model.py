@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from newsletter.core import clock
+
 EDITIONS = ("bilingual", "en", "zh")
 """The editions of an issue; a subscriber's `lang` is one of them."""
 
@@ -65,16 +67,11 @@ class PaperMeta:
             "abstract": self.abstract,
             "primary_category": self.primary_category,
             "categories": list(self.categories),
-            "published": _utc(self.published),
-            "updated": _utc(self.updated),
+            "published": clock.stamp(self.published),
+            "updated": clock.stamp(self.updated),
             "pdf_url": self.pdf_url,
-            "fetched_at": _utc(self.fetched_at),
+            "fetched_at": clock.stamp(self.fetched_at),
         }
-
-
-def _utc(moment: dt.datetime) -> str:
-    """`2024-07-04T17:59:21Z`, as arXiv writes times and the store keeps them."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Text rules every stage shares: which characters an email can carry (the digest
 parser drops the others with a warning naming the line, and the renderer strips any
-that reach its output), and how a long value is cut short in a message."""
+that reach its output), which may not be in a mail header (the configuration, a
+subscriber's name and the sign-up form refuse them; the message builders strip them
+from whatever the store holds), and how a long value is cut short in a message."""
 
 from __future__ import annotations
 
@@ -35,6 +37,29 @@ def has_invalid(text: str) -> bool:
 def drop_invalid(text: str) -> str:
     """`text` without the characters an email must not carry (INVALID_CHARS)."""
     return INVALID_CHARS.sub("", text) if has_invalid(text) else text
+
+
+# What must not be in a header value or an address: the C0 controls (a CR or LF would
+# end the header and start another, `Bcc:` injection; NUL, tab…), DEL and the C1
+# controls (NEL among them), the Unicode line and paragraph separators, and lone
+# surrogates (what undecodable bytes on a command line or in the environment become).
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_HEADER_UNSAFE_RUNS = re.compile(_HEADER_UNSAFE.pattern + "+")
+
+
+def header_unsafe(value: str) -> str | None:
+    """The first character of `value` that must not be in a header, if there is one."""
+    if value.isprintable():  # the common case, checked in C (no character above is)
+        return None
+    found = _HEADER_UNSAFE.search(value)
+    return found.group() if found else None
+
+
+def header_safe(value: str) -> str:
+    """`value` with each run of characters that could break a header line made one space."""
+    if value.isprintable():
+        return value
+    return _HEADER_UNSAFE_RUNS.sub(" ", value)
 
 
 def shorten(text: str, width: int = 40) -> str:

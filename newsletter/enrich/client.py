@@ -14,7 +14,6 @@ The standard library's `urllib` is enough for one GET at a time; no new dependen
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import socket
 import ssl
@@ -27,6 +26,7 @@ from typing import ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from newsletter.config import ArxivSettings
+from newsletter.core import backoff, clock
 from newsletter.core.errors import ArxivError
 from newsletter.enrich.atom import MAX_BYTES, Feed, parse_feed
 
@@ -101,12 +101,12 @@ class ArxivClient:
                     ) from None
                 time.sleep(self._pause(attempt, failure.after))
             else:
-                return parse_feed(body, dt.datetime.now(dt.UTC).replace(microsecond=0))
+                return parse_feed(body, clock.now().replace(microsecond=0))
         raise AssertionError("the loop returns or raises")
 
     def _pause(self, attempt: int, server_asks: float) -> float:
         """Seconds after try `attempt`: the delay, doubling, or what the server asks."""
-        delay = self.settings.retry_delay * 2.0 ** (attempt - 1)
+        delay = backoff.delay(attempt, self.settings.retry_delay)
         return max(delay, min(server_asks, MAX_RETRY_AFTER))
 
     def _get(self, url: str) -> bytes:
@@ -151,7 +151,7 @@ def _refusal(error: urllib.error.HTTPError, host: str) -> Exception:
     if error.code == 429 or error.code >= 500:
         return _Retry(f"HTTP {error.code}", _retry_after(error.headers.get("Retry-After")))
     try:
-        reasons = parse_feed(error.read(MAX_BYTES + 1), dt.datetime.now(dt.UTC)).errors
+        reasons = parse_feed(error.read(MAX_BYTES + 1), clock.now()).errors
     except (ArxivError, OSError, http.client.HTTPException):
         reasons = []
     said = f": {reasons[0]}" if reasons else ""

@@ -26,7 +26,7 @@ from newsletter.inbox.classify import Reading, classify
 from newsletter.inbox.judge import judge
 from newsletter.inbox.mime import header
 from newsletter.inbox.parse import Unreadable, parse
-from newsletter.inbox.read import Mail, Source, open_source
+from newsletter.inbox.read import InboxMail, Source, open_source
 from newsletter.inbox.report import Failure, Summary
 from newsletter.store import Store, bounces
 
@@ -47,7 +47,7 @@ def process(store: Store, source: Source, soft_limit: int, dry_run: bool = False
     return summary
 
 
-def _one(store: Store, source: Source, mail: Mail, soft_limit: int, summary: Summary) -> str:
+def _one(store: Store, source: Source, mail: InboxMail, soft_limit: int, summary: Summary) -> str:
     """Handle one mail; say what it was (a key of `Summary.counts`)."""
     known = bounces.outcome(store.db, mail.sha256)
     if known is not None:
@@ -76,7 +76,7 @@ def _left(verdict: str) -> str:
     return "unverified" if verdict in ACTING else "not_understood"
 
 
-def _understand(mail: Mail, max_size: int) -> tuple[Reading, str]:
+def _understand(mail: InboxMail, max_size: int) -> tuple[Reading, str]:
     """Parse and classify, outside any transaction; the reading, and what names the
     mail (its Message-ID, else its key). A mail that breaks the classifier is
     unreadable too: one odd mail must not stop every run."""
@@ -88,7 +88,9 @@ def _understand(mail: Mail, max_size: int) -> tuple[Reading, str]:
         raise Unreadable(f"it could not be classified: {name}: {error}"[:300]) from None
 
 
-def _unreadable(store: Store, source: Source, mail: Mail, reason: str, summary: Summary) -> str:
+def _unreadable(
+    store: Store, source: Source, mail: InboxMail, reason: str, summary: Summary
+) -> str:
     """Remember it as failed (so no run trips on it again), then set it aside."""
     summary.failed.append(Failure(mail.key, reason))
     if not summary.dry_run:
@@ -98,7 +100,7 @@ def _unreadable(store: Store, source: Source, mail: Mail, reason: str, summary: 
     return "failed"
 
 
-def _again(source: Source, mail: Mail, known: str, dry_run: bool) -> str:
+def _again(source: Source, mail: InboxMail, known: str, dry_run: bool) -> str:
     """A mail read before: left for a person (counted again), or handled or set aside
     and still here because its move failed (moved now)."""
     if known in LEFT_FOR_A_PERSON:

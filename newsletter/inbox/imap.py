@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 from newsletter.config import InboxSettings
 from newsletter.core.errors import NewsletterError
-from newsletter.inbox.read import Mail
+from newsletter.inbox.read import InboxMail
 from newsletter.mail.loopback import may_be_loopback, peer_is_loopback
 
 Reply = tuple[str, list[Any]]
@@ -97,22 +97,22 @@ class ImapSource:
             self.close()
             raise
 
-    def mails(self) -> Iterator[Mail]:
+    def mails(self) -> Iterator[InboxMail]:
         """Each mail listed at opening, fetched when it is asked for."""
         for uid in self.uids:
             mail = self._fetch(uid)
             if mail is not None:  # None: expunged meanwhile by another client
                 yield mail
 
-    def done(self, mail: Mail) -> None:
+    def done(self, mail: InboxMail) -> None:
         """Move a handled mail, marked seen, to the processed folder."""
         self._move(mail, self.settings.processed_folder, seen=True)
 
-    def set_aside(self, mail: Mail, reason: str) -> None:
+    def set_aside(self, mail: InboxMail, reason: str) -> None:
         """Move an unreadable mail, still unread, to the failed folder."""
         self._move(mail, self.settings.failed_folder, seen=False)
 
-    def _move(self, mail: Mail, folder: str, seen: bool) -> None:
+    def _move(self, mail: InboxMail, folder: str, seen: bool) -> None:
         doing = f"move mail UID {mail.key} to the folder {folder!r}"
         target = mailbox_name(folder)
         try:
@@ -219,7 +219,7 @@ class ImapSource:
         [found] = self._uid(f"list the mail in {folder!r}", "SEARCH", "UNDELETED")
         return text(found).split()
 
-    def _fetch(self, uid: str) -> Mail | None:
+    def _fetch(self, uid: str) -> InboxMail | None:
         """One mail's size and first `max_size` + 1 bytes, without setting \\Seen.
 
         A mail cut short is hashed with its size, so the same mail is known again."""
@@ -232,9 +232,9 @@ class ImapSource:
         found = _SIZE.search(said)
         size = int(found.group(1)) if found else len(raw)
         if size <= len(raw):
-            return Mail.whole(uid, raw)
+            return InboxMail.whole(uid, raw)
         digest = hashlib.sha256(raw + b"\0size=%d" % size).hexdigest()
-        return Mail(uid, raw, size, digest)
+        return InboxMail(uid, raw, size, digest)
 
     def _ensure_folder(self, folder: str) -> None:
         if folder in self.folders_ready:

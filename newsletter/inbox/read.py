@@ -1,6 +1,6 @@
 """Where the mail comes from: a Maildir or an mbox, behind one `Source` protocol.
 
-A source lists its mails one at a time as `Mail` items (a key, the start of the
+A source lists its mails one at a time as `InboxMail` items (a key, the start of the
 raw bytes, the size and a SHA-256 of the whole) and is told what became of each:
 `done` (handled) or `set_aside` (unreadable, `parse.py`). A Maildir moves a
 handled mail into its `processed` subfolder (Maildir++ `.processed`, flagged
@@ -33,7 +33,7 @@ CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
-class Mail:
+class InboxMail:
     """One mail: `raw` is all of it, or its first `max_size` + 1 bytes when it is
     larger (`size` says how large); `sha256` is of the whole mail as the source has it."""
 
@@ -43,11 +43,11 @@ class Mail:
     sha256: str
 
     @classmethod
-    def whole(cls, key: str, raw: bytes) -> Mail:
+    def whole(cls, key: str, raw: bytes) -> InboxMail:
         return cls(key, raw, len(raw), hashlib.sha256(raw).hexdigest())
 
     @classmethod
-    def streamed(cls, key: str, handle: Readable, limit: int) -> Mail:
+    def streamed(cls, key: str, handle: Readable, limit: int) -> InboxMail:
         """Read `handle` to its end, keeping its first `limit` bytes and hashing it all."""
         digest, head, size = hashlib.sha256(), bytearray(), 0
         while chunk := handle.read(CHUNK):
@@ -68,11 +68,11 @@ class Source(Protocol):
     name: str
     max_size: int  # bytes of a mail that `parse` reads; sources keep one more
 
-    def mails(self) -> Iterator[Mail]: ...
+    def mails(self) -> Iterator[InboxMail]: ...
 
-    def done(self, mail: Mail) -> None: ...
+    def done(self, mail: InboxMail) -> None: ...
 
-    def set_aside(self, mail: Mail, reason: str) -> None: ...
+    def set_aside(self, mail: InboxMail, reason: str) -> None: ...
 
 
 class MaildirSource:
@@ -84,7 +84,7 @@ class MaildirSource:
         self.max_size = max_size
         self.files: dict[str, Path] = {}  # key -> file, of the mails given out
 
-    def mails(self) -> Iterator[Mail]:
+    def mails(self) -> Iterator[InboxMail]:
         found = {}
         for subdir in ("new", "cur"):
             for entry in os.scandir(self.path / subdir):
@@ -93,19 +93,19 @@ class MaildirSource:
         for key in sorted(found):
             try:
                 with found[key].open("rb") as handle:
-                    mail = Mail.streamed(key, handle, self.max_size + 1)
+                    mail = InboxMail.streamed(key, handle, self.max_size + 1)
             except FileNotFoundError:
                 continue  # taken by another reader meanwhile
             self.files[key] = found[key]
             yield mail
 
-    def done(self, mail: Mail) -> None:
+    def done(self, mail: InboxMail) -> None:
         """Move into `.processed/cur` (flagged seen), out of the inbox."""
         source = self.files.pop(mail.key)
         flags = set(source.name.partition(":2,")[2]) | {"S"}
         self._move(source, PROCESSED, f"cur/{mail.key}:2,{''.join(sorted(flags))}")
 
-    def set_aside(self, mail: Mail, reason: str) -> None:
+    def set_aside(self, mail: InboxMail, reason: str) -> None:
         """Move into `.failed`, as it was (new mail stays new), for a person to look at."""
         source = self.files.pop(mail.key)
         self._move(source, FAILED, f"{source.parent.name}/{source.name}")
@@ -125,19 +125,19 @@ class MboxSource:
         self.path = path
         self.max_size = max_size
 
-    def mails(self) -> Iterator[Mail]:
+    def mails(self) -> Iterator[InboxMail]:
         box = mailbox.mbox(self.path, factory=None, create=False)
         try:
             for key in box.iterkeys():
                 with box.get_file(key) as handle:
-                    yield Mail.streamed(str(key), handle, self.max_size + 1)
+                    yield InboxMail.streamed(str(key), handle, self.max_size + 1)
         finally:
             box.close()
 
-    def done(self, mail: Mail) -> None:
+    def done(self, mail: InboxMail) -> None:
         """Nothing to do: the store remembers it (see the module's docstring)."""
 
-    def set_aside(self, mail: Mail, reason: str) -> None:
+    def set_aside(self, mail: InboxMail, reason: str) -> None:
         """Nothing to do either: the store remembers it as failed."""
 
 

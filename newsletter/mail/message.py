@@ -38,14 +38,13 @@ from email.header import Header
 from urllib.parse import quote, urlsplit
 
 from newsletter.config import NewsletterSettings
+from newsletter.core import clock
+from newsletter.core.text import header_safe
 from newsletter.mail.body import PLACEHOLDER, Part, canonical_lines, encode
 from newsletter.mail.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
-from newsletter.mail.smtp import END_OF_DATA, Mail, dot_stuffed
+from newsletter.mail.smtp import END_OF_DATA, SmtpMessage, dot_stuffed
 
 CRLF = b"\r\n"
-# Control characters (C0, DEL, C1), Unicode line and paragraph separators, and lone
-# surrogates: none belongs in a header, whatever the store says.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*")
 PLAIN_PHRASE_MAX = 60  # a longer ASCII display name is folded as encoded-words too
 WORD_BYTES = 42  # UTF-8 bytes per encoded-word: "=?utf-8?b?" + 56 + "?=" is 68 characters
@@ -132,17 +131,17 @@ class MessageTemplate:
         `eightbit`, else in base64."""
         return self._build(recipient, date, eightbit, wire=False)[0]
 
-    def mail(self, recipient: Recipient, eightbit: bool = True) -> Mail:
+    def mail(self, recipient: Recipient, eightbit: bool = True) -> SmtpMessage:
         """The message as SMTP DATA carries it; an 8-bit one knows how to build itself
         again in base64 for a session whose server does not offer 8BITMIME (smtp.py)."""
-        return self._mail(recipient, email.utils.formatdate(localtime=True), eightbit)
+        return self._mail(recipient, clock.mail_date(), eightbit)
 
-    def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> Mail:
+    def _mail(self, recipient: Recipient, date: str, eightbit: bool) -> SmtpMessage:
         wire, is_eightbit = self._build(recipient, date, eightbit, wire=True)
         return (
-            Mail(wire, functools.partial(self._mail, recipient, date, False))
+            SmtpMessage(wire, functools.partial(self._mail, recipient, date, False))
             if is_eightbit
-            else Mail(wire)
+            else SmtpMessage(wire)
         )
 
     def _build(
@@ -156,7 +155,7 @@ class MessageTemplate:
         ).encode()
         personal = {
             "To": b"To: " + _recipient_header(recipient).encode(),
-            "Date": b"Date: " + (date or email.utils.formatdate(localtime=True)).encode(),
+            "Date": b"Date: " + (date or clock.mail_date()).encode(),
             "Message-ID": b"Message-ID: " + self.message_id(recipient).encode(),
             "List-Unsubscribe": b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
         }
@@ -240,13 +239,6 @@ def _boundary(issue: int, *bodies: bytes) -> bytes:
         digest = hashlib.sha256(digest.encode()).hexdigest()
         boundary = f"=_newsletter_{issue}_{digest[:24]}".encode()
     return boundary
-
-
-def header_safe(value: str) -> str:
-    """`value` with each run of characters that could break a header line made one space."""
-    if value.isprintable():  # the common case, checked in C
-        return value
-    return _UNSAFE.sub(" ", value)
 
 
 def _recipient_header(recipient: Recipient) -> str:

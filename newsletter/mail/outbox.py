@@ -39,9 +39,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from newsletter.config import Config, NewsletterSettings
+from newsletter.core import backoff, clock
 from newsletter.core.errors import NewsletterError
-from newsletter.mail.message import header_safe, sender_domain
-from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
+from newsletter.core.text import header_safe
+from newsletter.mail.message import sender_domain
+from newsletter.mail.smtp import SmtpResult, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.store import Store
 from newsletter.store import outbox as rows
 from newsletter.store.outbox import OutboxMessage
@@ -55,7 +57,7 @@ log = logging.getLogger("newsletter.outbox")
 
 
 @dataclass(frozen=True)
-class Mail:
+class QueuedMail:
     """A message to queue: to whom, its subject and bodies, and any extra headers."""
 
     to: str
@@ -70,7 +72,7 @@ class Mail:
 def queue(
     db: sqlite3.Connection,
     settings: NewsletterSettings,
-    mail: Mail,
+    mail: QueuedMail,
     give_up_at: float | None = None,
     now: float | None = None,
 ) -> int:
@@ -99,7 +101,7 @@ def build(settings: NewsletterSettings, message: OutboxMessage, date: str | None
     name, address = header_safe(message.recipient_name), smtp_address(message.recipient)
     mail["To"] = Address(name, addr_spec=address)
     mail["Subject"] = header_safe(message.subject)
-    mail["Date"] = date or email.utils.formatdate(localtime=True)
+    mail["Date"] = date or clock.mail_date()
     mail["Message-ID"] = message.message_id
     for name, value in message.headers.items():
         mail[name] = header_safe(value)
@@ -143,7 +145,7 @@ class Sender:
         self.session = SmtpSession(config.smtp, config.smtp_password)
         self.envelope_from = email.utils.parseaddr(config.newsletter.from_)[1]
         self.lease = max(120.0, 10 * config.smtp.timeout)  # longer than any one try can take
-        self.pause = 0.0  # the loop's own back-off while the server is away
+        self.downs = 0  # tries in a row the server was away for: the loop's own back-off
         self.housekept = 0.0
 
     def run(self, store: Store) -> None:
@@ -167,23 +169,23 @@ class Sender:
         self.record(store, message, outcome)
         if outcome.status == "retry" and self.session.connection is None:
             # The server went away or cannot be reached (not one recipient's 4xx): wait.
-            self.pause = min(max(self.pause * 2, self.config.smtp.retry_delay), MAX_DELAY)
-            self.stop.wait(self.pause)
+            self.downs += 1
+            self.stop.wait(backoff.delay(self.downs, self.config.smtp.retry_delay, MAX_DELAY))
         else:
-            self.pause = 0.0
+            self.downs = 0
         return True
 
-    def offer(self, message: OutboxMessage) -> Outcome:
+    def offer(self, message: OutboxMessage) -> SmtpResult:
         try:
             data = build(self.config.newsletter, message)
         except (ValueError, TypeError) as error:  # a header the email package refuses
-            return Outcome("failed", f"cannot build the message: {error}")
+            return SmtpResult("failed", f"cannot build the message: {error}")
         try:
             return self.session.send(self.envelope_from, smtp_address(message.recipient), data)
         except SmtpUnavailable as error:
-            return Outcome("retry", str(error))
+            return SmtpResult("retry", str(error))
 
-    def record(self, store: Store, message: OutboxMessage, outcome: Outcome) -> None:
+    def record(self, store: Store, message: OutboxMessage, outcome: SmtpResult) -> None:
         """Write what became of `message`, at once; a store that cannot be written is
         tried again until it can (or the loop stops: the claim's lease then lets
         another loop take it up)."""
@@ -202,15 +204,16 @@ class Sender:
             )
 
     def retry_at(self, message: OutboxMessage) -> float:
-        delay = self.config.smtp.retry_delay * 2.0 ** max(0, message.attempts - 1)
-        return self.clock() + min(delay, MAX_DELAY)
+        return self.clock() + backoff.delay(
+            message.attempts, self.config.smtp.retry_delay, MAX_DELAY
+        )
 
     def close(self) -> None:
         self.session.close()
 
 
 def _record(
-    db: sqlite3.Connection, message: OutboxMessage, outcome: Outcome, retry_at: float
+    db: sqlite3.Connection, message: OutboxMessage, outcome: SmtpResult, retry_at: float
 ) -> None:
     if outcome.status == "sent":
         rows.mark_sent(db, message.id, message.claim)
@@ -229,6 +232,6 @@ def _record(
 
 def forget_done(store: Store) -> None:
     """Forget sent and failed messages after KEEP_DAYS."""
-    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=KEEP_DAYS)
+    before = clock.now() - dt.timedelta(days=KEEP_DAYS)
     with store.transaction() as db:
-        rows.purge_done(db, before.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        rows.purge_done(db, clock.stamp(before))

@@ -28,7 +28,7 @@ class SmtpUnavailable(NewsletterError):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SmtpResult:
     """What became of one message: `sent`, `failed` (for good), `retry`, or `stop`
     (the server refused the sender or the message: the run cannot go on).
     `bounced`: a failure the server gave about the recipient's mailbox, which the
@@ -39,20 +39,20 @@ class Outcome:
     bounced: bool = False
 
 
-SENT = Outcome("sent")
+SENT = SmtpResult("sent")
 
 
 END_OF_DATA = b".\r\n"
 
 
 @dataclass(frozen=True)
-class Mail:
+class SmtpMessage:
     """One message for one transaction, as DATA carries it (`for_data`): dot-stuffed and
     ended. It holds 8-bit body parts when `seven_bit` is set: that makes the same message
     with 7-bit bodies, for a server without 8BITMIME."""
 
     wire: bytes
-    seven_bit: Callable[[], Mail] | None = None
+    seven_bit: Callable[[], SmtpMessage] | None = None
 
 
 class SmtpSession:
@@ -106,7 +106,7 @@ class SmtpSession:
         session opened; False while it is not open."""
         return self.connection is not None and bool(self.connection.has_extn(extension))
 
-    def send(self, sender: str, recipient: str, message: bytes | Mail) -> Outcome:
+    def send(self, sender: str, recipient: str, message: bytes | SmtpMessage) -> SmtpResult:
         """Offer one message (bytes: 7-bit); say what the server made of it.
 
         `recipient` is in ASCII form (see `smtp_address`) unless its local part is
@@ -116,21 +116,21 @@ class SmtpSession:
             self.open()
         assert self.connection is not None
         if not recipient.isascii() and not self.connection.has_extn("smtputf8"):
-            return Outcome(
+            return SmtpResult(
                 "failed", "the address is not ASCII and the server does not offer SMTPUTF8"
             )
-        mail = message if isinstance(message, Mail) else Mail(for_data(message))
+        mail = message if isinstance(message, SmtpMessage) else SmtpMessage(for_data(message))
         if mail.seven_bit is not None and not self.connection.has_extn("8bitmime"):
             mail = mail.seven_bit()
         try:
             return self._transaction(self.connection, sender, recipient, mail)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self.close()
-            return Outcome("retry", f"connection lost: {_describe(error)}")
+            return SmtpResult("retry", f"connection lost: {_describe(error)}")
 
     def _transaction(
-        self, connection: smtplib.SMTP, sender: str, recipient: str, mail: Mail
-    ) -> Outcome:
+        self, connection: smtplib.SMTP, sender: str, recipient: str, mail: SmtpMessage
+    ) -> SmtpResult:
         """MAIL (with BODY=8BITMIME for 8-bit data, SMTPUTF8 for an address beyond
         ASCII), RCPT, DATA, then the message.
 
@@ -216,7 +216,7 @@ _CLEAR_PASSWORD = (
 )
 
 
-def _by_code(stage: str, code: int, reply: bytes | str) -> Outcome:
+def _by_code(stage: str, code: int, reply: bytes | str) -> SmtpResult:
     """What a refusal at `stage` (sender, recipient, message, content) means.
 
     A 4xx is worth another try. A 5xx to RCPT is about that recipient. A 5xx to
@@ -228,15 +228,15 @@ def _by_code(stage: str, code: int, reply: bytes | str) -> Outcome:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     said = f"{code} {text}".strip()
     if not 500 <= code < 600:
-        return Outcome("retry", said)
+        return SmtpResult("retry", said)
     if code == 530 or stage in ("sender", "message"):
-        return Outcome("stop", f"the server refused the {_WHAT[stage]}: {said}")
+        return SmtpResult("stop", f"the server refused the {_WHAT[stage]}: {said}")
     if stage == "recipient":
-        return Outcome("failed", said, bounced=True)
+        return SmtpResult("failed", said, bounced=True)
     enhanced = _ENHANCED.match(text)
     if enhanced and enhanced.group(1) in ("1", "2") and enhanced.group(0) != "5.2.3":
-        return Outcome("failed", said, bounced=True)
-    return Outcome("stop", f"the server refused the message: {said}")
+        return SmtpResult("failed", said, bounced=True)
+    return SmtpResult("stop", f"the server refused the message: {said}")
 
 
 _WHAT = {

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from newsletter.compose import compose
 from newsletter.config import Config
+from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.locks import Busy, run_lock
 from newsletter.inbox import process
@@ -144,13 +145,9 @@ def _has_unfinished_send(config: Config) -> bool:
         return any(issue.status == "sending" for issue in issues.listing(store.db))
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _record_start(config: Config) -> int:
     with Store.open(config.database_path) as store, store.transaction() as db:
-        return runs.start(db, _now())
+        return runs.start(db, clock.stamp())
 
 
 def _record_end(config: Config, run_id: int, result: RunResult) -> None:
@@ -158,7 +155,7 @@ def _record_end(config: Config, run_id: int, result: RunResult) -> None:
         runs.finish(
             db,
             run_id,
-            _now(),
+            clock.stamp(),
             result.outcome,
             result.issue,
             result.papers,
@@ -176,7 +173,7 @@ def last_run_started(config: Config) -> dt.datetime | None:
         started = runs.last_started(store.db)
     if started is None:
         return None
-    return dt.datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return clock.parse(started)
 
 
 def setup_logging(config: Config) -> None:

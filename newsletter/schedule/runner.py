@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.config import Config
+from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.stopping import stop_on_signals
 from newsletter.schedule import cron
@@ -59,7 +60,7 @@ def run_forever(config: Config, stop: threading.Event | None = None) -> None:
     scheduler.add_job(
         job, trigger, id="weekly", coalesce=True, max_instances=1, misfire_grace_time=grace
     )
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     missed = missed_run(config, now)
     if missed:
         log.info("catching up the run missed at %s", missed.isoformat())
@@ -106,6 +107,6 @@ def _program() -> str:
 
 
 def describe_next(config: Config, count: int, now: dt.datetime | None = None) -> list[str]:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     runs = cron.next_runs(config.schedule.cron, config.schedule.timezone, count, now)
     return [run.strftime("%Y-%m-%d %H:%M %a %z (%Z)") for run in runs]

@@ -26,15 +26,16 @@ from typing import TYPE_CHECKING
 
 from newsletter.audience.bounce_policy import refused_at_send
 from newsletter.config import Config
+from newsletter.core import backoff
 from newsletter.mail.message import MessageTemplate, Recipient
-from newsletter.mail.smtp import Outcome, SmtpSession, SmtpUnavailable, smtp_address
+from newsletter.mail.smtp import SmtpResult, SmtpSession, SmtpUnavailable, smtp_address
 from newsletter.send.journal import Journal, Recorded
 from newsletter.send.report import SendReport
 from newsletter.store import Store, deliveries, subscribers
 from newsletter.store.deliveries import Delivery
 
 if TYPE_CHECKING:
-    from newsletter.mail.smtp import Mail
+    from newsletter.mail.smtp import SmtpMessage
 
 QUEUED_PER_CONNECTION = 4
 """Deliveries waiting per worker: enough to never starve one, few enough to stop at once."""
@@ -73,7 +74,7 @@ class Workers:
         self.sender = next(iter(templates.values())).sender
         self.bounces = config.bounces.address  # VERP: bounces+{token}@…, or the From address
         size = max(1, config.smtp.connections) * QUEUED_PER_CONNECTION
-        self.queue: queue.Queue[tuple[Delivery, Mail]] = queue.Queue(maxsize=size)
+        self.queue: queue.Queue[tuple[Delivery, SmtpMessage]] = queue.Queue(maxsize=size)
         self.eightbit = False  # build 8-bit bodies: decided by the first session (`deliver`)
         self.fed = threading.Event()
         self.stopped_by = ""
@@ -87,7 +88,7 @@ class Workers:
         Messages are built before a session takes them, so the first session, open
         already, decides how: with 8-bit bodies if its server offers 8BITMIME. A session
         of the pool whose server does not gets each 8-bit message built again in base64
-        (`Mail.seven_bit`, in that worker): one more build and signature per message there,
+        (`SmtpMessage.seven_bit`, in that worker): one more build and signature per message there,
         and never 8-bit data to a server that did not offer it (RFC 6152)."""
         self.eightbit = first.offers("8bitmime")
         sessions = [first] + [
@@ -155,7 +156,7 @@ class Workers:
             if ledger is not None:
                 ledger.close()
 
-    def _build(self, delivery: Delivery) -> Mail:
+    def _build(self, delivery: Delivery) -> SmtpMessage:
         address = smtp_address(delivery.email)
         return self.templates[delivery.edition].mail(
             Recipient(address, delivery.name, delivery.token, delivery.message_tag),
@@ -163,15 +164,15 @@ class Workers:
         )
 
     def _attempt(
-        self, session: SmtpSession, ledger: Store, delivery: Delivery, message: Mail
+        self, session: SmtpSession, ledger: Store, delivery: Delivery, message: SmtpMessage
     ) -> Result:
         """Offer one message, retrying a 4xx or a lost connection with backoff; not at
         all once its subscriber has left (`skipped`), checked just before each try."""
         address = smtp_address(delivery.email)
-        attempts, outcome = 0, Outcome("retry", "not tried")
+        attempts, outcome = 0, SmtpResult("retry", "not tried")
         smtp = self.config.smtp
         for attempt in range(smtp.retries + 1):
-            if attempt and self.stop.wait(smtp.retry_delay * 2 ** (attempt - 1)):
+            if attempt and self.stop.wait(backoff.delay(attempt, smtp.retry_delay)):
                 break
             if not self.limiter.wait():
                 break
@@ -181,7 +182,7 @@ class Workers:
             try:
                 outcome = session.send(self.envelope_sender(delivery), address, message)
             except SmtpUnavailable as error:
-                outcome = Outcome("down", str(error))
+                outcome = SmtpResult("down", str(error))
             if outcome.status != "retry":
                 break
         return self._judge(delivery, outcome, attempts)
@@ -191,7 +192,7 @@ class Workers:
         bounce says whose mailbox is gone however mangled its report is."""
         return self.bounces.replace("{token}", delivery.token) if self.bounces else self.sender
 
-    def _judge(self, delivery: Delivery, outcome: Outcome, attempts: int) -> Result:
+    def _judge(self, delivery: Delivery, outcome: SmtpResult, attempts: int) -> Result:
         """The ledger's view of an outcome; a server gone or refusing us stops the run."""
         status = outcome.status if outcome.status in ("sent", "failed") else "pending"
         said = outcome.reply if status != "sent" and attempts else None

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from newsletter.core.clock import SQL_NOW
 from newsletter.store import issues, message_ids
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 STATUSES = ("sent", "failed", "pending", "skipped")
 
 
@@ -43,7 +43,7 @@ def start(db: sqlite3.Connection, issue: int) -> None:
 def skip_inactive(db: sqlite3.Connection, issue: int) -> int:
     """Pending deliveries to people who unsubscribed since the send started: skipped."""
     cursor = db.execute(
-        f"UPDATE deliveries SET status = 'skipped', done_at = {_NOW} "
+        f"UPDATE deliveries SET status = 'skipped', done_at = {SQL_NOW} "
         "WHERE issue = ? AND status = 'pending' AND subscriber IN "
         "(SELECT id FROM subscribers WHERE status != 'active')",
         (issue,),
@@ -118,7 +118,7 @@ def mark(
     """Record what became of one pending delivery (`pending` again: deferred)."""
     db.execute(
         "UPDATE deliveries SET status = ?, attempts = attempts + ?, error = ?, "
-        f"done_at = CASE WHEN ? != 'pending' THEN {_NOW} END "
+        f"done_at = CASE WHEN ? != 'pending' THEN {SQL_NOW} END "
         "WHERE issue = ? AND subscriber = ? AND status = 'pending'",
         (status, attempts, error, status, issue, subscriber),
     )

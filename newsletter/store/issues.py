@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from newsletter.core.clock import SQL_NOW
 from newsletter.core.model import Issue
 
 
@@ -41,7 +42,7 @@ def save(db: sqlite3.Connection, issue: Issue) -> None:
         "INSERT INTO issues (number, date, subject, folder) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (number) DO UPDATE SET date = excluded.date, "
         "subject = excluded.subject, folder = excluded.folder, "
-        "composed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+        f"composed_at = {SQL_NOW}",
         (issue.number, issue.date, issue.subject, issue.folder),
     )
     db.executemany(
@@ -59,7 +60,7 @@ def mark_sending(db: sqlite3.Connection, number: int) -> None:
 def mark_sent(db: sqlite3.Connection, number: int) -> None:
     db.execute(
         "UPDATE issues SET status = 'sent', "
-        "sent_at = coalesce(sent_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) WHERE number = ?",
+        f"sent_at = coalesce(sent_at, {SQL_NOW}) WHERE number = ?",
         (number,),
     )
 

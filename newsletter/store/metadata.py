@@ -6,11 +6,11 @@ A paper's row is written once, when arXiv first answers for it, and again only o
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from newsletter.core import clock
 from newsletter.core.model import PaperMeta
 
 _COLUMNS = (
@@ -71,12 +71,8 @@ def _meta(row: sqlite3.Row) -> PaperMeta:
         abstract=row["abstract"],
         primary_category=row["primary_category"],
         categories=tuple(json.loads(row["categories"])),
-        published=_time(row["published"]),
-        updated=_time(row["updated"]),
+        published=clock.parse(row["published"]),
+        updated=clock.parse(row["updated"]),
         pdf_url=row["pdf_url"],
-        fetched_at=_time(row["fetched_at"]),
+        fetched_at=clock.parse(row["fetched_at"]),
     )
-
-
-def _time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)

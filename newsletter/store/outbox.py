@@ -18,7 +18,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+from newsletter.core.clock import SQL_NOW
+
 STATUSES = ("queued", "sending", "sent", "failed")
 
 
@@ -90,7 +91,7 @@ def claim(db: sqlite3.Connection, claim: str, now: float, lease: float) -> Outbo
 def mark_sent(db: sqlite3.Connection, message: int, claim: str) -> bool:
     """The server accepted it: sent, its bodies erased. False if the claim was lost."""
     cursor = db.execute(
-        f"UPDATE outbox SET status = 'sent', done_at = {_NOW}, text_body = NULL, "
+        f"UPDATE outbox SET status = 'sent', done_at = {SQL_NOW}, text_body = NULL, "
         "html_body = NULL, error = NULL, claim = NULL, claimed_until = NULL "
         "WHERE id = ? AND claim = ? AND status = 'sending'",
         (message, claim),
@@ -101,7 +102,7 @@ def mark_sent(db: sqlite3.Connection, message: int, claim: str) -> bool:
 def mark_failed(db: sqlite3.Connection, message: int, claim: str, error: str) -> bool:
     """Refused for good (or given up on): failed, with why, its bodies erased."""
     cursor = db.execute(
-        f"UPDATE outbox SET status = 'failed', done_at = {_NOW}, error = ?, text_body = NULL, "
+        f"UPDATE outbox SET status = 'failed', done_at = {SQL_NOW}, error = ?, text_body = NULL, "
         "html_body = NULL, claim = NULL, claimed_until = NULL "
         "WHERE id = ? AND claim = ? AND status = 'sending'",
         (error, message, claim),

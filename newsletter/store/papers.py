@@ -6,9 +6,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from newsletter.core.clock import SQL_NOW
 from newsletter.core.model import DigestWarning, Paper
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
 @dataclass
@@ -98,7 +97,7 @@ def see_digests(db: sqlite3.Connection, hashes: Mapping[str, str]) -> set[str]:
         fresh.add(name)
         db.execute(
             "INSERT INTO digests (path, sha256) VALUES (?, ?) ON CONFLICT (path) DO UPDATE "
-            f"SET sha256 = excluded.sha256, seen_at = {_NOW}",
+            f"SET sha256 = excluded.sha256, seen_at = {SQL_NOW}",
             (name, sha256),
         )
     return fresh

@@ -9,9 +9,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from newsletter.core.clock import SQL_NOW
 from newsletter.core.model import Subscriber
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
 def find(db: sqlite3.Connection, email: str) -> Subscriber | None:
@@ -74,7 +73,7 @@ def unsubscribe_token(db: sqlite3.Connection, token: str) -> bool:
     """Unsubscribe the holder of `token` in one statement (the one-click path: the
     write lock is held for that statement only); False if no one holds it."""
     changed = db.execute(
-        f"UPDATE subscribers SET status = 'unsubscribed', changed_at = {_NOW} "
+        f"UPDATE subscribers SET status = 'unsubscribed', changed_at = {SQL_NOW} "
         "WHERE token = ? AND status != 'unsubscribed' RETURNING id",
         (token,),
     ).fetchall()  # all of it: the statement (and its write lock) ends only then
@@ -93,7 +92,7 @@ def is_active(db: sqlite3.Connection, subscriber: int) -> bool:
 def set_unsubscribed(db: sqlite3.Connection, subscriber: int) -> None:
     """Unsubscribe; doing it twice changes nothing (not even the time)."""
     db.execute(
-        f"UPDATE subscribers SET status = 'unsubscribed', changed_at = {_NOW} "
+        f"UPDATE subscribers SET status = 'unsubscribed', changed_at = {SQL_NOW} "
         "WHERE id = ? AND status != 'unsubscribed'",
         (subscriber,),
     )
@@ -102,7 +101,7 @@ def set_unsubscribed(db: sqlite3.Connection, subscriber: int) -> None:
 def set_bounced(db: sqlite3.Connection, subscriber: int) -> bool:
     """Mark an active subscriber's address dead; False if they were not active."""
     changed = db.execute(
-        f"UPDATE subscribers SET status = 'bounced', changed_at = {_NOW} "
+        f"UPDATE subscribers SET status = 'bounced', changed_at = {SQL_NOW} "
         "WHERE id = ? AND status = 'active' RETURNING id",
         (subscriber,),
     ).fetchall()
@@ -112,7 +111,7 @@ def set_bounced(db: sqlite3.Connection, subscriber: int) -> bool:
 def set_active(db: sqlite3.Connection, subscriber: int, name: str, lang: str) -> None:
     """Back on the list (confirmed again), with the name and language just given."""
     db.execute(
-        f"UPDATE subscribers SET status = 'active', name = ?, lang = ?, changed_at = {_NOW} "
+        f"UPDATE subscribers SET status = 'active', name = ?, lang = ?, changed_at = {SQL_NOW} "
         "WHERE id = ?",
         (name, lang, subscriber),
     )
@@ -121,7 +120,7 @@ def set_active(db: sqlite3.Connection, subscriber: int, name: str, lang: str) ->
 def set_preferences(db: sqlite3.Connection, subscriber: int, name: str, lang: str) -> None:
     """A new name or edition, effective for the next issue; the time is recorded."""
     db.execute(
-        f"UPDATE subscribers SET name = ?, lang = ?, changed_at = {_NOW} WHERE id = ?",
+        f"UPDATE subscribers SET name = ?, lang = ?, changed_at = {SQL_NOW} WHERE id = ?",
         (name, lang, subscriber),
     )
 
@@ -132,7 +131,7 @@ def delete(db: sqlite3.Connection, subscriber: int) -> None:
     a delivery still pending is skipped."""
     db.execute(
         "UPDATE deliveries SET error = NULL, status = CASE status WHEN 'pending' "
-        f"THEN 'skipped' ELSE status END, done_at = coalesce(done_at, {_NOW}) "
+        f"THEN 'skipped' ELSE status END, done_at = coalesce(done_at, {SQL_NOW}) "
         "WHERE subscriber = ?",
         (subscriber,),
     )

@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.config import Config, load_config
 from newsletter.mail import outbox
-from newsletter.mail.outbox import Mail, Sender
+from newsletter.mail.outbox import QueuedMail, Sender
 from newsletter.store import Store
 from newsletter.store import outbox as rows
 from tests.helpers import parse_message, write_config
@@ -48,7 +48,7 @@ def store(config: Config) -> Iterator[Store]:
 
 
 def put(store: Store, config: Config, to: str = "reader@example.org", **extra: object) -> int:
-    mail = Mail(
+    mail = QueuedMail(
         to=to,
         subject="Hello · 你好",
         text="Text · 文字\n",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import load_config
-from newsletter.mail.outbox import Mail, queue
+from newsletter.mail.outbox import QueuedMail, queue
 from newsletter.store import Store
 from tests.helpers import THREE, make_site
 from tests.smtpd import SmtpServer, free_port, wait_until
@@ -74,7 +74,7 @@ def test_workers_end_with_a_killed_supervisor_and_serve_starts_again(
             os.kill(pid, signal.SIGKILL)
 
     config = load_config()
-    mail = Mail(
+    mail = QueuedMail(
         to="new.reader@example.org", subject="Confirm", text="Confirm, please.", kind="confirm"
     )
     with Store.open(config.database_path) as store, store.transaction() as db:
