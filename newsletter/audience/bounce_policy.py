@@ -35,7 +35,7 @@ EVENT_KINDS = {
 
 
 @dataclass(frozen=True)
-class Failure:
+class DeliveryFailure:
     """What a server said of one delivery: its reason (`reasons.py`), the enhanced
     status code, and its words as recorded."""
 
@@ -50,7 +50,7 @@ def refused_at_send(
     """A refusal of one recipient during the send: read as a bounce would be."""
     status = status_in_reply(reply) or ("4.0.0" if reply[:1] == "4" else "5.0.0")
     reason = reason_for(status, reply)
-    failure = Failure(reason, status, f"at send time: {reply}")
+    failure = DeliveryFailure(reason, status, f"at send time: {reply}")
     return act(db, person, issue, failure, soft_limit, proof="send")
 
 
@@ -58,7 +58,7 @@ def act(
     db: sqlite3.Connection,
     person: Subscriber,
     issue: int | None,
-    failure: Failure,
+    failure: DeliveryFailure,
     soft_limit: int,
     proof: str,
     message_sha256: str = "",

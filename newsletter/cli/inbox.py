@@ -11,7 +11,7 @@ import click
 from newsletter.cli.app import App, cli, pass_app, print_json, warn
 
 if TYPE_CHECKING:
-    from newsletter.inbox import Source
+    from newsletter.inbox import MailSource
 
 
 @cli.command("inbox")
@@ -56,7 +56,7 @@ def inbox(app: App, maildir: Path | None, mbox: Path | None, dry_run: bool, as_j
 
 def _source(
     app: App, maildir: Path | None, mbox: Path | None, dry_run: bool
-) -> AbstractContextManager[Source]:
+) -> AbstractContextManager[MailSource]:
     """The mailbox asked for: a path given, else the configured IMAP folder."""
     if maildir is not None and mbox is not None:
         raise click.UsageError("give one of --maildir PATH or --mbox PATH, not both")

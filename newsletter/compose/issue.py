@@ -32,7 +32,7 @@ from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.locks import issue_lock
 from newsletter.core.model import DigestWarning, Edition, Issue, clip_warning
-from newsletter.digest import ParseResult, Source, parse_sources, read_sources
+from newsletter.digest import DigestSource, ParseResult, parse_sources, read_sources
 from newsletter.store import Store, issues, papers
 
 
@@ -147,7 +147,7 @@ class _Plan:
     waiting: Issue | None = None
 
     def pick(
-        self, store: Store, sources: list[Source], parsed: ParseResult, result: ComposeResult
+        self, store: Store, sources: list[DigestSource], parsed: ParseResult, result: ComposeResult
     ) -> IssueInfo | None:
         """Mend a killed compose, ingest, and choose the papers and the issue number."""
         db = store.db
@@ -209,7 +209,9 @@ def _relative(path: Path, root: Path) -> str:
         return os.fspath(path)
 
 
-def _first_seen(store: Store, sources: list[Source], warnings: list[DigestWarning]) -> list[str]:
+def _first_seen(
+    store: Store, sources: list[DigestSource], warnings: list[DigestWarning]
+) -> list[str]:
     """The warnings about digests whose content this store has not seen before.
 
     A digest's warnings (a stray paragraph in an old digest) are news the first time

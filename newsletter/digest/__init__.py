@@ -11,8 +11,8 @@ from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
     from newsletter.digest.parse import (
+        DigestSource,
         ParseResult,
-        Source,
         parse_bytes,
         parse_files,
         parse_sources,
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DigestSource",
     "ParseResult",
-    "Source",
     "parse_bytes",
     "parse_files",
     "parse_sources",

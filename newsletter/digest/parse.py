@@ -62,7 +62,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Source:
+class DigestSource:
     """A digest file as read: how it is named in sources and warnings, and its bytes."""
 
     name: str
@@ -74,9 +74,11 @@ class Source:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def read_sources(paths: Iterable[str | Path], name: Callable[[Path], str] = str) -> list[Source]:
+def read_sources(
+    paths: Iterable[str | Path], name: Callable[[Path], str] = str
+) -> list[DigestSource]:
     """Read digest files; `name` says how each is called (e.g. relative to the workspace)."""
-    return [Source(name(Path(path)), _read(path)) for path in paths]
+    return [DigestSource(name(Path(path)), _read(path)) for path in paths]
 
 
 def parse_files(paths: Iterable[str | Path], name: Callable[[Path], str] = str) -> ParseResult:
@@ -88,7 +90,7 @@ def parse_files(paths: Iterable[str | Path], name: Callable[[Path], str] = str) 
     return parse_sources(read_sources(paths, name))
 
 
-def parse_sources(sources: Iterable[Source]) -> ParseResult:
+def parse_sources(sources: Iterable[DigestSource]) -> ParseResult:
     """Parse digests already read, in order; a paper named twice is kept once, first wins."""
     result = ParseResult()
     seen: dict[str, str] = {}

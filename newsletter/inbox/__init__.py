@@ -2,7 +2,7 @@
 
 `inbox` takes the mail that comes back to the newsletter (bounces sent to the
 VERP envelope sender, complaint reports, replies to the `mailto:` unsubscribe
-link) from a `Source` (`read.py`: Maildir, mbox; `imap.py`), reads each one
+link) from a `MailSource` (`read.py`: Maildir, mbox; `imap.py`), reads each one
 (`parse.py`), says what it is and why (`classify.py`: a reason in sisimai's
 taxonomy, `reasons.py`, read from the server's words, `diagnostic.py`), and acts
 on the subscriber it is proven to be about (`policy.py`, with the proof from
@@ -26,15 +26,15 @@ from newsletter.inbox.classify import Reading, classify
 from newsletter.inbox.judge import judge
 from newsletter.inbox.mime import header
 from newsletter.inbox.parse import Unreadable, parse
-from newsletter.inbox.read import InboxMail, Source, open_source
-from newsletter.inbox.report import Failure, Summary
+from newsletter.inbox.read import InboxMail, MailSource, open_source
+from newsletter.inbox.report import FailedMail, Summary
 from newsletter.store import Store, bounces
 
-__all__ = ["Source", "Summary", "open_source", "process"]
+__all__ = ["MailSource", "Summary", "open_source", "process"]
 LEFT_FOR_A_PERSON = ("not_understood", "unverified")
 
 
-def process(store: Store, source: Source, soft_limit: int, dry_run: bool = False) -> Summary:
+def process(store: Store, source: MailSource, soft_limit: int, dry_run: bool = False) -> Summary:
     """Read every mail of `source` and act on it; with `dry_run`, say what would be
     done and leave the store and the mailbox as they were.
 
@@ -47,7 +47,9 @@ def process(store: Store, source: Source, soft_limit: int, dry_run: bool = False
     return summary
 
 
-def _one(store: Store, source: Source, mail: InboxMail, soft_limit: int, summary: Summary) -> str:
+def _one(
+    store: Store, source: MailSource, mail: InboxMail, soft_limit: int, summary: Summary
+) -> str:
     """Handle one mail; say what it was (a key of `Summary.counts`)."""
     known = bounces.outcome(store.db, mail.sha256)
     if known is not None:
@@ -89,10 +91,10 @@ def _understand(mail: InboxMail, max_size: int) -> tuple[Reading, str]:
 
 
 def _unreadable(
-    store: Store, source: Source, mail: InboxMail, reason: str, summary: Summary
+    store: Store, source: MailSource, mail: InboxMail, reason: str, summary: Summary
 ) -> str:
     """Remember it as failed (so no run trips on it again), then set it aside."""
-    summary.failed.append(Failure(mail.key, reason))
+    summary.failed.append(FailedMail(mail.key, reason))
     if not summary.dry_run:
         with store.transaction() as db:
             bounces.mark_seen(db, mail.sha256, "failed")
@@ -100,7 +102,7 @@ def _unreadable(
     return "failed"
 
 
-def _again(source: Source, mail: InboxMail, known: str, dry_run: bool) -> str:
+def _again(source: MailSource, mail: InboxMail, known: str, dry_run: bool) -> str:
     """A mail read before: left for a person (counted again), or handled or set aside
     and still here because its move failed (moved now)."""
     if known in LEFT_FOR_A_PERSON:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from newsletter.audience.bounce_policy import ACTING, Failure, act, domain_of
+from newsletter.audience.bounce_policy import ACTING, DeliveryFailure, act, domain_of
 from newsletter.core.model import Subscriber
 from newsletter.inbox.classify import Reading
 from newsletter.store import bounces, deliveries, subscribers
@@ -106,7 +106,7 @@ def judge(
         named = tuple(reading.evidence.addresses[:5])
         return _action(reading, message, effect, put_aside=False, proof=proof, named=named)
     issue = _issue(db, proof)
-    failure = Failure(reading.reason, reading.status, reading.diagnostic)
+    failure = DeliveryFailure(reading.reason, reading.status, reading.diagnostic)
     effect = act(db, proof.subscriber, issue, failure, soft_limit, proof.how, message_sha256)
     return _action(reading, message, effect, put_aside=True, proof=proof)
 

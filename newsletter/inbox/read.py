@@ -1,4 +1,4 @@
-"""Where the mail comes from: a Maildir or an mbox, behind one `Source` protocol.
+"""Where the mail comes from: a Maildir or an mbox, behind one `MailSource` protocol.
 
 A source lists its mails one at a time as `InboxMail` items (a key, the start of the
 raw bytes, the size and a SHA-256 of the whole) and is told what became of each:
@@ -62,7 +62,7 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-class Source(Protocol):
+class MailSource(Protocol):
     """A mailbox the inbox reads: its mails, and ways to put one aside."""
 
     name: str
@@ -141,7 +141,7 @@ class MboxSource:
         """Nothing to do either: the store remembers it as failed."""
 
 
-def open_source(maildir: Path | None, mbox: Path | None, max_size: int = MAX_SIZE) -> Source:
+def open_source(maildir: Path | None, mbox: Path | None, max_size: int = MAX_SIZE) -> MailSource:
     if maildir is not None:
         if not maildir.exists():
             raise NewsletterError(f"{maildir}: no such Maildir")

@@ -51,7 +51,7 @@ _WOULD = [
 
 
 @dataclass(frozen=True)
-class Failure:
+class FailedMail:
     """A mail set aside as unreadable: its key in the mailbox (file name, UID) and why."""
 
     key: str
@@ -69,7 +69,7 @@ class Summary:
     dry_run: bool
     counts: Counter[str] = field(default_factory=Counter)
     actions: list[Action] = field(default_factory=list)
-    failed: list[Failure] = field(default_factory=list)
+    failed: list[FailedMail] = field(default_factory=list)
 
     def acted(self, action: Action) -> None:
         self.actions.append(

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from newsletter.audience import subscribers
-from newsletter.audience.bounce_policy import Failure, act, refused_at_send
+from newsletter.audience.bounce_policy import DeliveryFailure, act, refused_at_send
 from newsletter.store import Store
 from newsletter.store import subscribers as rows
 
 
-def status_after(tmp_path: Path, *failures: Failure, soft_limit: int = 3) -> tuple[str, list[str]]:
+def status_after(
+    tmp_path: Path, *failures: DeliveryFailure, soft_limit: int = 3
+) -> tuple[str, list[str]]:
     """Ann's status after each failure acted on in turn, and what each act said."""
     with Store.open(tmp_path / "list.db") as store:
         ann = subscribers.activate(store, "ann@example.org")
@@ -40,11 +42,11 @@ def status_after(tmp_path: Path, *failures: Failure, soft_limit: int = 3) -> tup
 def test_one_proven_failure_does_what_its_verdict_says(
     tmp_path: Path, reason: str, status: str
 ) -> None:
-    assert status_after(tmp_path, Failure(reason, "5.0.0"))[0] == status
+    assert status_after(tmp_path, DeliveryFailure(reason, "5.0.0"))[0] == status
 
 
 def test_soft_bounces_mark_bounced_only_at_the_limit(tmp_path: Path) -> None:
-    full = Failure("mailbox_full", "4.2.2", "552 4.2.2 mailbox full")
+    full = DeliveryFailure("mailbox_full", "4.2.2", "552 4.2.2 mailbox full")
     status, effects = status_after(tmp_path, full, full, full, soft_limit=3)
     assert status == "bounced"
     assert effects[0] == "soft bounce 1 of 3 in a row"
@@ -52,7 +54,9 @@ def test_soft_bounces_mark_bounced_only_at_the_limit(tmp_path: Path) -> None:
 
 
 def test_a_refusal_names_the_receiving_domain_and_counts_against_no_one(tmp_path: Path) -> None:
-    status, [effect] = status_after(tmp_path, Failure("blocked", "5.7.1", "listed on Spamhaus"))
+    status, [effect] = status_after(
+        tmp_path, DeliveryFailure("blocked", "5.7.1", "listed on Spamhaus")
+    )
     assert (status, effect) == (
         "active",
         "counted a refusal by example.org, not against the subscriber",
