@@ -9,11 +9,17 @@ bytes is refused (413) before it is read. An unknown path or token is the same
 neutral 404 page; a wrong method is 405; HEAD works wherever GET does. State
 changes only on POST. A path that is served with its trailing slash taken off
 or put on is redirected there, under `base_url`, never the request's `Host`.
+
+What a worker holds for its whole life starts and stops in `lifespan`: its database
+thread and connection (`db.StoreThread`) and the archive's rendered copy. Every
+handler reaches the configuration and these through the request (`state.py`). The
+outbox, one for the whole of `serve`, runs in the supervisor (`server.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,8 +30,9 @@ from starlette.routing import BaseRoute, Match, Route
 
 from newsletter.config import Config
 from newsletter.web.access_log import AccessLog
-from newsletter.web.db import in_store
+from newsletter.web.db import StoreThread
 from newsletter.web.pages import render_page, url
+from newsletter.web.state import config_of, store_of
 
 MAX_BODY = 16 * 1024
 """Bytes a form may send: an address, a name, a language and a token fit many times."""
@@ -54,10 +61,11 @@ def create_app(config: Config) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     for module in (unsubscribe, signup, archive):
-        routes += module.routes(config)
+        routes += module.routes()
     app = Starlette(
         routes=routes,
-        exception_handlers={HTTPException: _error_page(config)},  # type: ignore[dict-item]
+        exception_handlers={HTTPException: _error_page},  # type: ignore[dict-item]
+        lifespan=lifespan,
     )
     app.router.redirect_slashes = False  # Starlette's redirect names the request's Host
     app.state.config = config
@@ -67,22 +75,36 @@ def create_app(config: Config) -> Starlette:
     return app
 
 
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """A worker's life: its database thread and the archive's copy, made before the
+    first request and closed (connections, then the thread) after the last."""
+    from newsletter.web.archive import Archive
+
+    config: Config = app.state.config
+    app.state.store = StoreThread(config.database_path)
+    app.state.archive = Archive(config)
+    try:
+        yield
+    finally:
+        app.state.archive.close()
+        app.state.store.close()
+
+
 async def healthz(request: Request) -> Response:
     """For a load balancer: the app answers and its database does."""
-    await in_store(request.app.state.config, lambda db: db.execute("SELECT 1").fetchall())
+    await store_of(request).run(lambda store: store.db.execute("SELECT 1").fetchall())
     return PlainTextResponse("ok\n")
 
 
-def _error_page(config: Config) -> Callable[[Request, HTTPException], Awaitable[Response]]:
-    async def handle(request: Request, error: HTTPException) -> Response:
-        if error.status_code == 404 and (location := _other_slash(config, request)):
-            return RedirectResponse(location, status_code=307)
-        if error.status_code == 404:  # the same neutral page for every unknown path or token
-            return HTMLResponse(render_page(config, "not_found.html.j2"), status_code=404)
-        page = render_page(config, "error.html.j2", status=error.status_code)
-        return HTMLResponse(page, status_code=error.status_code, headers=error.headers)
-
-    return handle
+async def _error_page(request: Request, error: HTTPException) -> Response:
+    config = config_of(request)
+    if error.status_code == 404 and (location := _other_slash(config, request)):
+        return RedirectResponse(location, status_code=307)
+    if error.status_code == 404:  # the same neutral page for every unknown path or token
+        return HTMLResponse(render_page(config, "not_found.html.j2"), status_code=404)
+    page = render_page(config, "error.html.j2", status=error.status_code)
+    return HTMLResponse(page, status_code=error.status_code, headers=error.headers)
 
 
 def _other_slash(config: Config, request: Request) -> str | None:

@@ -30,7 +30,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -200,6 +200,13 @@ class Archive:
                 self._editions[folder, edition] = cached
             return cached[1]
 
+    def close(self) -> None:
+        """Close the database connection (the lifespan's end)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
     def _cached(self, key: str, render: Callable[[], Page]) -> Page:
         with self._lock:
             self._refresh()
@@ -239,24 +246,23 @@ class Archive:
 # The routes
 
 
-def routes(config: Config) -> list[BaseRoute]:
-    """The archive's routes, for `app.py`."""
-    archive = Archive(config)
+def routes() -> list[BaseRoute]:
+    """The archive's routes, for `app.py`; each worker's `Archive` is made by its lifespan."""
 
     async def index(request: Request) -> Response:
-        return _answer(request, archive.index())
+        return _answer(request, _archive(request).index())
 
     async def atom(request: Request) -> Response:
-        return _answer(request, archive.feed())
+        return _answer(request, _archive(request).feed())
 
     async def issue_folder(request: Request) -> Response:
-        return _answer(request, archive.folder(request.path_params["folder"]))
+        return _answer(request, _archive(request).folder(request.path_params["folder"]))
 
     async def issue_page(request: Request) -> Response:
         folder, edition = request.path_params["folder"], request.path_params["edition"]
         if edition == "index":
-            return _answer(request, archive.folder(folder))
-        return _answer(request, archive.edition(folder, edition))
+            return _answer(request, _archive(request).folder(folder))
+        return _answer(request, _archive(request).edition(folder, edition))
 
     return [
         Route("/", index, methods=["GET"]),
@@ -265,6 +271,10 @@ def routes(config: Config) -> list[BaseRoute]:
         Route("/issues/{folder}/", issue_folder, methods=["GET"]),
         Route("/issues/{folder}/{edition}.html", issue_page, methods=["GET"]),
     ]
+
+
+def _archive(request: Request) -> Archive:
+    return cast(Archive, request.app.state.archive)
 
 
 def _answer(request: Request, found: Page | None) -> Response:

@@ -10,6 +10,14 @@ must arrive within `web.request_seconds`), answers a WebSocket upgrade as plain 
 no WebSocket route; its refusal would be a bare 403), and writes the security
 headers into every response it makes, the app's and its own (400, 431, 500).
 Workers end with their supervisor, even one killed outright (`orphans.py`).
+
+What each worker holds (its database thread, the archive's copy) starts and stops in
+the app's lifespan (`app.py`). The outbox, which sends the confirmation mail, is
+one thread for the whole of `serve`, in this process (`outbox_running`): the one
+process that lives as long as `serve` does, whatever the number of workers (uvicorn
+starts a worker again if one dies; a sender in a worker would stop with it). It
+stops after the workers, once the message in hand is sent and recorded: a SIGTERM
+or Ctrl-C only ends the command once the outbox has stopped.
 """
 
 from __future__ import annotations
@@ -18,9 +26,12 @@ import io
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from newsletter.config import CONFIG_ENV, Config, load_config
+from newsletter.core.stopping import stop_on_signals
 
 
 def app_from_environment() -> Any:
@@ -49,9 +60,9 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         os.environ[CONFIG_ENV] = str(config.path)
     os.chdir(config.root)  # a config without a file means this folder
     os.environ[SUPERVISOR_ENV] = str(os.getpid())  # what the workers follow
-    stop = threading.Event()
-    background = _start_outbox(config, stop)
-    try:
+    # uvicorn raises the signal it stopped on again once it is done: with one worker
+    # (served in this process) that would kill the process before the outbox stops.
+    with outbox_running(config) as stop, stop_on_signals(stop):
         uvicorn.run(
             "newsletter.web.server:app_from_environment",
             factory=True,
@@ -66,17 +77,21 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
             server_header=False,
             access_log=False,  # ours (web/access_log.py): cheaper, and it cuts the tokens
         )
-    finally:
-        stop.set()
-        background.join(timeout=30)
 
 
-def _start_outbox(config: Config, stop: threading.Event) -> threading.Thread:
-    """The one background sender of queued mail (confirmations), in this process."""
+@contextmanager
+def outbox_running(config: Config) -> Iterator[threading.Event]:
+    """The one background sender of queued mail (confirmations) while the block runs,
+    with the housekeeping of sign-ups as its chore; stopped and joined at its end."""
     from newsletter.audience.signup import purge_expired
     from newsletter.mail.outbox import run_forever
 
+    stop = threading.Event()
     chores = (purge_expired,)  # pending sign-ups whose confirmation time ran out
-    thread = threading.Thread(target=run_forever, args=(config, stop, chores), daemon=True)
+    thread = threading.Thread(target=run_forever, args=(config, stop, chores), name="outbox")
     thread.start()
-    return thread
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join()

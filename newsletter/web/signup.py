@@ -32,16 +32,22 @@ from newsletter.config import Config
 from newsletter.store import Store
 from newsletter.web.origin import refuse_cross_site
 from newsletter.web.pages import render_page, url
+from newsletter.web.state import config_of
 
 FIELDS = ("email", "name", "lang", "csrf", "website")  # `website`: the honeypot
 _LOCAL = threading.local()
 
 
-def routes(config: Config) -> list[BaseRoute]:
-    pages = Signup(config)
+def routes() -> list[BaseRoute]:
+    async def subscribe(request: Request) -> Response:
+        return await Signup(config_of(request)).subscribe(request)
+
+    async def confirm(request: Request) -> Response:
+        return await Signup(config_of(request)).confirm(request)
+
     return [
-        Route("/subscribe", pages.subscribe, methods=["GET", "POST"]),
-        Route("/confirm/{token}", pages.confirm, methods=["GET", "POST"]),
+        Route("/subscribe", subscribe, methods=["GET", "POST"]),
+        Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
     ]
 
 

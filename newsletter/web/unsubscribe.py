@@ -29,18 +29,25 @@ from newsletter.audience import signup
 from newsletter.audience.subscribers import SubscriberError, normalise_lang, normalise_name
 from newsletter.config import Config
 from newsletter.core.model import EDITIONS, Subscriber
+from newsletter.store import Store
 from newsletter.store import subscribers as rows
-from newsletter.web.db import connection, in_store
 from newsletter.web.origin import refuse_cross_site
 from newsletter.web.pages import render_page, url
+from newsletter.web.state import config_of, store_of
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-def routes(config: Config) -> list[BaseRoute]:
+def routes() -> list[BaseRoute]:
+    async def unsubscribe(request: Request) -> Response:
+        return await Unsubscribe(config_of(request)).handle(request)
+
+    async def preferences(request: Request) -> Response:
+        return await Preferences(config_of(request)).handle(request)
+
     return [
-        Route("/unsubscribe/{token}", Unsubscribe(config).handle, methods=["GET", "POST"]),
-        Route("/preferences/{token}", Preferences(config).handle, methods=["GET", "POST"]),
+        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/preferences/{token}", preferences, methods=["GET", "POST"]),
     ]
 
 
@@ -71,16 +78,16 @@ class Unsubscribe(_Page):
     async def handle(self, request: Request) -> Response:
         token = request.path_params["token"]
         if request.method in ("GET", "HEAD"):  # HEAD is a GET too: it never changes anything
-            subscriber = await in_store(self.config, lambda db: self.holder(db, token))
+            subscriber = await store_of(request).run(lambda store: self.holder(store.db, token))
             return self.page("unsubscribe.html.j2", subscriber, done=subscriber.status != "active")
         form = await request.form()  # read (and size-check) the body
         one_click = form.get("List-Unsubscribe") == "One-Click"  # RFC 8058: a provider asks
         if not one_click:
             refuse_cross_site(self.config, request.headers)
-        await in_store(self.config, lambda db: self.unsubscribe(db, token))
+        await store_of(request).run(lambda store: self.unsubscribe(store.db, token))
         if one_click:
             return PlainTextResponse("Unsubscribed. · 已退订。\n", headers=NO_STORE)
-        subscriber = await in_store(self.config, lambda db: self.holder(db, token))
+        subscriber = await store_of(request).run(lambda store: self.holder(store.db, token))
         return self.page("unsubscribe.html.j2", subscriber, done=True)
 
     def unsubscribe(self, db: sqlite3.Connection, token: str) -> None:
@@ -93,19 +100,19 @@ class Preferences(_Page):
     async def handle(self, request: Request) -> Response:
         token = request.path_params["token"]
         if request.method in ("GET", "HEAD"):  # HEAD is a GET too: it never changes anything
-            subscriber = await in_store(self.config, lambda db: self.holder(db, token))
+            subscriber = await store_of(request).run(lambda store: self.holder(store.db, token))
             return self.page("preferences.html.j2", subscriber, saved=None, problem=None)
         refuse_cross_site(self.config, request.headers)
         form = await request.form()
         fields = {key: str(form.get(key, "")) for key in ("action", "name", "lang")}
-        return await in_store(self.config, lambda db: self.change(db, token, fields))
+        return await store_of(request).run(lambda store: self.change(store, token, fields))
 
-    def change(self, db: sqlite3.Connection, token: str, fields: dict[str, str]) -> Response:
+    def change(self, store: Store, token: str, fields: dict[str, str]) -> Response:
         """Save, unsubscribe or resubscribe; a bad value is shown on the page (400), and
         too many sign-ups this hour too (429)."""
-        subscriber = self.holder(db, token)
+        subscriber = self.holder(store.db, token)
         try:
-            saved = self.apply(subscriber, fields)
+            saved = self.apply(store, subscriber, fields)
         except SubscriberError as error:
             return self.problem(subscriber, str(error), 400)
         except signup.Limited as limited:
@@ -114,7 +121,7 @@ class Preferences(_Page):
             return page
         return self.page(
             "preferences.html.j2",
-            self.holder(db, token),
+            self.holder(store.db, token),
             saved=saved,
             problem=None,
             days=self.config.web.confirm_days,
@@ -125,11 +132,10 @@ class Preferences(_Page):
         page.status_code = status
         return page
 
-    def apply(self, subscriber: Subscriber, fields: dict[str, str]) -> str:
+    def apply(self, store: Store, subscriber: Subscriber, fields: dict[str, str]) -> str:
         """What was done: `saved`, `unsubscribed`, `resubscribed`, or `confirm` (a
         confirmation link mailed: back only once it is opened)."""
         action = fields["action"] if fields["action"] in ("unsubscribe", "resubscribe") else "save"
-        store = connection(self.config)
         with store.transaction() as db:
             if action == "unsubscribe":
                 rows.set_unsubscribed(db, subscriber.id)

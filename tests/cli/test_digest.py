@@ -30,7 +30,8 @@ def test_parse_json_prints_the_contract_objects_in_order() -> None:
         "source": f"{SAMPLE_DIGEST}:5",
     }
     assert papers[1]["summary_zh"].startswith("本报告介绍了 FunAudioLLM")
-    assert "“" not in result.stdout or "\\u" not in result.stdout  # readable, not escaped
+    assert "面向人类与大语言模型" in result.stdout  # the characters as printed, not \uXXXX escapes
+    assert "\\u" not in result.stdout
 
 
 def test_parse_warnings_go_to_stderr_with_file_and_line() -> None:

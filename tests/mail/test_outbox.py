@@ -66,16 +66,39 @@ def state(store: Store, message: int) -> tuple[str, int, str | None, bool]:
     return found["status"], found["attempts"], found["error"], bool(found["has_body"])
 
 
-def drain(config: Config, store: Store, steps: int = 50) -> Sender:
-    """Step a loop until nothing is due (or `steps` run out)."""
-    sender = Sender(config, threading.Event())
-    for _ in range(steps):
-        if not sender.step(store):
-            time.sleep(0.02)  # a retry may be due in a moment
-            if not sender.step(store):
-                break
-    sender.close()
-    return sender
+class Clock:
+    """A loop's time, moved on by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def next_retry(store: Store) -> float | None:
+    """When the first message put back for another try is due; None if there is none."""
+    sql = "SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued' AND attempts > 0"
+    due: float | None = store.db.execute(sql).fetchone()[0]
+    return due
+
+
+def drain(config: Config, store: Store, steps: int = 50) -> None:
+    """Step a loop until no message is due and none waits for a retry, its clock moved
+    on to each retry's time instead of waiting for it; fail if `steps` are not enough."""
+    clock = Clock()
+    sender = Sender(config, threading.Event(), clock=clock)
+    try:
+        for _ in range(steps):
+            if sender.step(store):
+                continue
+            retry = next_retry(store)
+            if retry is None:
+                return
+            clock.now = max(clock.now, retry)
+        raise AssertionError(f"the outbox still has work after {steps} steps")
+    finally:
+        sender.close()
 
 
 def test_a_message_is_sent_once_marked_and_its_bodies_erased(
@@ -164,7 +187,8 @@ def test_while_the_server_is_down_it_retries_with_back_off_then_sends_once(
                 if status == "queued":
                     assert error is not None and "cannot reach" in error
                 wait_until(lambda: state(store, message)[0] == "sent", timeout=20)
-                time.sleep(0.3)
+                stop.set()
+                loop.join(timeout=10)  # the loop has ended: nothing more is in flight
                 assert later.handler.count() == {"reader@example.org": 1}
         finally:
             stop.set()
@@ -197,11 +221,11 @@ def test_two_loops_at_once_never_send_a_message_twice(
     try:
         server.handler.wait_for(len(people), timeout=60)
         wait_until(lambda: rows.counts(store.db)["sent"] == len(people), timeout=20)
-        time.sleep(0.3)
     finally:
         stop.set()
         for loop in loops:
             loop.join(timeout=10)
+    assert not any(loop.is_alive() for loop in loops)  # nothing more in flight
     assert server.handler.count() == dict.fromkeys(people, 1)
     attempts = store.db.execute("SELECT sum(attempts) FROM outbox").fetchone()[0]
     assert attempts == len(people)  # every row claimed once
@@ -236,10 +260,11 @@ def test_housekeeping_forgets_old_done_messages_only(
 
 
 def test_stop_ends_run_forever_promptly(config: Config) -> None:
-    stop = threading.Event()
-    loop = threading.Thread(target=outbox.run_forever, args=(config, stop))
+    stop, running = threading.Event(), threading.Event()
+    chores = (lambda store: running.set(),)  # run as the loop starts, then each minute
+    loop = threading.Thread(target=outbox.run_forever, args=(config, stop, chores))
     loop.start()
-    time.sleep(0.2)
+    assert running.wait(timeout=10)
     started = time.monotonic()
     stop.set()
     loop.join(timeout=5)

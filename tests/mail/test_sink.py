@@ -6,14 +6,14 @@ import mailbox
 import os
 import signal
 import smtplib
+import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.smtpd import free_port
+from tests.smtpd import free_port, wait_until
 
 MESSAGE = "Subject: =?utf-8?b?5rWL6K+V?=\r\nTo: a@example.org\r\n\r\nhello\r\n"
 
@@ -34,12 +34,8 @@ def _sink_receives_one(mbox: Path, umask: int = 0o022) -> str:
     finally:
         os.umask(old)
     try:
-        for _ in range(100):
-            try:
-                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
-                break
-            except ConnectionRefusedError:
-                time.sleep(0.05)
+        wait_until(lambda: _listening(sink, port), timeout=10)
+        client = smtplib.SMTP("127.0.0.1", port, timeout=5)
         client.sendmail("digest@example.org", ["a@example.org"], MESSAGE.encode())
         client.quit()
     finally:
@@ -47,6 +43,16 @@ def _sink_receives_one(mbox: Path, umask: int = 0o022) -> str:
         _, err = sink.communicate(timeout=10)
     assert sink.returncode == 0, err
     return err
+
+
+def _listening(sink: subprocess.Popen[str], port: int) -> bool:
+    """Whether the sink takes connections yet (it must not have exited)."""
+    assert sink.poll() is None, sink.communicate()[1]
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return False
+    return True
 
 
 def _stored(mbox: Path) -> list[mailbox.mboxMessage]:
