@@ -29,9 +29,10 @@ from starlette.routing import BaseRoute, Route
 
 from newsletter.audience import signup
 from newsletter.config import Config
+from newsletter.core import links
 from newsletter.store import Store
 from newsletter.web.origin import refuse_cross_site
-from newsletter.web.pages import render_page, url
+from newsletter.web.pages import render_page
 
 FIELDS = ("email", "name", "lang", "csrf", "website")  # `website`: the honeypot
 _LOCAL = threading.local()
@@ -40,8 +41,8 @@ _LOCAL = threading.local()
 def routes(config: Config) -> list[BaseRoute]:
     pages = Signup(config)
     return [
-        Route("/subscribe", pages.subscribe, methods=["GET", "POST"]),
-        Route("/confirm/{token}", pages.confirm, methods=["GET", "POST"]),
+        Route(links.SUBSCRIBE, pages.subscribe, methods=["GET", "POST"]),
+        Route(links.CONFIRM, pages.confirm, methods=["GET", "POST"]),
     ]
 
 
@@ -138,7 +139,7 @@ class Signup:
             "confirm.html.j2",
             200,
             pending=waiting,
-            confirm_url=url(self.config, f"/confirm/{token}"),
+            confirm_url=links.confirm(self.config.newsletter.base_url, token),
         )
 
     def confirmed(self, token: str) -> Response:
@@ -148,7 +149,7 @@ class Signup:
             return self.already()
         if subscriber is None:
             return self.unknown()
-        preferences = url(self.config, f"/preferences/{subscriber.token}")
+        preferences = links.preferences(self.config.newsletter.base_url, subscriber.token)
         return self.page(
             "confirmed.html.j2", 200, subscriber=subscriber, preferences_url=preferences
         )

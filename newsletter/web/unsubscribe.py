@@ -28,19 +28,20 @@ from starlette.routing import BaseRoute, Route
 from newsletter.audience import signup
 from newsletter.audience.subscribers import SubscriberError, normalise_lang, normalise_name
 from newsletter.config import Config
+from newsletter.core import links
 from newsletter.core.model import EDITIONS, Subscriber
 from newsletter.store import subscribers as rows
 from newsletter.web.db import connection, in_store
 from newsletter.web.origin import refuse_cross_site
-from newsletter.web.pages import render_page, url
+from newsletter.web.pages import render_page
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def routes(config: Config) -> list[BaseRoute]:
     return [
-        Route("/unsubscribe/{token}", Unsubscribe(config).handle, methods=["GET", "POST"]),
-        Route("/preferences/{token}", Preferences(config).handle, methods=["GET", "POST"]),
+        Route(links.UNSUBSCRIBE, Unsubscribe(config).handle, methods=["GET", "POST"]),
+        Route(links.PREFERENCES, Preferences(config).handle, methods=["GET", "POST"]),
     ]
 
 
@@ -56,13 +57,13 @@ class _Page:
         return found
 
     def page(self, name: str, subscriber: Subscriber, **context: object) -> Response:
-        token = subscriber.token
-        links = {
-            "unsubscribe_url": url(self.config, f"/unsubscribe/{token}"),
-            "preferences_url": url(self.config, f"/preferences/{token}"),
+        token, base_url = subscriber.token, self.config.newsletter.base_url
+        own = {
+            "unsubscribe_url": links.unsubscribe(base_url, token),
+            "preferences_url": links.preferences(base_url, token),
         }
         html = render_page(
-            self.config, name, subscriber=subscriber, editions=EDITIONS, **links, **context
+            self.config, name, subscriber=subscriber, editions=EDITIONS, **own, **context
         )
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
