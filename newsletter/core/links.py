@@ -13,7 +13,8 @@ and a path: `https://example.org/digest/` and `/feed.xml` make
 paths the web app mounts, in Starlette's syntax, so a route and the link to it
 cannot drift apart. A token, or a folder name, is always one path segment,
 percent-quoted with nothing left safe (`segment`), whatever it holds; `token_in`
-takes a token back out of a path or an address.
+takes a token back out of a path or an address. (A server decodes the path before
+it routes, so a token holding `/` would not reach its page: `new_token` makes none.)
 """
 
 from __future__ import annotations
