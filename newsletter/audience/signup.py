@@ -44,7 +44,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from newsletter.audience.subscribers import (
     SubscriberError,
@@ -55,7 +54,7 @@ from newsletter.audience.subscribers import (
     normalise_name,
 )
 from newsletter.config import Config
-from newsletter.core import clock, templates
+from newsletter.core import clock, links, templates
 from newsletter.core.errors import NewsletterError
 from newsletter.core.model import EDITIONS, Subscriber
 from newsletter.store import Store, bounces, limits, pending
@@ -262,7 +261,7 @@ def _confirmation(
     from newsletter.mail.outbox import QueuedMail
 
     settings = config.newsletter
-    link = f"{settings.base_url.rstrip('/')}/confirm/{quote(token, safe='')}"
+    link = links.confirm(settings.base_url, token)
     context = {
         "newsletter": settings,
         "confirm_url": link,

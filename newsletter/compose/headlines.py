@@ -1,6 +1,6 @@
 """What an issue says about itself before it is opened: its subject (from the
-configured pattern), its preheader (the line a mail client shows after the
-subject) and its address in the web archive."""
+configured pattern) and its preheader (the line a mail client shows after the
+subject). Its address in the web archive is `core.links.issue_page`."""
 
 from __future__ import annotations
 
@@ -46,8 +46,3 @@ def _short_name(title: str, limit: int = 40) -> str:
     if len(head) <= limit:
         return head
     return head[:limit].rsplit(" ", 1)[0] + "…"
-
-
-def web_url(settings: NewsletterSettings, folder: str, edition: str) -> str:
-    """Where the web archive shows an edition: `base_url` + the issue's path."""
-    return f"{settings.base_url.rstrip('/')}/issues/{folder}/{edition}.html"

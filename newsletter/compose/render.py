@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import jinja2
 
 from newsletter.compose import markup, textlayout
-from newsletter.compose.headlines import preheader, subject, web_url
+from newsletter.compose.headlines import preheader, subject
 from newsletter.compose.inline import inline_css
 from newsletter.compose.mjml_check import check_mjml
 from newsletter.compose.paper_view import (
@@ -45,7 +45,7 @@ from newsletter.compose.paper_view import (
     shows_abstract,
 )
 from newsletter.config import NewsletterSettings
-from newsletter.core import templates
+from newsletter.core import links, templates
 from newsletter.core import text as texts
 from newsletter.core.errors import TemplateError
 from newsletter.core.model import (
@@ -190,7 +190,7 @@ class Renderer:
                 "count": len(info.papers),
                 "subject": subject(settings, name, info),
                 "preheader": preheader(name, info.papers),
-                "web_url": web_url(settings, info.folder, name),
+                "web_url": links.issue_page(settings.base_url, info.folder, name),
             },
             "papers": paper_views(info.papers) if views is None else views,
             **PLACEHOLDERS,

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote
 
+from newsletter.core import links
 from newsletter.inbox.mime import enclosed, field_blocks, header, part_text
 
 TOKEN = r"[A-Za-z0-9_-]{16,64}"
 _VERP = re.compile(rf"\+({TOKEN})@")
+_LINK_PREFIXES = "|".join(re.escape(links.prefix(kind)) for kind in ("unsubscribe", "preferences"))
 _LINK_TOKENS = re.compile(
-    rf"(?:/(?:unsubscribe|preferences)/|subject=unsubscribe(?:%20|\+|\s)+)({TOKEN})",
+    rf"(?:{_LINK_PREFIXES}|subject=unsubscribe(?:%20|\+|\s)+)({TOKEN})",
     re.IGNORECASE,
 )
 _SUBJECT_TOKEN = re.compile(rf"\bunsubscribe\s+({TOKEN})\b", re.IGNORECASE)

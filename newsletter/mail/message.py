@@ -35,10 +35,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email.header import Header
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from newsletter.config import NewsletterSettings
-from newsletter.core import clock
+from newsletter.core import clock, links
 from newsletter.core.text import header_safe
 from newsletter.mail.body import PLACEHOLDER, Part, canonical_lines, encode
 from newsletter.mail.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
@@ -63,7 +63,7 @@ class Recipient:
 
 def unsubscribe_url(settings: NewsletterSettings, token: str) -> str:
     """The page that unsubscribes the holder of `token` (the visible link and header)."""
-    return f"{settings.base_url.rstrip('/')}/unsubscribe/{quote(token, safe='')}"
+    return links.unsubscribe(settings.base_url, token)
 
 
 def list_id(settings: NewsletterSettings) -> str:
@@ -150,9 +150,7 @@ class MessageTemplate:
         """The message (`wire`: dot-stuffed and ended for DATA), and whether any part of it
         is 8-bit."""
         link = unsubscribe_url(self.settings, recipient.token).encode()
-        mailto = (
-            f"mailto:{self.mailto}?subject={quote('unsubscribe ' + recipient.token)}"
-        ).encode()
+        mailto = links.unsubscribe_mailto(self.mailto, recipient.token).encode()
         personal = {
             "To": b"To: " + _recipient_header(recipient).encode(),
             "Date": b"Date: " + (date or clock.mail_date()).encode(),

@@ -20,13 +20,15 @@ import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TextIO
 
+from newsletter.core import links
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-SECRET_PATHS = ("/unsubscribe/", "/preferences/", "/confirm/")
+SECRET_PATHS = links.TOKEN_PREFIXES
 
 
 _ESCAPES = {

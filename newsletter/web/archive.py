@@ -4,7 +4,7 @@ What a reader sees at `base_url`:
 
 - `/` (and `/index.html`): every public issue, newest first, with its papers' titles;
 - `/issues/{folder}/{edition}.html`: an edition as it was mailed, the target of every
-  message's "View in browser" link (`compose.headlines.web_url`), and
+  message's "View in browser" link (`core.links.issue_page`), and
   `/issues/{folder}/` (and `…/index.html`): the issue's three editions;
 - `/feed.xml`: the Atom feed (`feed.py`).
 
@@ -38,19 +38,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from newsletter.compose.folder import ISSUE_JSON, read_folder
-from newsletter.compose.headlines import web_url
 from newsletter.config import Config
+from newsletter.core import links
 from newsletter.core.errors import NewsletterError
 from newsletter.core.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER
 from newsletter.store import archive as store
 from newsletter.web import feed
-from newsletter.web.pages import render_page, url
+from newsletter.web.pages import render_page
 
 HTML = "text/html; charset=utf-8"
-UNSUBSCRIBE_HELP = "/#unsubscribe"
-"""Where a public page's "Unsubscribe" link leads: the index's note on how to
-unsubscribe (a page that everyone may read carries nobody's own link)."""
-
 log = logging.getLogger("newsletter.web.archive")
 
 
@@ -74,7 +70,8 @@ def page(body: str | bytes, media_type: str = HTML) -> Page:
 def index_page(config: Config, issues: Sequence[store.ArchivedIssue]) -> Page:
     """The archive's front page: every public issue, newest first."""
     listed = [_view(config, issue) for issue in issues]
-    return page(render_page(config, "index.html.j2", issues=listed, feed=url(config, "/feed.xml")))
+    feed_url = links.feed(config.newsletter.base_url)
+    return page(render_page(config, "index.html.j2", issues=listed, feed=feed_url))
 
 
 def folder_page(config: Config, issue: store.ArchivedIssue) -> Page:
@@ -98,10 +95,10 @@ def pages_of(config: Config, issues: Sequence[store.ArchivedIssue]) -> Iterator[
     first, the feed and the index last (so that nothing links a page not yet there)."""
     for issue in issues:
         for edition in EDITIONS:
-            yield f"/issues/{issue.folder}/{edition}.html", edition_page(config, issue, edition)
-        yield f"/issues/{issue.folder}/index.html", folder_page(config, issue)
-    yield "/feed.xml", feed_page(config, issues)
-    yield "/index.html", index_page(config, issues)
+            yield links.issue_path(issue.folder, edition), edition_page(config, issue, edition)
+        yield links.issue_path(issue.folder, "index"), folder_page(config, issue)
+    yield links.FEED, feed_page(config, issues)
+    yield links.HOME_PAGE, index_page(config, issues)
 
 
 _BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
@@ -110,8 +107,11 @@ _BODY_END = re.compile(r"</body>", re.IGNORECASE)
 
 def public_edition(config: Config, composed: str) -> str:
     """A composed edition's HTML, fit for anyone to read on the web."""
-    public = composed.replace(UNSUBSCRIBE_PLACEHOLDER, html.escape(url(config, UNSUBSCRIBE_HELP)))
-    home, subscribe = html.escape(url(config, "/")), html.escape(url(config, "/subscribe"))
+    base_url = config.newsletter.base_url
+    public = composed.replace(
+        UNSUBSCRIBE_PLACEHOLDER, html.escape(links.unsubscribe_help(base_url))
+    )
+    home, subscribe = html.escape(links.home(base_url)), html.escape(links.subscribe(base_url))
     bar = (  # a web page has landmarks: this line is its navigation, the email its main part
         '<nav aria-label="Archive · 往期" style="max-width:600px;margin:0 auto;'
         "padding:10px 16px;text-align:center;"
@@ -130,7 +130,8 @@ def is_plain_name(folder: str) -> bool:
 
 
 def _view(config: Config, issue: store.ArchivedIssue) -> dict[str, Any]:
-    pages = {name: web_url(config.newsletter, issue.folder, name) for name in EDITIONS}
+    base_url = config.newsletter.base_url
+    pages = {name: links.issue_page(base_url, issue.folder, name) for name in EDITIONS}
     return {
         "number": issue.number,
         "date": issue.date,
@@ -166,10 +167,10 @@ class Archive:
         self._editions: dict[tuple[str, str], tuple[Signature, Page]] = {}
 
     def index(self) -> Page:
-        return self._cached("/", lambda: index_page(self.config, self._issues))
+        return self._cached(links.HOME, lambda: index_page(self.config, self._issues))
 
     def feed(self) -> Page:
-        return self._cached("/feed.xml", lambda: feed_page(self.config, self._issues))
+        return self._cached(links.FEED, lambda: feed_page(self.config, self._issues))
 
     def folder(self, folder: str) -> Page | None:
         with self._lock:
@@ -177,7 +178,7 @@ class Archive:
             issue = self._by_folder.get(folder)
             if issue is None:
                 return None
-            key = f"/issues/{folder}/"
+            key = links.folder_path(folder)
             if key not in self._pages:
                 self._pages[key] = folder_page(self.config, issue)
             return self._pages[key]
@@ -265,11 +266,11 @@ def routes() -> list[BaseRoute]:
         return _answer(request, _archive(request).edition(folder, edition))
 
     return [
-        Route("/", index, methods=["GET"]),
-        Route("/index.html", index, methods=["GET"]),
-        Route("/feed.xml", atom, methods=["GET"]),
-        Route("/issues/{folder}/", issue_folder, methods=["GET"]),
-        Route("/issues/{folder}/{edition}.html", issue_page, methods=["GET"]),
+        Route(links.HOME, index, methods=["GET"]),
+        Route(links.HOME_PAGE, index, methods=["GET"]),
+        Route(links.FEED, atom, methods=["GET"]),
+        Route(links.ISSUE_FOLDER, issue_folder, methods=["GET"]),
+        Route(links.ISSUE_PAGE, issue_page, methods=["GET"]),
     ]
 
 

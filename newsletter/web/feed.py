@@ -12,11 +12,10 @@ import html
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
-from newsletter.compose.headlines import web_url
 from newsletter.config import Config
+from newsletter.core import links
 from newsletter.core.model import EDITIONS
 from newsletter.store.archive import ArchivedIssue
-from newsletter.web.pages import url
 
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml"
@@ -34,10 +33,10 @@ def atom(config: Config, issues: Sequence[ArchivedIssue]) -> bytes:
     updated = max((_updated(issue) for issue in issues[:ENTRIES]), default=_EMPTY_UPDATED)
     _add(feed, "title", f"{settings.title_en} · {settings.title_zh}")
     _add(feed, "subtitle", "A weekly digest of AI papers in English and Chinese · 每周 AI 论文摘要")
-    _add(feed, "id", url(config, "/"))
+    _add(feed, "id", links.home(settings.base_url))
     _add(feed, "updated", updated)
-    _add(feed, "link", rel="self", type=MEDIA_TYPE, href=url(config, "/feed.xml"))
-    _add(feed, "link", rel="alternate", type="text/html", href=url(config, "/"))
+    _add(feed, "link", rel="self", type=MEDIA_TYPE, href=links.feed(settings.base_url))
+    _add(feed, "link", rel="alternate", type="text/html", href=links.home(settings.base_url))
     _add(ElementTree.SubElement(feed, "author"), "name", settings.title_en)
     feed.extend(entries)
     ElementTree.indent(feed)
@@ -46,7 +45,7 @@ def atom(config: Config, issues: Sequence[ArchivedIssue]) -> bytes:
 
 
 def _entry(config: Config, issue: ArchivedIssue) -> ElementTree.Element:
-    page = web_url(config.newsletter, issue.folder, "bilingual")
+    page = links.issue_page(config.newsletter.base_url, issue.folder, "bilingual")
     entry = ElementTree.Element("entry")
     _add(entry, "title", issue.subject)
     _add(entry, "id", page)
@@ -72,7 +71,8 @@ def _content(config: Config, issue: ArchivedIssue) -> str:
         chinese = paper.title_zh if paper.title_en else ""
         below = f'<br><span lang="zh-CN">{html.escape(chinese)}</span>' if chinese else ""
         lines.append(f"<li>{link}{title}</a>{below}</li>")
-    pages = {name: html.escape(web_url(config.newsletter, issue.folder, name)) for name in EDITIONS}
+    base_url = config.newsletter.base_url
+    pages = {name: html.escape(links.issue_page(base_url, issue.folder, name)) for name in EDITIONS}
     read = f'<a href="{pages["bilingual"]}">Read the issue · 阅读本期</a>'
     en_link, zh_link = f'<a href="{pages["en"]}">English</a>', f'<a href="{pages["zh"]}">中文</a>'
     lines += ["</ol>", f"<p>{read} ({en_link} · {zh_link})</p>"]

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from newsletter.config import Config
-from newsletter.core import templates
+from newsletter.core import links, templates
 
 
 @functools.cache
@@ -33,10 +33,11 @@ def render_page(config: Config, name: str, **context: Any) -> str:
     """The page `name` (e.g. `unsubscribe.html.j2`) with the newsletter's names and
     its home and subscribe addresses (under `base_url`) in it."""
     template = environment(config.templates_path).get_template(name)
-    links = {"home": url(config, "/"), "subscribe": url(config, "/subscribe")}
-    return template.render(newsletter=config.newsletter, **{**links, **context})
+    base_url = config.newsletter.base_url
+    shared = {"home": links.home(base_url), "subscribe": links.subscribe(base_url)}
+    return template.render(newsletter=config.newsletter, **{**shared, **context})
 
 
 def url(config: Config, path: str) -> str:
-    """`path` under `base_url`, where every link in a message points."""
-    return config.newsletter.base_url.rstrip("/") + path
+    """`path` under `base_url`, where every link in a message points (`core.links`)."""
+    return links.under(config.newsletter.base_url, path)

@@ -29,9 +29,10 @@ from starlette.routing import BaseRoute, Route
 
 from newsletter.audience import signup
 from newsletter.config import Config
+from newsletter.core import links
 from newsletter.store import Store
 from newsletter.web.origin import refuse_cross_site
-from newsletter.web.pages import render_page, url
+from newsletter.web.pages import render_page
 from newsletter.web.state import config_of
 
 FIELDS = ("email", "name", "lang", "csrf", "website")  # `website`: the honeypot
@@ -46,8 +47,8 @@ def routes() -> list[BaseRoute]:
         return await Signup(config_of(request)).confirm(request)
 
     return [
-        Route("/subscribe", subscribe, methods=["GET", "POST"]),
-        Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
+        Route(links.SUBSCRIBE, subscribe, methods=["GET", "POST"]),
+        Route(links.CONFIRM, confirm, methods=["GET", "POST"]),
     ]
 
 
@@ -144,7 +145,7 @@ class Signup:
             "confirm.html.j2",
             200,
             pending=waiting,
-            confirm_url=url(self.config, f"/confirm/{token}"),
+            confirm_url=links.confirm(self.config.newsletter.base_url, token),
         )
 
     def confirmed(self, token: str) -> Response:
@@ -154,7 +155,7 @@ class Signup:
             return self.already()
         if subscriber is None:
             return self.unknown()
-        preferences = url(self.config, f"/preferences/{subscriber.token}")
+        preferences = links.preferences(self.config.newsletter.base_url, subscriber.token)
         return self.page(
             "confirmed.html.j2", 200, subscriber=subscriber, preferences_url=preferences
         )

@@ -21,6 +21,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from newsletter.config import Config
 from newsletter.core.errors import NewsletterError
@@ -48,7 +49,7 @@ def build(config: Config, out: Path) -> BuildReport:
                 f"issue {issue.number}: its folder name {issue.folder!r} is not one plain "
                 "name; `newsletter compose` names them"
             )
-    pages = list(pages_of(config, issues))
+    pages = [(unquote(path), page) for path, page in pages_of(config, issues)]  # as files
     for path, _ in pages:
         _refuse_links(out, path.lstrip("/"))
     report = BuildReport(out, issues=len(issues))

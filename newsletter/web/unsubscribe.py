@@ -28,11 +28,12 @@ from starlette.routing import BaseRoute, Route
 from newsletter.audience import signup
 from newsletter.audience.subscribers import SubscriberError, normalise_lang, normalise_name
 from newsletter.config import Config
+from newsletter.core import links
 from newsletter.core.model import EDITIONS, Subscriber
 from newsletter.store import Store
 from newsletter.store import subscribers as rows
 from newsletter.web.origin import refuse_cross_site
-from newsletter.web.pages import render_page, url
+from newsletter.web.pages import render_page
 from newsletter.web.state import config_of, store_of
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -46,8 +47,8 @@ def routes() -> list[BaseRoute]:
         return await Preferences(config_of(request)).handle(request)
 
     return [
-        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
-        Route("/preferences/{token}", preferences, methods=["GET", "POST"]),
+        Route(links.UNSUBSCRIBE, unsubscribe, methods=["GET", "POST"]),
+        Route(links.PREFERENCES, preferences, methods=["GET", "POST"]),
     ]
 
 
@@ -63,13 +64,13 @@ class _Page:
         return found
 
     def page(self, name: str, subscriber: Subscriber, **context: object) -> Response:
-        token = subscriber.token
-        links = {
-            "unsubscribe_url": url(self.config, f"/unsubscribe/{token}"),
-            "preferences_url": url(self.config, f"/preferences/{token}"),
+        token, base_url = subscriber.token, self.config.newsletter.base_url
+        own = {
+            "unsubscribe_url": links.unsubscribe(base_url, token),
+            "preferences_url": links.preferences(base_url, token),
         }
         html = render_page(
-            self.config, name, subscriber=subscriber, editions=EDITIONS, **links, **context
+            self.config, name, subscriber=subscriber, editions=EDITIONS, **own, **context
         )
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
