@@ -48,6 +48,12 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
 
 
+TOKEN_SHAPE = r"[A-Za-z0-9_-]{16,64}"
+"""What a subscriber's token may look like wherever one is read back (a link, a VERP
+address, a subject): wide enough for tokens made by earlier versions (`_` and `-`),
+narrow enough that nothing else passes for one."""
+
+
 def new_token() -> str:
     """192 random bits as 33 letters and digits: the key to one subscriber's links.
 

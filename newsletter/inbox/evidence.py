@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote
 
+from newsletter.audience.subscribers import TOKEN_SHAPE
 from newsletter.core import links
 from newsletter.inbox.mime import enclosed, field_blocks, header, part_text
 
-TOKEN = r"[A-Za-z0-9_-]{16,64}"
-_VERP = re.compile(rf"\+({TOKEN})@")
+_VERP = re.compile(rf"\+({TOKEN_SHAPE})@")
 _LINK_PREFIXES = "|".join(re.escape(links.prefix(kind)) for kind in ("unsubscribe", "preferences"))
 _LINK_TOKENS = re.compile(
-    rf"(?:{_LINK_PREFIXES}|subject=unsubscribe(?:%20|\+|\s)+)({TOKEN})",
+    rf"(?:{_LINK_PREFIXES}|subject=unsubscribe(?:%20|\+|\s)+)({TOKEN_SHAPE})",
     re.IGNORECASE,
 )
-_SUBJECT_TOKEN = re.compile(rf"\bunsubscribe\s+({TOKEN})\b", re.IGNORECASE)
+_SUBJECT_TOKEN = re.compile(rf"\bunsubscribe\s+({TOKEN_SHAPE})\b", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s@]{8,200}@[^<>\s@]{1,255}>")
 _QUOTED_MESSAGE_ID = re.compile(r"Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE)
 ARRIVED_AT = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")

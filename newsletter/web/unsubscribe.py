@@ -26,7 +26,12 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from newsletter.audience import signup
-from newsletter.audience.subscribers import SubscriberError, normalise_lang, normalise_name
+from newsletter.audience.subscribers import (
+    TOKEN_SHAPE,
+    SubscriberError,
+    normalise_lang,
+    normalise_name,
+)
 from newsletter.config import Config
 from newsletter.core import links
 from newsletter.core.model import EDITIONS, Subscriber
@@ -36,7 +41,7 @@ from newsletter.web.origin import refuse_cross_site
 from newsletter.web.pages import render_page
 from newsletter.web.state import config_of, store_of
 
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_TOKEN = re.compile(TOKEN_SHAPE)
 
 
 def routes() -> list[BaseRoute]:

@@ -183,7 +183,7 @@ def test_the_route_the_web_app_mounts_reads_the_token_back(base_url: str, kind: 
     segment of its own: tokens never hold one, `audience.subscribers.new_token`)."""
     [route] = [
         r
-        for r in unsubscribe_pages.routes(load_config())
+        for r in unsubscribe_pages.routes()
         if isinstance(r, Route) and r.path == f"/{kind}/{{token}}"
     ]
     path = urlsplit(BUILDERS[kind](base_url, ODD)).path
@@ -193,7 +193,7 @@ def test_the_route_the_web_app_mounts_reads_the_token_back(base_url: str, kind: 
 def test_the_confirm_route_reads_the_token_back(base_url: str) -> None:
     [route] = [
         r
-        for r in signup_pages.routes(load_config())
+        for r in signup_pages.routes()
         if isinstance(r, Route) and r.path == links.CONFIRM
     ]
     path = urlsplit(links.confirm(base_url, ODD)).path
