@@ -22,7 +22,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from newsletter.core.version import VERSION
+        from newsletter.core.version import version
 
-        return VERSION
+        return version()
     raise AttributeError(f"module 'newsletter' has no attribute {name!r}")

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from newsletter.core.errors import NewsletterError
-from newsletter.core.version import VERSION as __version__
 
 if TYPE_CHECKING:  # imported when first used, so that --help starts fast
     from newsletter.config import Config
@@ -87,7 +86,7 @@ def warn(message: object) -> None:
     type=click.Path(dir_okay=False),
     help="The configuration file (default: ./newsletter.toml, if there is one).",
 )
-@click.version_option(__version__, prog_name="newsletter")
+@click.version_option(package_name="newsletter", prog_name="newsletter")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Turn a weekly bilingual digest of AI papers into an email issue and mail it.

@@ -20,7 +20,7 @@ from typing import Any
 from newsletter.config import Config
 from newsletter.core.errors import ArxivError
 from newsletter.core.model import Paper, PaperMeta
-from newsletter.core.version import VERSION as __version__
+from newsletter.core.version import version
 from newsletter.enrich.atom import Feed, match_key
 from newsletter.enrich.client import BATCH, ArxivClient
 from newsletter.store import Store, metadata
@@ -77,7 +77,7 @@ def user_agent(config: Config) -> str:
     """`newsletter/0.1.0 (+https://digest.example.org; mailto:digest@example.org)`:
     arXiv asks to be told who is calling and how to reach them."""
     address = email.utils.parseaddr(config.newsletter.from_)[1]
-    return f"newsletter/{__version__} (+{config.newsletter.base_url}; mailto:{address})"
+    return f"newsletter/{version()} (+{config.newsletter.base_url}; mailto:{address})"
 
 
 def fetch_missing(
