@@ -191,11 +191,7 @@ def test_the_route_the_web_app_mounts_reads_the_token_back(base_url: str, kind: 
 
 
 def test_the_confirm_route_reads_the_token_back(base_url: str) -> None:
-    [route] = [
-        r
-        for r in signup_pages.routes()
-        if isinstance(r, Route) and r.path == links.CONFIRM
-    ]
+    [route] = [r for r in signup_pages.routes() if isinstance(r, Route) and r.path == links.CONFIRM]
     path = urlsplit(links.confirm(base_url, ODD)).path
     assert _route_params(route, path, "/digest") == {"token": ODD}
 
