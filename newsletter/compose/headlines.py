@@ -1,6 +1,7 @@
 """What an issue says about itself before it is opened: its subject (from the
 configured pattern) and its preheader (the line a mail client shows after the
-subject). Its address in the web archive is `core.links.issue_page`."""
+subject), both plain text: a title's LaTeX is converted (`latex.to_text`). Its
+address in the web archive is `core.links.issue_page`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from newsletter.compose.latex import to_text
 from newsletter.config import NewsletterSettings
 from newsletter.core.model import Paper
 
@@ -29,8 +31,9 @@ def subject(settings: NewsletterSettings, edition: str, info: IssueInfo) -> str:
 def preheader(edition: str, papers: Sequence[Paper], named: int = 3) -> str:
     """The line a mail client shows after the subject: the first papers, by short name."""
     more = len(papers) - named
-    english = ", ".join(_short_name(p.title_en or p.title_zh) for p in papers[:named])
-    chinese = "、".join(_short_name(p.title_zh or p.title_en) for p in papers[:named])
+    titles = [(to_text(p.title_en), to_text(p.title_zh)) for p in papers[:named]]
+    english = ", ".join(_short_name(en or zh) for en, zh in titles)
+    chinese = "、".join(_short_name(zh or en) for en, zh in titles)
     english += f" and {more} more" if more > 0 else ""
     chinese = f"本期 {len(papers)} 篇论文：{chinese}" + ("等" if more > 0 else "")
     if edition == "en":

@@ -2,7 +2,8 @@
 
 Digests come from many hands, so nothing in a summary is trusted: only `[text](url)`
 links and bare URLs become links, and only for http and https; every other character
-is escaped. The plain-text edition gets the same links written out.
+is escaped. The plain-text edition gets the same links written out. LaTeX in the
+text (`$\\alpha$`, `\\textbf{…}`) is converted (`latex`), never inside a URL.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from newsletter.compose import latex
 
 # CJK text and punctuation, and the quotes, dashes and ellipsis Chinese text uses.
 # Chinese has no spaces, so a digest writes "见 https://a.example获取。": a bare URL
@@ -64,11 +67,11 @@ def to_html(text: str) -> Markup:
     parts = []
     for piece, url in _pieces(text):
         if url is None:
-            parts.append(escape(piece))
+            parts.append(latex.to_html(piece))
         elif _SAFE_SCHEME.match(piece):
             parts.append(Markup('<a href="{}" class="url">{}</a>').format(url, piece))
         else:
-            parts.append(Markup('<a href="{}">{}</a>').format(url, piece))
+            parts.append(Markup('<a href="{}">{}</a>').format(url, latex.to_html(piece)))
     return Markup("").join(parts).replace("\n", Markup("<br>\n"))
 
 
@@ -82,9 +85,9 @@ def to_text(text: str) -> str:
     out = []
     for index, (piece, url) in enumerate(pieces):
         if url is None:
-            out.append(piece)
+            out.append(latex.to_text(piece))
         elif piece != url:
-            out.append(f"{piece} ({url})")
+            out.append(f"{latex.to_text(piece)} ({url})")
         else:
             before = pieces[index - 1][0][-1:] if index else ""
             after = pieces[index + 1][0][:1] if index + 1 < len(pieces) else ""

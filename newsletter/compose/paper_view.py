@@ -8,6 +8,10 @@ then, and every field here reads well without it). What is shown where is the
 templates' business; this module only prepares it once, in plain Python, so the
 HTML and the text edition say the same things.
 
+Titles and arXiv's abstract are shown with their LaTeX converted (`latex.shown`:
+plain text in the text edition, emphasis in HTML); the summaries are converted where
+their markdown is (`markup`). The `Paper` keeps what the digest and arXiv say.
+
 The abstract may be cut (`abstract_cap`) to keep an edition under Gmail's clip:
 `render.py` asks for that when a first rendering comes out too large, and the cut
 falls at the end of a sentence.
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from newsletter.compose import latex
 from newsletter.compose.markup import links, paragraphs
 from newsletter.core.model import GMAIL_CLIP_BYTES, Paper
 
@@ -58,13 +63,23 @@ class PaperView:
     pdf_url: str  # "" without metadata
     code_url: str  # the first code (or project) link of the summary; "" if none
     code_is_repository: bool  # code_url is on a code host (else: a project page)
-    abstract: tuple[str, ...]  # arXiv's English abstract, in paragraphs (maybe cut)
+    abstract: tuple[latex.Shown, ...]  # arXiv's English abstract, in paragraphs (maybe cut)
     abstract_cut: bool  # the abstract was shortened to fit: link to the rest
 
     @property
     def anchor(self) -> str:
         """The id of the paper's place in the message, for the table of contents."""
         return f"paper-{self.number}"
+
+    @property
+    def title_en(self) -> latex.Shown:
+        """The English title as a reader sees it (LaTeX converted)."""
+        return latex.shown(self.paper.title_en)
+
+    @property
+    def title_zh(self) -> latex.Shown:
+        """The Chinese title as a reader sees it (LaTeX converted)."""
+        return latex.shown(self.paper.title_zh)
 
     @property
     def authors_text(self) -> str:
@@ -100,7 +115,7 @@ def _view(paper: Paper, number: int, abstract_cap: int | None) -> PaperView:
         meta.pdf_url if meta else "",
         code,
         bool(code) and _host(code) in CODE_HOSTS,
-        tuple(paragraphs(abstract)),
+        tuple(latex.shown(paragraph) for paragraph in paragraphs(abstract)),
         cut,
     )
 

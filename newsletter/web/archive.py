@@ -38,6 +38,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from newsletter.compose.folder import ISSUE_JSON, read_folder
+from newsletter.compose.latex import shown
 from newsletter.config import Config
 from newsletter.core import links
 from newsletter.core.errors import NewsletterError
@@ -136,9 +137,14 @@ def _view(config: Config, issue: store.ArchivedIssue) -> dict[str, Any]:
         "number": issue.number,
         "date": issue.date,
         "subject": issue.subject,
-        "papers": issue.papers,
+        "papers": [_titled(paper) for paper in issue.papers],
         "pages": pages,
     }
+
+
+def _titled(paper: store.ArchivedPaper) -> dict[str, str]:
+    """A paper's link and titles, shown as the issue shows them (LaTeX converted)."""
+    return {"url": paper.url, "title_en": shown(paper.title_en), "title_zh": shown(paper.title_zh)}
 
 
 # The server's copy

@@ -1,9 +1,10 @@
 """The Atom feed (RFC 4287) of the archive: the newest public issues, one entry each.
 
 Each entry links the issue's bilingual page and lists its papers (English and
-Chinese titles, each linking arXiv). Ids are the pages' addresses, so they stay the
-same from one request, or one `archive build`, to the next; the feed is built from
-the store alone and holds no clock time, so the same issues give the same bytes.
+Chinese titles, each linking arXiv, their LaTeX converted as in the issue). Ids
+are the pages' addresses, so they stay the same from one request, or one `archive
+build`, to the next; the feed is built from the store alone and holds no clock
+time, so the same issues give the same bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import html
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
+from newsletter.compose.latex import to_html
 from newsletter.config import Config
 from newsletter.core import links
 from newsletter.core.model import EDITIONS
@@ -67,9 +69,9 @@ def _content(config: Config, issue: ArchivedIssue) -> str:
     ]
     for paper in issue.papers:
         link = f'<a href="{html.escape(paper.url)}" lang="en">'
-        title = html.escape(paper.title_en or paper.title_zh)
+        title = to_html(paper.title_en or paper.title_zh)
         chinese = paper.title_zh if paper.title_en else ""
-        below = f'<br><span lang="zh-CN">{html.escape(chinese)}</span>' if chinese else ""
+        below = f'<br><span lang="zh-CN">{to_html(chinese)}</span>' if chinese else ""
         lines.append(f"<li>{link}{title}</a>{below}</li>")
     base_url = config.newsletter.base_url
     pages = {name: html.escape(links.issue_page(base_url, issue.folder, name)) for name in EDITIONS}
