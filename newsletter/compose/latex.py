@@ -15,7 +15,8 @@ emphasis, Unicode super- and subscripts, and the fallback: a span it cannot pars
 (unbalanced braces) is shown as typed. An unknown command keeps its name without the
 backslash (`\\method` → `method`): abstracts define their own for a model's name.
 `\\mathcal{O}` becomes pylatexenc's 𝒪 (MATHEMATICAL SCRIPT CAPITAL O), as the paper
-prints it; every font stack a mail client falls back on has these letters.
+prints it (and `\\mathcal{L}` stays apart from L): the systems mail is read on ship a
+font with these letters (Cambria Math, STIX, Noto Sans Math); one without shows a box.
 """
 
 from __future__ import annotations
