@@ -94,7 +94,7 @@ def test_no_wbr_where_it_would_add_a_break(opening: bytes) -> None:
 def test_a_placeholder_counts_as_the_link_that_replaces_it() -> None:
     html = b'<a href="%%U%%" class="x">' + b"y" * 80 + b"</a>"
     assert wrap(html, 120) is html  # fits as it is
-    wrapped = wrap(html, 120, b"%%U%%", 60)
+    wrapped = wrap(html, 120, (b"%%U%%",), 60)
     assert wrapped is not None
     for line in lines(wrapped):
         assert len(line.replace(b"%%U%%", b"L" * 60)) <= 120
