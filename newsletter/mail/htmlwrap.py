@@ -127,10 +127,16 @@ def _length(markers: list[int], extra: int, start: int, end: int) -> int:
 
 
 def _reach(markers: list[int], extra: int, start: int, until: int) -> int:
-    """How far a line from `start` may go so that, markers replaced, it ends by `until`."""
-    reach = until
-    while _length(markers, extra, start, reach) > until - start:
-        reach = until - (_length(markers, extra, start, reach) - (reach - start))
+    """How far a line from `start` may go so that, markers replaced, it ends by `until`:
+    the farthest of, for each count of markers it holds, as far as that count allows
+    and no farther than the next marker."""
+    first, reach = bisect.bisect_left(markers, start), start
+    for count in range(len(markers) - first + 1):
+        allowed = until - extra * count
+        if allowed <= reach:
+            break
+        following = markers[first + count] if first + count < len(markers) else allowed
+        reach = max(reach, min(allowed, following))
     return reach
 
 
