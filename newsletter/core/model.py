@@ -2,10 +2,9 @@
 
 Every stage speaks these: the digest parser makes `Paper`s, `enrich` adds what
 arXiv says about each (`PaperMeta`), the store keeps them with `Issue`s and
-`Subscriber`s, compose renders one edition per `EDITIONS` name,
-send fills in each subscriber's links where `UNSUBSCRIBE_PLACEHOLDER` and
-`PREFERENCES_PLACEHOLDER` stand. Plain
-data only, standard library only: importing it costs nothing.
+`Subscriber`s, compose renders one edition per `EDITIONS` name, send fills in
+each subscriber's links where `UNSUBSCRIBE_PLACEHOLDER` and `PREFERENCES_PLACEHOLDER`
+stand. Plain data only, standard library only: importing it costs nothing.
 """
 
 from __future__ import annotations
