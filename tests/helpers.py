@@ -178,6 +178,17 @@ def message_id_for(site: Path, issue: int, address: str) -> str:
     return f"<{tag}@{sender_domain(load_config().newsletter)}>"
 
 
+def personalised(composed: str, token: str, base_url: str = "https://digest.example.org") -> str:
+    """`composed` with the holder of `token`'s own links where compose left placeholders:
+    what their message's parts decode to (the HTML's lines aside)."""
+    from newsletter.core import links
+    from newsletter.core.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
+
+    return composed.replace(UNSUBSCRIBE_PLACEHOLDER, links.unsubscribe(base_url, token)).replace(
+        PREFERENCES_PLACEHOLDER, links.preferences(base_url, token)
+    )
+
+
 def same_but_line_breaks(decoded: str, composed: str) -> bool:
     """Whether `decoded` (CRLF line ends) is `composed`, but for spaces made line breaks
     and `<wbr>`s put in to break lines: the only changes send/htmlwrap.py makes."""

@@ -51,12 +51,16 @@ from newsletter.core.errors import TemplateError
 from newsletter.core.model import (
     EDITIONS,
     HTML_LANG,
+    PREFERENCES_PLACEHOLDER,
     UNSUBSCRIBE_PLACEHOLDER,
     Edition,
     Paper,
 )
 
-PLACEHOLDERS = {"unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
+PLACEHOLDERS = {
+    "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+    "preferences_url": PREFERENCES_PLACEHOLDER,
+}
 """Personal parts of a message, as they stand in the rendered HTML and text."""
 
 MJML_TEMPLATE = "issue.mjml.j2"

@@ -2,9 +2,9 @@
 
 Every stage speaks these: the digest parser makes `Paper`s, `enrich` adds what
 arXiv says about each (`PaperMeta`), the store keeps them with `Issue`s and
-`Subscriber`s, compose renders one edition per `EDITIONS` name,
-send fills in each subscriber's link where `UNSUBSCRIBE_PLACEHOLDER` stands. Plain
-data only, standard library only: importing it costs nothing.
+`Subscriber`s, compose renders one edition per `EDITIONS` name, send fills in
+each subscriber's links where `UNSUBSCRIBE_PLACEHOLDER` and `PREFERENCES_PLACEHOLDER`
+stand. Plain data only, standard library only: importing it costs nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ SUBSCRIBER_STATUSES = ("active", "unsubscribed", "bounced")
 UNSUBSCRIBE_PLACEHOLDER = "%%UNSUBSCRIBE_URL%%"
 """Where a composed edition holds the subscriber's own unsubscribe link; `send`
 fills it in by plain substitution, without rendering anything per recipient."""
+
+PREFERENCES_PLACEHOLDER = "%%PREFERENCES_URL%%"
+"""Where a composed edition holds the subscriber's own preferences link (language, name),
+filled in by `send` as the unsubscribe link is."""
 
 GMAIL_CLIP_BYTES = 102 * 1024
 """Gmail shows "[Message clipped]" and hides the rest of a larger HTML body."""
@@ -163,7 +167,7 @@ class Edition:
     subject: str
     preheader: str
     mjml: str
-    html: str  # with UNSUBSCRIBE_PLACEHOLDER where each subscriber's link goes
+    html: str  # with the placeholders where each subscriber's links go
     text: str
     abstracts_cut: int = 0  # English abstracts shortened to keep the HTML under the clip
 

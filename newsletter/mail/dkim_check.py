@@ -117,12 +117,15 @@ def published_records(name: str, nameserver: str | None = None) -> list[bytes]:
 
 
 def _sample(config: Config, signer: Signer) -> bytes:
-    """A message signed as a send signs each one (both bodies with a personal link)."""
-    from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER
+    """A message signed as a send signs each one (both bodies with the personal links)."""
+    from newsletter.core.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
     from newsletter.mail.message import MessageTemplate, Recipient
     from newsletter.store.message_ids import random_tag
 
-    body = f"A sample  message \t with spaces.\n\nUnsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
+    body = (
+        f"A sample  message \t with spaces.\n\nPreferences: {PREFERENCES_PLACEHOLDER}\n"
+        f"Unsubscribe: {UNSUBSCRIBE_PLACEHOLDER}\n"
+    )
     template = MessageTemplate(config.newsletter, 0, "DKIM check · 检查", body, body, signer)
     return template.build(Recipient("reader@example.invalid", "Sample Reader", "t", random_tag()))
 

@@ -83,11 +83,16 @@ class _Places:
     runs: list[tuple[int, int]] = field(default_factory=list)  # text where 3 may go
 
 
-def wrap(html: bytes, limit: int, marker: bytes = b"", reserve: int = 0) -> bytes | None:
-    """`html` (CRLF line ends) with every line within `limit` bytes, each `marker` in it
-    counted as `reserve` bytes (what will replace it); None if a line cannot be broken."""
-    extra = max(0, reserve - len(marker)) if marker else 0
-    markers = [m.start() for m in re.finditer(re.escape(marker), html)] if extra else []
+def wrap(
+    html: bytes, limit: int, placeholders: tuple[bytes, ...] = (), reserve: int = 0
+) -> bytes | None:
+    """`html` (CRLF line ends) with every line within `limit` bytes, each of the
+    `placeholders` in it counted as `reserve` bytes (what will replace it); None if a line
+    cannot be broken."""
+    # Every one counts as the shortest grown to `reserve`: never less than it will be.
+    extra = max(0, reserve - min(map(len, placeholders))) if placeholders else 0
+    pattern = b"|".join(map(re.escape, placeholders))
+    markers = [m.start() for m in re.finditer(pattern, html)] if extra else []
     lines = _long_lines(html, limit, markers, extra)
     if not lines:
         return html
@@ -122,10 +127,16 @@ def _length(markers: list[int], extra: int, start: int, end: int) -> int:
 
 
 def _reach(markers: list[int], extra: int, start: int, until: int) -> int:
-    """How far a line from `start` may go so that, markers replaced, it ends by `until`."""
-    reach = until
-    while _length(markers, extra, start, reach) > until - start:
-        reach = until - (_length(markers, extra, start, reach) - (reach - start))
+    """How far a line from `start` may go so that, markers replaced, it ends by `until`:
+    the farthest of, for each count of markers it holds, as far as that count allows
+    and no farther than the next marker."""
+    first, reach = bisect.bisect_left(markers, start), start
+    for count in range(len(markers) - first + 1):
+        allowed = until - extra * count
+        if allowed <= reach:
+            break
+        following = markers[first + count] if first + count < len(markers) else allowed
+        reach = max(reach, min(allowed, following))
     return reach
 
 
@@ -134,7 +145,8 @@ def _long_lines(html: bytes, limit: int, markers: list[int], extra: int) -> list
     lines, start = [], 0
     for line in html.split(CRLF):
         end = start + len(line)
-        if len(line) > limit - extra and _length(markers, extra, start, end) > limit:
+        # A cheap test first: a line may hold more than one marker (both personal links).
+        if len(line) > limit - extra * len(markers) and _length(markers, extra, start, end) > limit:
             lines.append((start, end))
         start = end + len(CRLF)
     return lines

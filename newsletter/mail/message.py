@@ -9,9 +9,11 @@ costs five times the SMTP transport per message, so it is used to check messages
 server offers 8BITMIME (workers.py decides), `build` by default: the dry run's samples
 are what such a server gets, readable and diffable in the archive.
 
-The message: `multipart/alternative`, the text part first and the HTML second,
-UTF-8, with `List-Id`, `List-Unsubscribe` (a `mailto:` and an `https:` link, each
-carrying the subscriber's token) and `List-Unsubscribe-Post` (RFC 8058 one-click).
+Each part carries two personal links, the subscriber's unsubscribe and preferences
+pages (the same token under two paths). The message: `multipart/alternative`, the text
+part first and the HTML second, UTF-8, with `List-Id`, `List-Unsubscribe` (a `mailto:`
+and an `https:` link, each carrying the subscriber's token) and `List-Unsubscribe-Post`
+(RFC 8058 one-click).
 Its Message-ID is `<tag@domain>`, the tag the ledger made for the delivery
 (store/message_ids.py): it proves a bounce's copy is ours and names neither the
 issue nor the reader.
@@ -40,7 +42,7 @@ from urllib.parse import urlsplit
 from newsletter.config import NewsletterSettings
 from newsletter.core import clock, links
 from newsletter.core.text import header_safe
-from newsletter.mail.body import PLACEHOLDER, Part, canonical_lines, encode
+from newsletter.mail.body import PLACEHOLDER, PLACEHOLDERS, Links, Part, canonical_lines, encode
 from newsletter.mail.dkim import BodyHash, Signer, relaxed_body_piece, relaxed_header
 from newsletter.mail.smtp import END_OF_DATA, SmtpMessage, dot_stuffed
 
@@ -64,6 +66,11 @@ class Recipient:
 def unsubscribe_url(settings: NewsletterSettings, token: str) -> str:
     """The page that unsubscribes the holder of `token` (the visible link and header)."""
     return links.unsubscribe(settings.base_url, token)
+
+
+def preferences_url(settings: NewsletterSettings, token: str) -> str:
+    """The page where the holder of `token` changes their edition and name (the footer)."""
+    return links.preferences(settings.base_url, token)
 
 
 def list_id(settings: NewsletterSettings) -> str:
@@ -150,6 +157,8 @@ class MessageTemplate:
         """The message (`wire`: dot-stuffed and ended for DATA), and whether any part of it
         is 8-bit."""
         link = unsubscribe_url(self.settings, recipient.token).encode()
+        preferences = preferences_url(self.settings, recipient.token).encode()
+        personal_links = dict(zip(PLACEHOLDERS, (link, preferences), strict=True))
         mailto = links.unsubscribe_mailto(self.mailto, recipient.token).encode()
         personal = {
             "To": b"To: " + _recipient_header(recipient).encode(),
@@ -157,19 +166,19 @@ class MessageTemplate:
             "Message-ID": b"Message-ID: " + self.message_id(recipient).encode(),
             "List-Unsubscribe": b"List-Unsubscribe: <" + mailto + b">,\r\n <" + link + b">",
         }
-        text = self.texts[eightbit and self.texts[True].part.fits(link)]
-        html = self.htmls[eightbit and self.htmls[True].part.fits(link)]
+        text = self.texts[eightbit and self.texts[True].part.fits(personal_links)]
+        html = self.htmls[eightbit and self.htmls[True].part.fits(personal_links)]
         headers = CRLF.join([*personal.values(), self.fixed_headers])
         if self.signer:
-            headers = self._signature(personal, text, html, link) + CRLF + headers
+            headers = self._signature(personal, text, html, personal_links) + CRLF + headers
         headers += CRLF + CRLF
         if wire:  # every piece starts a line: each is dot-stuffed alone, the shared ones once
             pieces = [
                 dot_stuffed(headers),
                 text.wire,
-                text.part.wire_tail(link),
+                text.part.wire_tail(personal_links),
                 html.wire,
-                html.part.wire_tail(link),
+                html.part.wire_tail(personal_links),
                 self.body_end,
                 END_OF_DATA,
             ]
@@ -177,24 +186,24 @@ class MessageTemplate:
             pieces = [
                 headers,
                 text.opening,
-                text.part.tail(link),
+                text.part.tail(personal_links),
                 html.opening,
-                html.part.tail(link),
+                html.part.tail(personal_links),
                 self.body_end,
             ]
         return b"".join(pieces), text.eightbit or html.eightbit
 
     def _signature(
-        self, personal: dict[str, bytes], text: _Section, html: _Section, link: bytes
+        self, personal: dict[str, bytes], text: _Section, html: _Section, links: Links
     ) -> bytes:
         """The DKIM-Signature field: the body hash carried on from the text part's shared
         opening through the personal tails and the shared pieces between them."""
         assert self.signer and text.body_hash
         body_hash = text.body_hash.finish(
             [
-                text.part.canonical_tail(link),
+                text.part.canonical_tail(links),
                 html.canonical,
-                html.part.canonical_tail(link),
+                html.part.canonical_tail(links),
                 self.canonical_end,
             ]
         )

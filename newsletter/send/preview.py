@@ -3,8 +3,8 @@
 The dry run builds every message on the real path (every recipient, every
 personal link), as a server that offers 8BITMIME gets it, and checks each as a
 subscriber would see it: every line whole (no bare CR or LF, none past 998 bytes),
-their own unsubscribe link in the decoded text and HTML bodies, no placeholder left
-anywhere. It opens no connection and
+their own unsubscribe link in the decoded text and HTML bodies, no placeholder (of the
+unsubscribe or the preferences link) left anywhere. It opens no connection and
 changes nothing in the database. It also writes one sample `.eml` per edition into
 the issue's folder, which is committed with the archive: 8-bit, so that they read as
 text in an editor or a diff and open in any mail client as sent; built for a
@@ -29,7 +29,8 @@ from newsletter.audience.subscribers import normalise_email, normalise_lang
 from newsletter.compose.folder import write_sample
 from newsletter.config import Config
 from newsletter.core.errors import NewsletterError
-from newsletter.core.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER, Issue, clip_warning
+from newsletter.core.model import EDITIONS, Issue, clip_warning
+from newsletter.mail.body import PLACEHOLDERS
 from newsletter.mail.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.mail.smtp import SmtpSession, smtp_address
 from newsletter.send.deliver import load_templates, pick_issue
@@ -118,16 +119,19 @@ def check(template: MessageTemplate, message: bytes, recipient: Recipient) -> li
     head, _, body = message.partition(b"\r\n\r\n")
     problems = [f"{recipient.email}: {problem}" for problem in _header_problems(head)]
     problems += [f"{recipient.email}: {problem}" for problem in _body_problems(body)]
-    if UNSUBSCRIBE_PLACEHOLDER.encode() in head:
-        problems.append(f"{recipient.email}: a header still holds {UNSUBSCRIBE_PLACEHOLDER}")
+    for placeholder in PLACEHOLDERS:
+        if placeholder in head:
+            problems.append(f"{recipient.email}: a header still holds {placeholder.decode()}")
     link = unsubscribe_url(template.settings, recipient.token).encode()
     for kind, text in zip(("text", "HTML"), _decoded_parts(template, body), strict=True):
         if text is None:
             problems.append(f"{recipient.email}: the {kind} part cannot be decoded")
-        elif UNSUBSCRIBE_PLACEHOLDER.encode() in text or link not in text:
+        elif link not in text:
             problems.append(
                 f"{recipient.email}: the {kind} part's unsubscribe link is not personalised"
             )
+        elif left := [p.decode() for p in PLACEHOLDERS if p in text]:
+            problems.append(f"{recipient.email}: the {kind} part still holds {', '.join(left)}")
     return problems
 
 

@@ -42,7 +42,7 @@ from newsletter.compose.latex import shown
 from newsletter.config import Config
 from newsletter.core import links
 from newsletter.core.errors import NewsletterError
-from newsletter.core.model import EDITIONS, UNSUBSCRIBE_PLACEHOLDER
+from newsletter.core.model import EDITIONS, PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from newsletter.store import archive as store
 from newsletter.web import feed
 from newsletter.web.pages import render_page
@@ -109,9 +109,9 @@ _BODY_END = re.compile(r"</body>", re.IGNORECASE)
 def public_edition(config: Config, composed: str) -> str:
     """A composed edition's HTML, fit for anyone to read on the web."""
     base_url = config.newsletter.base_url
-    public = composed.replace(
-        UNSUBSCRIBE_PLACEHOLDER, html.escape(links.unsubscribe_help(base_url))
-    )
+    help_page = html.escape(links.unsubscribe_help(base_url))  # nobody's own link
+    public = composed.replace(UNSUBSCRIBE_PLACEHOLDER, help_page)
+    public = public.replace(PREFERENCES_PLACEHOLDER, help_page)
     home, subscribe = html.escape(links.home(base_url)), html.escape(links.subscribe(base_url))
     bar = (  # a web page has landmarks: this line is its navigation, the email its main part
         '<nav aria-label="Archive · 往期" style="max-width:600px;margin:0 auto;'

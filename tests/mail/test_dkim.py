@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from newsletter.cli import cli
 from newsletter.config import NewsletterSettings, load_config
 from newsletter.core.errors import ConfigError
-from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.core.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from newsletter.mail.dkim import OVERSIGNED, SIGNED_HEADERS, Signer, dns_text, keygen, load_signer
 from newsletter.mail.message import MessageTemplate, Recipient
 from newsletter.send import send
@@ -155,7 +155,7 @@ def test_dry_run_samples_are_signed(workspace: Path, server: SmtpServer, key_pem
 def test_the_incremental_body_hash_is_dkimpys(
     key_pem: bytes, html: str, text: str, after: str, name: str
 ) -> None:
-    """Whitespace anywhere, the placeholder anywhere near a 57-byte line cut."""
+    """Whitespace anywhere, the placeholders anywhere near a 57-byte line cut."""
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     signer = Signer(DOMAIN, SELECTOR, load_pem_private_key(key_pem, None))  # type: ignore[arg-type]
@@ -163,8 +163,8 @@ def test_the_incremental_body_hash_is_dkimpys(
         NewsletterSettings(),
         1,
         "Subject  with  spaces ",
-        html + UNSUBSCRIBE_PLACEHOLDER + after,
-        text + UNSUBSCRIBE_PLACEHOLDER + after,
+        html + UNSUBSCRIBE_PLACEHOLDER + after + PREFERENCES_PLACEHOLDER,
+        text + PREFERENCES_PLACEHOLDER + after + UNSUBSCRIBE_PLACEHOLDER + after,
         signer,
     )
     raw = template.build(Recipient("a@example.net", name, "tok", "1"))
@@ -196,6 +196,7 @@ PIECES = st.sampled_from(
         ".",
         "\n.",
         UNSUBSCRIBE_PLACEHOLDER,
+        PREFERENCES_PLACEHOLDER,
     ]
 )
 BODY = st.lists(PIECES, max_size=40).map("".join)

@@ -94,10 +94,20 @@ def test_no_wbr_where_it_would_add_a_break(opening: bytes) -> None:
 def test_a_placeholder_counts_as_the_link_that_replaces_it() -> None:
     html = b'<a href="%%U%%" class="x">' + b"y" * 80 + b"</a>"
     assert wrap(html, 120) is html  # fits as it is
-    wrapped = wrap(html, 120, b"%%U%%", 60)
+    wrapped = wrap(html, 120, (b"%%U%%",), 60)
     assert wrapped is not None
     for line in lines(wrapped):
         assert len(line.replace(b"%%U%%", b"L" * 60)) <= 120
+
+
+def test_every_placeholder_on_a_line_counts_as_a_link() -> None:
+    """The footer holds two links on one line: short as it is, it may not fit with both."""
+    html = b'<p><a href="%%U%%">' + b"y" * 5 + b'</a> <a href="%%P%%">' + b"z" * 5 + b"</a></p>"
+    assert len(html) + 55 <= 120 < len(html) + 2 * 55  # fits with one grown to 60, not two
+    wrapped = wrap(html, 120, (b"%%U%%", b"%%P%%"), 60)
+    assert wrapped is not None and wrapped != html
+    for line in lines(wrapped):
+        assert len(line.replace(b"%%U%%", b"L" * 60).replace(b"%%P%%", b"L" * 60)) <= 120
 
 
 def test_a_line_with_no_place_to_break_gives_up() -> None:

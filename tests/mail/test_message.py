@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsletter.config import NewsletterSettings
-from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER
+from newsletter.core.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from newsletter.mail.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.mail.smtp import for_data
-from tests.helpers import parse_message, same_but_line_breaks
+from tests.helpers import parse_message, personalised, same_but_line_breaks
 
 SETTINGS = NewsletterSettings()
 DATE = "Mon, 15 Jul 2024 08:00:00 +0800"
@@ -168,6 +168,7 @@ PIECES = st.sampled_from(
         "</pre>",
         "\x00",
         UNSUBSCRIBE_PLACEHOLDER,
+        PREFERENCES_PLACEHOLDER,
     ]
 )
 
@@ -187,11 +188,10 @@ def test_either_encoding_decodes_to_what_was_composed(html: str, text: str, eigh
     )
     assert raw.count(b"\n") == raw.count(b"\r") == raw.count(b"\r\n")
     assert max(map(len, raw.split(b"\r\n"))) <= 998
-    link = unsubscribe_url(SETTINGS, "T0k3n")
     message = parse_message(raw)
     plain, rich = message.iter_parts()
     canonical = {
-        kind: re.sub("\r\n|\r|\n", "\r\n", value.replace(UNSUBSCRIBE_PLACEHOLDER, link))
+        kind: re.sub("\r\n|\r|\n", "\r\n", personalised(value, "T0k3n", SETTINGS.base_url))
         for kind, value in (("text", text), ("html", html))
     }
     assert plain.get_content() == canonical["text"]

@@ -21,6 +21,7 @@ from tests.smtpd import free_port
 
 FOLDER = Path("issues") / "0001-2024-07-15"
 SAMPLE_LINK = "https://digest.example.org/unsubscribe/SampleToken"
+SAMPLE_PREFERENCES = "https://digest.example.org/preferences/SampleToken"
 
 
 def test_the_samples_are_built_for_a_made_up_reader(workspace: Path) -> None:
@@ -36,6 +37,8 @@ def test_the_samples_are_built_for_a_made_up_reader(workspace: Path) -> None:
         text, html = message.get_body(("plain",)), message.get_body(("html",))
         assert text is not None and html is not None
         assert SAMPLE_LINK in text.get_content() and SAMPLE_LINK in html.get_content()
+        for part in (text, html):
+            assert SAMPLE_PREFERENCES in part.get_content() and "%%" not in part.get_content()
         # 8-bit, as most servers get it: it reads as text in an editor and in a diff
         assert text["Content-Transfer-Encoding"] == html["Content-Transfer-Encoding"] == "8bit"
         assert "Unsubscribe" in raw.decode("utf-8")

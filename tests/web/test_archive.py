@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from newsletter.config import load_config
+from newsletter.core import links
 from newsletter.send import IncompleteSend, send
 from tests.helpers import THREE, ledger, tokens
 from tests.web.conftest import Web
@@ -119,6 +120,9 @@ def test_every_edition_page_is_the_issue_with_nobodys_link_in_it(web: Web) -> No
             assert address not in response.text and token not in response.text
         unsubscribe = link_before(response.text, "Unsubscribe", "退订")
         assert unsubscribe and unsubscribe.group(1) == f"{web.base}/#unsubscribe"
+        preferences = link_before(response.text, "Preferences", "订阅设置")
+        assert preferences and preferences.group(1) == f"{web.base}/#unsubscribe"
+        assert links.prefix("preferences") not in response.text
         assert f'href="{web.base}/subscribe"' in response.text  # a way in, from a shared link
     assert titles(web)[0][0] in visible(pages["en"].text)
     assert titles(web)[0][1] in visible(pages["zh"].text)

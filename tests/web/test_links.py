@@ -7,6 +7,8 @@ import html
 import re
 import sqlite3
 
+import pytest
+
 from newsletter.config import load_config
 from newsletter.core import links
 from newsletter.send import send
@@ -43,6 +45,34 @@ def test_the_unsubscribe_link_in_the_message_is_the_one_on_the_page_and_it_works
         one_click = client.post(action, data=ONE_CLICK)
     assert one_click.status_code == 200
     assert status_of(web, "ann@example.org") == "unsubscribed"
+
+
+@pytest.mark.parametrize("eightbit", [True, False], ids=["8bit", "base64"])
+def test_every_message_carries_its_readers_own_preferences_link_and_it_opens_their_page(
+    web: Web, eightbit: bool
+) -> None:
+    web.smtp.handler.eightbit = eightbit
+    assert send(load_config()).sent == 3
+    people = tokens(web.site)
+    found = {}
+    with web.client() as client:
+        for received in web.smtp.handler.received:
+            expected = links.preferences(web.base, people[received.recipient])
+            rich = received.message.get_body(("html",))
+            plain = received.message.get_body(("plain",))
+            assert rich is not None and plain is not None
+            assert rich["Content-Transfer-Encoding"] == ("8bit" if eightbit else "base64")
+            footer = re.findall(r'href="([^"]+/preferences/[^"]+)"', rich.get_content())
+            text = re.findall(r"(http\S+/preferences/\S+)", plain.get_content())
+            assert [html.unescape(f) for f in footer] == text == [expected]
+            page = client.get(expected)
+            assert page.status_code == 200
+            assert html.escape(received.recipient) in page.text  # their own page
+            assert 'name="lang"' in page.text  # where the edition is changed
+            assert [html.unescape(a) for a in ACTION.findall(page.text)] == [expected] * 2
+            found[received.recipient] = expected
+    assert sorted(found) == sorted(people) and len(set(found.values())) == len(people)
+    assert {status_of(web, email) for email in people} == {"active"}  # a GET changes nothing
 
 
 def test_the_confirmation_link_in_the_mail_is_the_one_its_page_posts_to(web: Web) -> None:
