@@ -41,12 +41,14 @@ class Prefetched:
 
     warnings: list[str] = field(default_factory=list)
     unreached: list[str] = field(default_factory=list)
+    error: str = ""  # why arXiv could not be asked, when it could not
 
 
 def prefetch(store: Store, picks: Sequence[Paper], config: Config) -> Prefetched:
     """Fetch what the cache lacks for `picks`; what came of it."""
     report = fetch_missing(store, picks, config)
-    done = Prefetched(report.warnings(), [paper.arxiv_id for paper in report.unfetched])
+    unreached = [paper.arxiv_id for paper in report.unfetched]
+    done = Prefetched(report.warnings(), unreached, report.error or "")
     if report.error:
         done.warnings.append(missing_line(report.error, len(report.unfetched)))
     return done
