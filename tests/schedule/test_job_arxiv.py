@@ -121,11 +121,11 @@ def test_arxiv_down_then_back_within_the_wait(
     assert any(line.startswith("arXiv answered after") for line in log.lines)
     assert not any("composed without" in line for line in log.lines)
     first = next(line for line in log.lines if "asking again in" in line)
-    assert first == (
+    assert first.startswith(
         f"arXiv metadata missing for 13 papers (could not reach 127.0.0.1:{arxiv.port} "
-        "(connection refused; 1 try)): asking again in 0.2 s, composing without it in 3 s "
-        "at the latest"
+        "(connection refused; 1 try)): asking again in 0.2 s, composing without it in "
     )
+    assert first.endswith((" 3 s at the latest", " 2 s at the latest"))
     html, text = english_copy(server)
     assert text.count("[Abstract]") == 13 and FUNAUDIO_ABSTRACT in text
     assert html.count(">Abstract</p>") == 13 and FUNAUDIO_ABSTRACT in html
