@@ -32,7 +32,11 @@ def console_script() -> list[str]:
 
 
 def newsletter(site: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEWSLETTER_") or k == "NEWSLETTER_ARXIV_ENRICH"
+    }  # the suite's NEWSLETTER_ARXIV_ENRICH=0: no arXiv to wait for (only 127.0.0.1)
     env.setdefault("PYTHONPATH", str(ROOT))
     return subprocess.run(
         [*console_script(), *arguments],

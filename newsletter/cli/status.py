@@ -139,6 +139,8 @@ def describe(state: dict[str, Any]) -> list[str]:
     last = state["last_run"]
     if last:
         lines.append(f"Last run: {last['started_at']}: {last['outcome'] or 'running'}")
+        if last.get("note"):
+            lines.append(f"  {last['note']}")
     schedule = state["schedule"]
     lines.append(f"Next run: {state['next_run']} ({schedule['cron']}, {schedule['timezone']})")
     return lines

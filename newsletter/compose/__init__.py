@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from newsletter.core.lazy import exports
 
 if TYPE_CHECKING:
-    from newsletter.compose.issue import ComposeResult, compose, today
+    from newsletter.compose.issue import ComposeResult, compose, fetch_ahead, today
 
-__all__ = ["ComposeResult", "compose", "today"]
+__all__ = ["ComposeResult", "compose", "fetch_ahead", "today"]
 __getattr__ = exports(__name__, dict.fromkeys(__all__, "issue"))

@@ -6,8 +6,9 @@ the transaction that records the issue: SQLite's write lock is never held over a
 request, and the web side's writes (unsubscribes, sign-ups) go on meanwhile. It
 fetches for the papers `preview` says compose will pick; the pick itself, made in
 the transaction, decides, and a paper it chose without cached metadata is simply
-rendered without. Metadata is optional: a failure is one warning, and the next
-compose fills in what is missing.
+rendered without. Metadata is optional: a failure is one warning (naming
+`newsletter digest enrich`), and the next compose fills in what is missing; the
+weekly job waits for arXiv first (`[arxiv] wait`, schedule/job.py) with `fetch_ahead`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from newsletter.compose.render import IssueInfo
 from newsletter.config import Config
@@ -32,17 +34,34 @@ def preview(db: sqlite3.Connection, parsed: Sequence[Paper], limit: int) -> list
     return (chosen + [paper for paper in parsed if paper.arxiv_id not in stored])[:limit]
 
 
-def prefetch(store: Store, picks: Sequence[Paper], config: Config) -> list[str]:
-    """Fetch what the cache lacks for `picks`; the warnings to show."""
+@dataclass
+class Prefetched:
+    """What fetching before compose came to: the warnings to show, and the papers
+    arXiv could not be asked about (down, or refusing), whose metadata is still missing."""
+
+    warnings: list[str] = field(default_factory=list)
+    unreached: list[str] = field(default_factory=list)
+    error: str = ""  # why arXiv could not be asked, when it could not
+
+
+def prefetch(store: Store, picks: Sequence[Paper], config: Config) -> Prefetched:
+    """Fetch what the cache lacks for `picks`; what came of it."""
     report = fetch_missing(store, picks, config)
-    warnings = report.warnings()
+    unreached = [paper.arxiv_id for paper in report.unfetched]
+    done = Prefetched(report.warnings(), unreached, report.error or "")
     if report.error:
-        count = len(report.unfetched)
-        warnings.append(
-            f"arXiv metadata: {report.error}; composing without it for {count} "
-            f"paper{'s' * (count != 1)}: the next compose fills it in"
-        )
-    return warnings
+        done.warnings.append(missing_line(report.error, len(report.unfetched)))
+    return done
+
+
+def missing_line(error: str, count: int) -> str:
+    """The one line that says an issue goes without some of arXiv's abstracts, and what
+    fetches them later."""
+    return (
+        f"arXiv metadata: {error}; composed without arXiv abstracts for {count} "
+        f"paper{'s' * (count != 1)}: `newsletter digest enrich` fetches them once arXiv "
+        "answers, and composing again before the send puts them in"
+    )
 
 
 def attach(db: sqlite3.Connection, info: IssueInfo) -> IssueInfo:

@@ -49,6 +49,7 @@ class ComposeResult:
     editions: dict[str, Edition] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     with_metadata: list[str] = field(default_factory=list)  # papers with arXiv metadata
+    unreached: list[str] = field(default_factory=list)  # papers without: arXiv did not answer
 
     @property
     def composed(self) -> bool:
@@ -92,18 +93,23 @@ def compose(
     result = ComposeResult(dry_run=dry_run)
     renderer = Renderer(config.newsletter, config.templates_path, timings)
     with _exclusive(config, dry_run), _open_store(config, dry_run) as store:
-        notes = _fetch_metadata(config, store, plan, parsed, dry_run)  # before the transaction
+        fetched = _fetch_metadata(config, store, plan, parsed, dry_run)  # before the transaction
         staged: FolderSwap | None = None
         try:
             with store.transaction(commit=not dry_run):
                 info = plan.pick(store, sources, parsed, result)
-                result.warnings += notes
+                result.warnings += fetched.warnings
                 if info is None:
                     return result
                 if config.arxiv.enrich:
                     info = enrichment.attach(store.db, info)
                 editions = renderer.render(info)
                 _fill(result, info, editions, config, recomposed=plan.waiting is not None)
+                result.unreached = [
+                    arxiv_id
+                    for arxiv_id in result.papers
+                    if arxiv_id in fetched.unreached and arxiv_id not in result.with_metadata
+                ]
                 if dry_run:
                     return result
                 staged = _stage_folder(config, info, editions)
@@ -129,12 +135,24 @@ def compose(
 
 def _fetch_metadata(
     config: Config, store: Store, plan: _Plan, parsed: ParseResult, dry_run: bool
-) -> list[str]:
+) -> enrichment.Prefetched:
     """arXiv metadata for the papers about to be picked (a dry run uses the cache only)."""
     if dry_run or not config.arxiv.enrich:
-        return []
+        return enrichment.Prefetched()
     picks = enrichment.preview(store.db, parsed.papers, plan.limit)
-    return enrichment.prefetch(store, picks, config) if picks else []
+    return enrichment.prefetch(store, picks, config) if picks else enrichment.Prefetched()
+
+
+def fetch_ahead(config: Config) -> enrichment.Prefetched:
+    """Fetch the arXiv metadata the next compose's papers lack, without composing:
+    the weekly job asks again with this until arXiv answers (or its wait is over)."""
+    if not config.arxiv.enrich:
+        return enrichment.Prefetched()
+    sources = read_sources(config.digest_files(), name=lambda path: _relative(path, config.root))
+    parsed = parse_sources(sources)
+    with Store.open(config.database_path) as store:
+        picks = enrichment.preview(store.db, parsed.papers, config.newsletter.max_papers)
+        return enrichment.prefetch(store, picks, config) if picks else enrichment.Prefetched()
 
 
 @dataclass

@@ -179,6 +179,7 @@ class Renderer:
     ) -> dict[str, Any]:
         """The variables the templates see (documented in `issue.mjml.j2`)."""
         settings = self.settings
+        views = paper_views(info.papers) if views is None else views
         return {
             "edition": name,
             "lang": HTML_LANG[name],
@@ -195,8 +196,9 @@ class Renderer:
                 "subject": subject(settings, name, info),
                 "preheader": preheader(name, info.papers),
                 "web_url": links.issue_page(settings.base_url, info.folder, name),
+                "without_english": sum(1 for v in views if not v.summary_en and not v.abstract),
             },
-            "papers": paper_views(info.papers) if views is None else views,
+            "papers": views,
             **PLACEHOLDERS,
         }
 

@@ -57,6 +57,7 @@ BOUNDS = {
     "arxiv.interval": Bound(0, 60, " seconds"),
     "arxiv.retries": Bound(0, 5),
     "arxiv.retry_delay": Bound(0, 60, " seconds"),
+    "arxiv.wait": Bound(0, 86400, " seconds"),
 }
 """The bounds of every number setting (the README lists them)."""
 

@@ -113,6 +113,7 @@ class ArxivSettings:
     interval: float = 3.0  # seconds between requests (at least 3 to arxiv.org)
     retries: int = 2  # a timeout, a dropped connection, a 5xx or a 429 is tried again this often
     retry_delay: float = 3.0  # seconds before the first retry; it doubles each time
+    wait: float = 7200.0  # seconds the weekly job waits for arXiv before composing without it
 
 
 @dataclass(frozen=True)

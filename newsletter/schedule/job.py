@@ -6,6 +6,12 @@ addresses that bounced or unsubscribed since the last issue are not mailed this
 one; a mailbox that cannot be read is one warning in the log, and the issue goes
 out all the same.
 
+An issue waits for arXiv's metadata: when arXiv cannot be reached for the papers
+about to be composed (their English abstracts make the `en` edition), the run asks
+again, the pause doubling from `arxiv.retry_delay` (at most `PAUSE_CAP`), for up to
+`arxiv.wait`; then it composes with what it has, and says so in the log and in the
+run's note (`status`). A stop during the wait leaves composing to the next run.
+
 Whatever runs it (`newsletter schedule`, `newsletter run-once` from cron or a
 systemd timer), it is the same function. Two runs never overlap, even from two
 processes: each holds an exclusive lock on a file beside the database for its whole
@@ -21,9 +27,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from newsletter.compose import compose
+from newsletter.compose import compose, fetch_ahead
 from newsletter.config import Config
-from newsletter.core import clock
+from newsletter.core import backoff, clock
 from newsletter.core.errors import NewsletterError
 from newsletter.core.locks import Busy, run_lock
 from newsletter.inbox import process
@@ -32,6 +38,11 @@ from newsletter.send import IncompleteSend, SendOptions, SendReport, send
 from newsletter.store import Store, issues, runs
 
 log = logging.getLogger("newsletter")
+
+PAUSE_CAP = 600.0
+"""The longest pause between two asks while the job waits for arXiv (seconds)."""
+SHORTEST_PAUSE = 0.1
+"""The first pause when `arxiv.retry_delay` is 0: the wait never spins."""
 
 
 @dataclass
@@ -44,6 +55,7 @@ class RunResult:
     sent: int = 0
     failed: int = 0
     seconds: float = 0.0
+    note: str | None = None  # e.g. an issue composed without some of arXiv's abstracts
 
     def line(self) -> str:
         issue = f"issue {self.issue}, {self.papers} papers, " if self.issue else ""
@@ -86,6 +98,7 @@ def _run(config: Config, stop: threading.Event | None) -> RunResult:
     try:
         if _has_unfinished_send(config):  # an interrupted send comes first
             _add(result, send(config, SendOptions(stop=stop)))
+        waited = _await_metadata(config, stop or threading.Event())
         if stop and stop.is_set():
             log.info("stopped before composing: the next run composes")
             result.outcome = "incomplete"
@@ -93,6 +106,9 @@ def _run(config: Config, stop: threading.Event | None) -> RunResult:
         composed = compose(config)
         for warning in composed.warnings:
             log.warning("%s", warning)
+        if composed.unreached:
+            result.note = _missing_note(len(composed.unreached), waited)
+            log.warning("%s", result.note)
         if not composed.composed:
             log.info("no unsent papers: nothing to compose; waiting for the next run")
         else:
@@ -103,6 +119,55 @@ def _run(config: Config, stop: threading.Event | None) -> RunResult:
         result.outcome = "incomplete"
         log.error("send stopped: %s", error)
     return result
+
+
+def _await_metadata(config: Config, stop: threading.Event) -> float:
+    """Ask arXiv again for what the next issue's papers lack until it answers, the
+    wait is over or `stop` is set; the seconds waited (see the module's docstring)."""
+    settings = config.arxiv
+    if not settings.enrich or settings.wait <= 0:
+        return 0.0  # compose asks once, and goes on without
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        fetched = fetch_ahead(config)
+        left = started + settings.wait - time.monotonic()
+        if not fetched.unreached or left <= 0:
+            break
+        attempt += 1
+        pause = backoff.delay(attempt, max(settings.retry_delay, SHORTEST_PAUSE), PAUSE_CAP)
+        pause = min(pause, left)
+        count = len(fetched.unreached)
+        log.warning(
+            "arXiv metadata missing for %d paper%s (%s): asking again in %s, composing "
+            "without it in %s at the latest",
+            count,
+            "s" * (count != 1),
+            fetched.error,
+            duration(pause),
+            duration(left),
+        )
+        if stop.wait(pause) or pause >= left:
+            break  # stopping; or the wait is over, and compose asks one last time
+    if attempt and not fetched.unreached:
+        log.info("arXiv answered after %s: composing", duration(time.monotonic() - started))
+    return time.monotonic() - started if attempt else 0.0
+
+
+def _missing_note(count: int, waited: float) -> str:
+    after = f" after waiting {duration(waited)}" if waited else ""
+    return f"composed without arXiv abstracts for {count} paper{'s' * (count != 1)}{after}"
+
+
+def duration(seconds: float) -> str:
+    """`0.2 s`, `3 s`, `20 min`, `2 h`, `1.5 h`: a wait as a person says it."""
+    if seconds < 0.95:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f}".removesuffix(".0") + " h"
 
 
 def _read_inbox(config: Config) -> None:
@@ -161,6 +226,7 @@ def _record_end(config: Config, run_id: int, result: RunResult) -> None:
             result.papers,
             result.sent,
             result.failed,
+            result.note,
         )
 
 

@@ -390,6 +390,12 @@ def m013_confirmed_links(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE pending_subscriptions ADD COLUMN confirmed_at TEXT")
 
 
+def m014_run_notes(db: sqlite3.Connection) -> None:
+    """What a run of the weekly job has to say beyond its counts (an issue composed
+    without some of arXiv's abstracts), for `status`."""
+    db.execute("ALTER TABLE runs ADD COLUMN note TEXT")
+
+
 MIGRATIONS: Sequence[Migration] = (
     m001_papers,
     m002_issues,
@@ -404,4 +410,5 @@ MIGRATIONS: Sequence[Migration] = (
     m011_message_id_tags,
     m012_bounce_reasons,
     m013_confirmed_links,
+    m014_run_notes,
 )

@@ -21,11 +21,12 @@ def finish(
     papers: int,
     sent: int,
     failed: int,
+    note: str | None = None,
 ) -> None:
     db.execute(
         "UPDATE runs SET finished_at = ?, outcome = ?, issue = ?, papers = ?, sent = ?, "
-        "failed = ? WHERE id = ?",
-        (finished_at, outcome, issue, papers, sent, failed, run),
+        "failed = ?, note = ? WHERE id = ?",
+        (finished_at, outcome, issue, papers, sent, failed, note, run),
     )
 
 
@@ -38,7 +39,7 @@ def last_started(db: sqlite3.Connection) -> str | None:
 def last(db: sqlite3.Connection) -> dict[str, Any] | None:
     """The newest run, as `status` shows it."""
     row = db.execute(
-        "SELECT started_at, finished_at, outcome, issue, sent, failed FROM runs "
+        "SELECT started_at, finished_at, outcome, issue, sent, failed, note FROM runs "
         "ORDER BY id DESC LIMIT 1"
     ).fetchone()
     return dict(row) if row else None

@@ -107,7 +107,8 @@ def test_compose_while_arxiv_is_down_then_up(site: Path, arxiv: ArxivServer) -> 
     assert down.stdout.startswith("Composed issue 1 (2024-07-15), 4 papers")
     assert down.stderr == (
         f"arXiv metadata: could not reach 127.0.0.1:{arxiv.port} (connection refused; "
-        "3 tries); composing without it for 4 papers: the next compose fills it in\n"
+        "3 tries); composed without arXiv abstracts for 4 papers: `newsletter digest enrich` "
+        "fetches them once arXiv answers, and composing again before the send puts them in\n"
     )
     assert _by_lines(edition) == ["BY ?"] * 4
 

@@ -120,5 +120,6 @@ def test_without_arxiv_compose_goes_on_and_says_so_in_one_line(
     assert result.with_metadata == []
     assert result.warnings == [
         f"arXiv metadata: could not reach 127.0.0.1:{arxiv.port} (connection refused; "
-        "3 tries); composing without it for 4 papers: the next compose fills it in"
+        "3 tries); composed without arXiv abstracts for 4 papers: `newsletter digest enrich` "
+        "fetches them once arXiv answers, and composing again before the send puts them in"
     ]

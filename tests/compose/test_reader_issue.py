@@ -136,6 +136,37 @@ def test_the_english_edition_is_english_with_the_abstract_labelled(
     assert "[Abstract]" in en.text
 
 
+def test_papers_without_an_abstract_are_named_once_at_the_top_of_the_english_edition(
+    editions: dict[str, Edition],
+) -> None:
+    """Three papers without arXiv's metadata (arXiv was down): the en edition says so
+    once, before the contents, and shows those papers' titles and links only."""
+    partly = Renderer(NewsletterSettings()).render(issue(ENRICHED[:10] + SAMPLE[10:]))
+    notice = (
+        "3 of the 13 papers in this issue come without their English abstract: each "
+        "title links to the paper's abstract on arXiv."
+    )
+    en = partly["en"]
+    assert visible(en).count(notice) == 1
+    assert visible(en).index(notice) < visible(en).index("In this issue")
+    assert " ".join(en.text.split()).count(notice) == 1
+    assert en.text.index("3 of the 13") < en.text.index("In this issue")
+    tree = page(en)
+    assert [p.text for p in tree.xpath('//p[@class="summary-label"]')] == ["Abstract"] * 10
+    assert len(tree.xpath('//p[@class="notice"]')) == 1
+    last = tree.xpath('//div[@class="paper"]')[-1]
+    assert [p.get("class") for p in last.xpath("./p")] == ["paper-index", "links"]
+    assert "could not be included" not in visible(en)
+    for edition in (*editions.values(), partly["zh"], partly["bilingual"]):
+        assert "English abstract:" not in edition.text and not page(edition).xpath(
+            '//p[@class="notice"]'
+        )
+    for name in ("bilingual", "zh"):  # the Chinese summary, and no English block
+        kept = page(partly[name]).xpath('//div[@class="paper"]')[-1]
+        assert {p.get("lang") for p in kept.xpath('./p[@class="summary"]')} == {"zh-CN"}
+        assert not kept.xpath('./p[@class="summary-label"]')
+
+
 def test_an_english_summary_in_the_digest_comes_before_the_abstract() -> None:
     paper = dataclasses.replace(FUNAUDIO, summary_en="The digest's own English summary.")
     editions = Renderer(NewsletterSettings()).render(issue([paper]))

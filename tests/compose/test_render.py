@@ -75,12 +75,27 @@ def test_zh_edition_puts_the_chinese_title_first(editions: dict[str, Edition]) -
     assert "Unsubscribe" not in body(html) and "退订" in html
 
 
+MISSING_ALL = (
+    "The English abstracts of this issue's papers could not be included: each title "
+    "links to the paper's abstract on arXiv."
+)
+
+
 def test_en_edition_without_metadata_shows_no_chinese(editions: dict[str, Edition]) -> None:
     """The sample has Chinese summaries only, and no arXiv metadata here: an English
-    reader gets the titles and a pointer to the abstract, never Chinese text."""
-    for text in (body(editions["en"].html), editions["en"].text):
-        assert not CJK.search(text), CJK.search(text)
-        assert text.count("No English summary yet: the abstract is on arXiv.") == 13
+    reader gets the titles, and one notice at the top, never Chinese text."""
+    html = body(editions["en"].html)
+    assert not CJK.search(html), CJK.search(html)
+    assert html.count(MISSING_ALL) == 1
+    assert html.index(MISSING_ALL) < html.index("In this issue")
+    assert "No English summary" not in html and 'class="summary"' not in html
+    text = editions["en"].text
+    assert not CJK.search(text), CJK.search(text)
+    assert " ".join(text.split()).count(MISSING_ALL) == 1
+    assert text.index("The English abstracts") < text.index("In this issue")
+    assert "No English summary" not in text
+    for name in ("bilingual", "zh"):
+        assert "English abstracts" not in editions[name].html + editions[name].text
     assert "退订" not in body(editions["en"].html) and "Unsubscribe" in editions["en"].html
 
 
