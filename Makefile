@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
 
 .PHONY: demo test lint bench clean
 
@@ -23,8 +24,14 @@ demo: $(STAMP)
 	@echo "  .venv/bin/newsletter smtp-sink &   # stores what it receives in smtp-sink.mbox"
 	@echo "  .venv/bin/newsletter send"
 
+# axe-core, which the browser tests inject into each page (without npm they are skipped)
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --prefix .cache/npm --no-save --no-audit \
+	  --no-fund --loglevel=error axe-core@4.14.1; else echo "npm not found: the browser \
+	  accessibility tests will be skipped (apt-get install npm)"; fi
+
 ## test: set up, lint, type-check and run the whole test suite
-test: $(STAMP) lint
+test: $(STAMP) $(AXE) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
