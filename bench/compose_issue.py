@@ -124,7 +124,7 @@ def main() -> None:
     print(f"  {'total':<10} {statistics.median(totals) * 1000:7.2f} ms")
     sizes = ", ".join(f"{e.name} {e.html_bytes / 1024:.1f} KB" for e in editions.values())
     print(f"  html sizes: {sizes} (Gmail clips at 102 KB)")
-    cut = ", ".join(f"{e.name} {e.abstracts_cut}" for e in editions.values())
+    cut = ", ".join(f"{e.name} {e.english_cut}+{e.chinese_cut}" for e in editions.values())
     print(f"  abstracts cut to fit: {cut}")
 
     newsletter = [sys.executable, "-m", "newsletter"]

@@ -1,7 +1,8 @@
 """The issue folder: the archive `compose` writes and `send` mails from.
 
 One folder per issue under `issues_dir` (`0003-2024-07-15/`), holding each
-edition's MJML, HTML and text, and `issue.json`, which describes them (its
+edition's MJML, HTML and text (and `<edition>.web.html`, its web copy, when texts
+were cut to fit Gmail's clip), and `issue.json`, which describes them (its
 `format` says which version of this layout it is). This module is the only one
 that writes or reads it. A folder is written whole or not at all: into a hidden
 folder beside its place, then renamed into place (`FolderSwap`); `recovery.py`
@@ -98,6 +99,9 @@ def folder_files(
         for kind, filename in names.items():
             files[filename] = getattr(edition, kind)
         described[name] = {**names, "subject": edition.subject, "preheader": edition.preheader}
+        if edition.web_html:  # texts were cut to fit the clip: the web copy has them whole
+            files[f"{name}.web.html"] = edition.web_html
+            described[name]["web"] = f"{name}.web.html"
     bilingual = editions["bilingual"]
     document = {
         "format": FORMAT,
@@ -154,6 +158,7 @@ def _read_edition(folder: Path, name: str, described: dict[str, Any], where: str
         kind: _inside(folder, described[kind], where) if kind in described else ""
         for kind in EXTENSIONS
     }
+    web = _inside(folder, described["web"], where) if "web" in described else ""
     return Edition(
         name,
         described["subject"],
@@ -161,6 +166,7 @@ def _read_edition(folder: Path, name: str, described: dict[str, Any], where: str
         texts["mjml"],
         texts["html"],
         texts["text"],
+        web_html=web,
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from newsletter.compose import enrichment
+from newsletter.compose.fit import mailed_bytes
 from newsletter.compose.folder import FolderSwap, folder_files, folder_name
 from newsletter.compose.recovery import recover
 from newsletter.compose.render import IssueInfo, Renderer, Timings
@@ -66,7 +67,11 @@ class ComposeResult:
             "papers": self.papers,
             "arxiv_metadata": self.with_metadata,
             "editions": {
-                name: {"subject": e.subject, "html_bytes": e.html_bytes}
+                name: {
+                    "subject": e.subject,
+                    "html_bytes": e.html_bytes,
+                    "shortened": {"english": e.english_cut, "chinese": e.chinese_cut},
+                }
                 for name, e in self.editions.items()
             },
             "warnings": self.warnings,
@@ -263,13 +268,25 @@ def _fill(
     result.recomposed = recomposed
     result.editions = editions
     for edition in editions.values():
-        warning = clip_warning(edition.name, edition.html_bytes)
+        warning = clip_warning(edition.name, mailed_bytes(edition.html, config.newsletter.base_url))
         if warning:
             result.warnings.append(warning)
-        if edition.abstracts_cut:
-            many = edition.abstracts_cut != 1
-            result.warnings.append(
-                f"the {edition.name} edition: {edition.abstracts_cut} English "
-                f"abstract{'s' if many else ''} shortened at a sentence to stay under "
-                "Gmail's 102 KB clip (each links to the full text on arXiv)"
-            )
+    shortened = [_shortened(edition) for edition in editions.values()]
+    if any(shortened):
+        result.warnings.append(
+            "shortened at a sentence to stay under Gmail's clip, each with a link to the rest "
+            f"(on the issue's web page, or arXiv): {'; '.join(filter(None, shortened))}"
+        )
+
+
+def _shortened(edition: Edition) -> str:
+    """`the en edition's 12 English texts`: what was cut in `edition` ("" for nothing)."""
+    counts = [
+        f"{count} {one if count == 1 else many}"
+        for count, one, many in (
+            (edition.english_cut, "English text", "English texts"),
+            (edition.chinese_cut, "Chinese summary", "Chinese summaries"),
+        )
+        if count
+    ]
+    return f"the {edition.name} edition's {' and '.join(counts)}" if counts else ""

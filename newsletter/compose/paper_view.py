@@ -12,22 +12,24 @@ Titles and arXiv's abstract are shown with their LaTeX converted (`latex.shown`:
 plain text in the text edition, emphasis in HTML); the summaries are converted where
 their markdown is (`markup`). The `Paper` keeps what the digest and arXiv say.
 
-The abstract may be cut (`abstract_cap`) to keep an edition under Gmail's clip:
-`render.py` asks for that when a first rendering comes out too large, and the cut
-falls at the end of a sentence.
+Texts may be cut to keep an edition under Gmail's clip (`fit.Caps`, which
+`render.py` asks for when a first rendering comes out too large): the English text
+shown (the digest's English summary, else arXiv's abstract), then the Chinese
+summary, each at the end of a sentence. The bilingual edition always shows a short
+form of arXiv's abstract (`BILINGUAL_ABSTRACT`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from newsletter.compose import latex
+from newsletter.compose.fit import Caps, cut_at_sentence
 from newsletter.compose.markup import links, paragraphs
-from newsletter.core.model import GMAIL_CLIP_BYTES, Paper
+from newsletter.core.model import Paper
 
 AUTHORS_IN_FULL = 4
 """Up to this many authors are all named; past it, the first `AUTHORS_SHOWN` and "et al."."""
@@ -35,20 +37,10 @@ AUTHORS_SHOWN = 3
 CODE_HOSTS = ("github.com", "gitlab.com", "codeberg.org", "bitbucket.org", "huggingface.co")
 """Hosts whose links are the paper's code (or models and data); any other non-arXiv
 link in a summary is taken for its project page."""
-HTML_BUDGET = GMAIL_CLIP_BYTES - 2048
-"""The most HTML an edition may have: under Gmail's clip with room for each
-subscriber's links. Past it, the English abstracts are cut (`abstract_cap`, and
-`Renderer.edition` in render.py)."""
-CUT_COST = 150
-"""What cutting one abstract adds back (its "full abstract" link, inlined styles)."""
-SHORTEST_CAP = 240
-"""An abstract is never cut shorter than this (characters): a sentence or two."""
 BILINGUAL_ABSTRACT = 480
 """The bilingual edition's English abstract is a short block under the Chinese
 summary (its first sentences, and a link to the rest): its readers have the
 summary already, and 20 whole abstracts would not fit beside it under the clip."""
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 @dataclass(frozen=True)
@@ -64,7 +56,13 @@ class PaperView:
     code_url: str  # the first code (or project) link of the summary; "" if none
     code_is_repository: bool  # code_url is on a code host (else: a project page)
     abstract: tuple[latex.Shown, ...]  # arXiv's English abstract, in paragraphs (maybe cut)
-    abstract_cut: bool  # the abstract was shortened to fit: link to the rest
+    abstract_cut: bool  # the abstract is not whole: link to the rest on arXiv
+    abstract_text: str  # the abstract as shown, before LaTeX is converted (maybe cut)
+    summary_en: str | None  # the digest's English summary as shown (maybe cut)
+    summary_zh: str  # the digest's Chinese summary as shown (maybe cut)
+    summary_en_cut: bool  # summary_en was cut to fit: link to the rest on the web copy
+    summary_zh_cut: bool  # the same for summary_zh
+    english_fitted: bool  # the English text shown was cut to fit the clip (by `Caps`)
 
     @property
     def anchor(self) -> str:
@@ -92,19 +90,31 @@ class PaperView:
         return getattr(self.paper, name)  # title_en, summary_zh, url, meta…
 
 
-def paper_views(papers: Sequence[Paper], abstract_cap: int | None = None) -> list[PaperView]:
-    """A view of each paper, in order; abstracts cut to `abstract_cap` characters."""
-    return [_view(paper, number, abstract_cap) for number, paper in enumerate(papers, 1)]
+def paper_views(
+    papers: Sequence[Paper], caps: Caps | None = None, abstract_limit: int | None = None
+) -> list[PaperView]:
+    """A view of each paper, in order, its texts cut to `caps` (and arXiv's abstract
+    to `abstract_limit` characters, too)."""
+    caps = caps or Caps()
+    return [_view(paper, number, caps, abstract_limit) for number, paper in enumerate(papers, 1)]
 
 
-def _view(paper: Paper, number: int, abstract_cap: int | None) -> PaperView:
+def _view(paper: Paper, number: int, caps: Caps, abstract_limit: int | None) -> PaperView:
     meta = paper.meta
     names = meta.authors if meta else ()
     shown = names if len(names) <= AUTHORS_IN_FULL else names[:AUTHORS_SHOWN]
     abstract = meta.abstract if meta else ""
-    cut = abstract_cap is not None and len(abstract) > abstract_cap
-    if cut:
-        abstract = shorten_at_sentence(abstract, abstract_cap or 0)
+    english_cap = None if paper.summary_en else caps.english
+    limits = [cap for cap in (english_cap, abstract_limit) if cap is not None]
+    abstract_cut = bool(limits) and len(abstract) > min(limits)
+    if abstract_cut:
+        abstract = cut_at_sentence(abstract, min(limits))
+    summary_en = _cut(paper.summary_en or "", caps.english) or paper.summary_en
+    summary_zh = _cut(paper.summary_zh, caps.chinese)
+    summary_en_cut = summary_en != paper.summary_en
+    english_fitted = summary_en_cut or (
+        abstract_cut and english_cap is not None and english_cap == min(limits)
+    )
     code = _code_link(paper)
     return PaperView(
         paper,
@@ -116,8 +126,18 @@ def _view(paper: Paper, number: int, abstract_cap: int | None) -> PaperView:
         code,
         bool(code) and _host(code) in CODE_HOSTS,
         tuple(latex.shown(paragraph) for paragraph in paragraphs(abstract)),
-        cut,
+        abstract_cut,
+        abstract,
+        summary_en,
+        summary_zh,
+        summary_en_cut,
+        summary_zh != paper.summary_zh,
+        english_fitted,
     )
+
+
+def _cut(text: str, cap: int | None) -> str:
+    return text if cap is None else cut_at_sentence(text, cap)
 
 
 def shows_abstract(view: PaperView, edition: str) -> bool:
@@ -126,36 +146,17 @@ def shows_abstract(view: PaperView, edition: str) -> bool:
     return edition != "zh" and bool(view.paper.meta) and not view.paper.summary_en
 
 
-def shorten_at_sentence(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters at the end of a sentence (at a word,
-    with "…", when not even one sentence fits); paragraph breaks are kept."""
-    if len(text) <= limit:
-        return text
-    ends = [m.start() for m in _SENTENCE_END.finditer(text) if m.start() <= limit]
-    if ends:
-        return text[: ends[-1]].rstrip()
-    head = text[: max(0, limit - 1)]
-    return (head.rsplit(None, 1)[0] if " " in head else head).rstrip(" ,;:") + "…"
+def english_shown(view: PaperView, edition: str) -> str:
+    """The English text `edition` shows of the paper, as written (before markdown and
+    LaTeX): the digest's English summary, else arXiv's abstract; "" in the zh edition."""
+    if edition == "zh":
+        return ""
+    return view.summary_en or (view.abstract_text if shows_abstract(view, edition) else "")
 
 
-def abstract_cap(lengths: list[int], excess: int) -> int | None:
-    """The longest an abstract may be so that cutting every longer one saves `excess`
-    bytes (their text is close to one byte a character); None when none is longer
-    than the shortest cut, SHORTEST_CAP when even that is not enough."""
-
-    def saved(cap: int) -> int:
-        return sum(n - cap - CUT_COST for n in lengths if n > cap)
-
-    longest = max(lengths, default=0)
-    if longest <= SHORTEST_CAP:
-        return None
-    low, high = SHORTEST_CAP, longest  # saved() grows as the cap comes down, but for CUT_COST
-    if saved(low) < excess:
-        return SHORTEST_CAP
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if saved(middle) >= excess else (low, middle)
-    return low
+def chinese_shown(view: PaperView, edition: str) -> str:
+    """The Chinese summary `edition` shows, as written; "" in the en edition."""
+    return "" if edition == "en" else view.summary_zh
 
 
 def _code_link(paper: Paper) -> str:

@@ -12,7 +12,8 @@ Read top to bottom, this is what `compose` does to each edition of an issue:
 
 Each paper reaches the templates as a `PaperView` (`paper_view.py`: the digest's
 fields and what arXiv's metadata adds). An edition whose HTML would pass Gmail's
-clip has its English abstracts cut and its HTML rendered again (`Renderer.edition`).
+clip has its longest texts cut and its HTML rendered again (`Renderer.edition`,
+`fit.py`); its first, whole rendering is kept for the web copy.
 
 Each edition is rendered once per issue. What is personal (the unsubscribe link)
 is left as a placeholder that survives all of this unchanged, so that `send` fills
@@ -32,23 +33,23 @@ from typing import Any, TypeVar
 import jinja2
 
 from newsletter.compose import markup, textlayout
+from newsletter.compose.fit import Caps, mailed_bytes, next_caps
 from newsletter.compose.headlines import preheader, subject
 from newsletter.compose.inline import inline_css
 from newsletter.compose.mjml_check import check_mjml
 from newsletter.compose.paper_view import (
     BILINGUAL_ABSTRACT,
-    HTML_BUDGET,
-    SHORTEST_CAP,
     PaperView,
-    abstract_cap,
+    chinese_shown,
+    english_shown,
     paper_views,
-    shows_abstract,
 )
 from newsletter.config import NewsletterSettings
 from newsletter.core import links, templates
 from newsletter.core import text as texts
 from newsletter.core.errors import TemplateError
 from newsletter.core.model import (
+    EDITION_LIMIT,
     EDITIONS,
     HTML_LANG,
     PREFERENCES_PLACEHOLDER,
@@ -62,6 +63,9 @@ PLACEHOLDERS = {
     "preferences_url": PREFERENCES_PLACEHOLDER,
 }
 """Personal parts of a message, as they stand in the rendered HTML and text."""
+
+FIT_ROUNDS = 6
+"""Renderings an edition may take to fit under the clip after its first."""
 
 MJML_TEMPLATE = "issue.mjml.j2"
 TEXT_TEMPLATE = "issue.txt.j2"
@@ -140,33 +144,42 @@ class Renderer:
         return self._wrapped[key]
 
     def edition(self, info: IssueInfo, name: str) -> Edition:
-        """One edition, refused if it lost its unsubscribe link on the way, its English
-        abstracts cut at a sentence when its HTML would be too large for Gmail (the
-        text edition says the same, cut the same)."""
-        cap = BILINGUAL_ABSTRACT if name == "bilingual" else None
-        views = paper_views(info.papers, cap)
+        """One edition, refused if it lost its unsubscribe link on the way, its longest
+        texts cut at a sentence when its HTML would be too large for Gmail (the text
+        edition says the same, cut the same; the web copy is the whole first rendering)."""
+        limit = BILINGUAL_ABSTRACT if name == "bilingual" else None
+        caps = Caps()
+        views = paper_views(info.papers, caps, limit)
         context = self.context(info, name, views)
         source, html = self._html(context)
-        whole = [
-            len(v.paper.meta.abstract) for v in views if v.paper.meta and shows_abstract(v, name)
-        ]
-        cut_to_fit = 0  # abstracts cut for the clip (the bilingual one's short form aside)
-        for _ in range(3):  # the first estimate is nearly always enough
-            excess = len(html.encode("utf-8")) - HTML_BUDGET
-            if excess <= 0 or cap == SHORTEST_CAP:
+        whole = html
+        for _ in range(FIT_ROUNDS):  # the first estimate is nearly always enough
+            excess = mailed_bytes(html, self.settings.base_url) - EDITION_LIMIT
+            if excess <= 0:
                 break
-            shown = [len("\n\n".join(v.abstract)) for v in views if shows_abstract(v, name)]
-            cap = abstract_cap(shown, excess)
-            if cap is None:
-                break  # no abstract to cut: the clip warning says what to do
-            cut_to_fit = sum(1 for n in whole if n > cap)
-            views = paper_views(info.papers, cap)
+            english = [english_shown(view, name) for view in views]
+            chinese = [chinese_shown(view, name) for view in views]
+            smaller = next_caps(caps, english, chinese, excess)
+            if smaller == caps:
+                break  # nothing left to cut: compose warns that it is too large
+            caps = smaller
+            views = paper_views(info.papers, caps, limit)
             context = self.context(info, name, views)
             source, html = self._html(context)
         text = self.timings.measure("text", lambda: self.text(context))
         _check_unsubscribe(name, html, text)
         issue = context["issue"]
-        return Edition(name, issue["subject"], issue["preheader"], source, html, text, cut_to_fit)
+        return Edition(
+            name,
+            issue["subject"],
+            issue["preheader"],
+            source,
+            html,
+            text,
+            english_cut=sum(view.english_fitted for view in views),
+            chinese_cut=sum(view.summary_zh_cut for view in views),
+            web_html=whole if html is not whole else "",
+        )
 
     def _html(self, context: dict[str, Any]) -> tuple[str, str]:
         """The edition's MJML and its inlined HTML."""

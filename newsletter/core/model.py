@@ -34,6 +34,10 @@ filled in by `send` as the unsubscribe link is."""
 GMAIL_CLIP_BYTES = 102 * 1024
 """Gmail shows "[Message clipped]" and hides the rest of a larger HTML body."""
 
+EDITION_LIMIT = 100 * 1024
+"""The most HTML an edition's message may have, its reader's links filled in: under
+Gmail's clip, with room to spare (`compose.fit`)."""
+
 
 @dataclass(frozen=True)
 class PaperMeta:
@@ -169,18 +173,23 @@ class Edition:
     mjml: str
     html: str  # with the placeholders where each subscriber's links go
     text: str
-    abstracts_cut: int = 0  # English abstracts shortened to keep the HTML under the clip
+    english_cut: int = 0  # English texts shortened to keep the HTML under the clip
+    chinese_cut: int = 0  # Chinese summaries shortened to keep the HTML under the clip
+    web_html: str = ""  # the web copy when texts were cut (it has them whole); "": `html`
 
     @property
     def html_bytes(self) -> int:
         return len(self.html.encode("utf-8"))
 
 
-def clip_warning(edition: str, html_bytes: int) -> str | None:
-    """What to say when an edition's HTML is long enough for Gmail to clip it."""
-    if html_bytes <= GMAIL_CLIP_BYTES:
+def clip_warning(edition: str, mailed_bytes: int) -> str | None:
+    """What to say when an edition's HTML, its reader's links filled in, is past
+    `EDITION_LIMIT`: close enough to Gmail's clip to be cut."""
+    if mailed_bytes <= EDITION_LIMIT:
         return None
     return (
-        f"the {edition} edition's HTML is {html_bytes / 1024:.0f} KB: Gmail clips messages "
-        f"over {GMAIL_CLIP_BYTES // 1024} KB (lower max_papers or trim the template)"
+        f"the {edition} edition's HTML is {mailed_bytes / 1024:.1f} KB with a reader's links: "
+        f"over the {EDITION_LIMIT // 1024} KB that stays clear of Gmail's "
+        f"{GMAIL_CLIP_BYTES // 1024} KB clip, which hides the rest of the message and its "
+        "unsubscribe link (lower max_papers, or trim the templates)"
     )

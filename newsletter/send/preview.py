@@ -26,11 +26,12 @@ import time
 from collections.abc import Iterator
 
 from newsletter.audience.subscribers import normalise_email, normalise_lang
+from newsletter.compose.fit import mailed_bytes
 from newsletter.compose.folder import write_sample
 from newsletter.config import Config
 from newsletter.core.errors import NewsletterError
 from newsletter.core.model import EDITIONS, Issue, clip_warning
-from newsletter.mail.body import PLACEHOLDERS
+from newsletter.mail.body import PLACEHOLDER, PLACEHOLDERS
 from newsletter.mail.message import MessageTemplate, Recipient, unsubscribe_url
 from newsletter.mail.smtp import SmtpSession, smtp_address
 from newsletter.send.deliver import load_templates, pick_issue
@@ -65,7 +66,7 @@ def dry_run(config: Config, issue_number: int | None = None) -> SendReport:
             message_ids.read_key(store.db), issue.number, message_ids.SAMPLE_SUBSCRIBER
         )
         report.samples = _write_samples(config, issue, templates, report, sample_tag)
-        _check_html_size(templates, report)
+        _check_html_size(config, templates, report)
         return report
 
 
@@ -210,8 +211,11 @@ def _write_samples(
     return written
 
 
-def _check_html_size(templates: dict[str, MessageTemplate], report: SendReport) -> None:
+def _check_html_size(
+    config: Config, templates: dict[str, MessageTemplate], report: SendReport
+) -> None:
     for edition, template in templates.items():
-        warning = clip_warning(edition, sum(len(part) for part in template.html))
+        html = PLACEHOLDER.join(template.html).decode("utf-8").replace("\r\n", "\n")
+        warning = clip_warning(edition, mailed_bytes(html, config.newsletter.base_url))
         if warning:
             report.warnings.append(warning)

@@ -82,9 +82,10 @@ def folder_page(config: Config, issue: store.ArchivedIssue) -> Page:
 
 def edition_page(config: Config, issue: store.ArchivedIssue, edition: str) -> Page:
     """An edition as mailed, made public: no recipient's link in it, and a line on top
-    that leads to the archive and the subscribe page."""
-    composed = read_folder(config.issues_path, issue.as_issue()).editions[edition].html
-    return page(public_edition(config, composed))
+    that leads to the archive and the subscribe page; texts cut to fit Gmail's clip
+    are whole here (the mail's "read the rest" leads to them)."""
+    composed = read_folder(config.issues_path, issue.as_issue()).editions[edition]
+    return page(public_edition(config, composed.web_html or composed.html))
 
 
 def feed_page(config: Config, issues: Sequence[store.ArchivedIssue]) -> Page:
@@ -241,7 +242,7 @@ class Archive:
     def _signature(self, folder: str, edition: str) -> Signature:
         """The size and time of the files an edition page is made from."""
         signature = []
-        for name in (ISSUE_JSON, f"{edition}.html"):
+        for name in (ISSUE_JSON, f"{edition}.html", f"{edition}.web.html"):
             try:
                 found = os.stat(self._issues_path / folder / name)
                 signature.append((found.st_size, found.st_mtime_ns))

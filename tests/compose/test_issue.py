@@ -13,14 +13,18 @@ from pathlib import Path
 import pytest
 
 from newsletter.compose import compose
+from newsletter.compose.fit import mailed_bytes
 from newsletter.compose.folder import FolderSwap
 from newsletter.compose.recovery import recover
-from newsletter.config import load_config
+from newsletter.config import NewsletterSettings, load_config
 from newsletter.core.errors import NewsletterError, TemplateError
+from newsletter.core.model import EDITION_LIMIT, EDITIONS
 from newsletter.core.templates import CHECKOUT as CHECKOUT_TEMPLATES
 from newsletter.store import Store, issues
 from tests.conftest import SAMPLE_DIGEST
 from tests.helpers import SAMPLE_IDS
+
+BASE_URL = NewsletterSettings().base_url
 
 JULY_15 = dt.date(2024, 7, 15)
 
@@ -203,17 +207,40 @@ def test_compose_works_from_any_folder_with_an_explicit_config(
     assert result.warnings[0].startswith("digests/2024-07-12.md:43: stray paragraph")
 
 
-def test_compose_warns_when_an_edition_would_be_clipped_by_gmail(site: Path) -> None:
+def test_long_chinese_summaries_are_cut_to_fit_gmails_clip_and_kept_whole_on_the_web(
+    site: Path,
+) -> None:
     long_summary = "这是一段很长的摘要，用来测试邮件大小。" * 120  # ~7 KB of UTF-8 a paper
     add_digest(site, "2024-07-13.md", *(f"2409.{i:05d}" for i in range(20)))
     text = (site / "digests" / "2024-07-13.md").read_text(encoding="utf-8")
     (site / "digests" / "2024-07-13.md").write_text(text.replace("摘要 ", long_summary))
     (site / "digests" / "2024-07-12.md").unlink()
     result = compose(load_config(), date=JULY_15)
-    clipped = [w for w in result.warnings if "Gmail clips messages over 102 KB" in w]
-    assert len(clipped) == 2  # the en edition shows no Chinese summary
+    [said] = [w for w in result.warnings if w.startswith("shortened")]
+    assert said.endswith(
+        "the bilingual edition's 20 Chinese summaries; the zh edition's 20 Chinese summaries"
+    )  # the en edition shows no Chinese summary
+    assert not [w for w in result.warnings if "Gmail's 102 KB clip" in w]
+    folder = site / "issues" / "0001-2024-07-15"
+    for name in ("bilingual", "zh"):
+        mailed = (folder / f"{name}.html").read_text(encoding="utf-8")
+        assert mailed_bytes(mailed, BASE_URL) <= EDITION_LIMIT
+        assert mailed.count(">阅读全文</a>") == 20
+        web = (folder / f"{name}.web.html").read_text(encoding="utf-8")
+        assert web.count(long_summary) == 20 and "阅读全文" not in web
+    assert not (folder / "en.web.html").exists()  # nothing cut: the web copy is the mail
+
+
+def test_compose_warns_for_every_edition_still_too_large_for_gmails_clip(site: Path) -> None:
+    """150 papers of a title and a line each: nothing long to cut, and too large."""
+    (site / "newsletter.toml").write_text("[newsletter]\nmax_papers = 150\n")
+    add_digest(site, "2024-07-13.md", *(f"2409.{i:05d}" for i in range(150)))
+    (site / "digests" / "2024-07-12.md").unlink()
+    result = compose(load_config(), date=JULY_15)
+    clipped = [w for w in result.warnings if "Gmail's 102 KB clip" in w]
+    assert [w.split("'")[0] for w in clipped] == [f"the {name} edition" for name in EDITIONS]
     assert clipped[0].startswith("the bilingual edition's HTML is ")
-    assert clipped[1].startswith("the zh edition's HTML is ")
+    assert " KB with a reader's links: over the 100 KB " in clipped[0]
     assert result.composed  # a warning, not an error: the editor decides
 
 

@@ -18,11 +18,12 @@ from click.testing import CliRunner
 from lxml import html as lxml_html  # type: ignore[import-untyped]
 
 from newsletter.cli import cli
-from newsletter.compose.paper_view import BILINGUAL_ABSTRACT, HTML_BUDGET, shorten_at_sentence
+from newsletter.compose.fit import mailed_bytes
+from newsletter.compose.paper_view import BILINGUAL_ABSTRACT
 from newsletter.compose.render import IssueInfo, Renderer
 from newsletter.compose.textlayout import display_width
 from newsletter.config import NewsletterSettings
-from newsletter.core.model import EDITIONS, GMAIL_CLIP_BYTES, Edition, Paper
+from newsletter.core.model import EDITION_LIMIT, EDITIONS, Edition, Paper
 from newsletter.digest import parse_files
 from newsletter.enrich.atom import parse_feed
 from tests.arxivd import DATA, ArxivServer, Reply, arxiv_toml
@@ -31,6 +32,7 @@ from tests.helpers import write_config
 
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 FETCHED = dt.datetime(2024, 7, 16, tzinfo=dt.UTC)
+BASE_URL = NewsletterSettings().base_url
 METADATA = parse_feed((DATA / "sample.xml").read_bytes(), FETCHED).entries
 SAMPLE = parse_files([SAMPLE_DIGEST]).papers
 ENRICHED = [dataclasses.replace(paper, meta=METADATA[paper.arxiv_id]) for paper in SAMPLE]
@@ -244,8 +246,8 @@ def test_twenty_papers_fit_with_short_abstracts_in_the_bilingual_edition() -> No
     have the Chinese summary), the English edition the whole abstract."""
     editions = Renderer(NewsletterSettings()).render(issue(twenty()))
     for edition in editions.values():
-        assert edition.html_bytes <= HTML_BUDGET < GMAIL_CLIP_BYTES, edition.name
-        assert edition.abstracts_cut == 0  # none had to be cut for the clip
+        assert mailed_bytes(edition.html, BASE_URL) <= EDITION_LIMIT, edition.name
+        assert edition.english_cut == edition.chinese_cut == 0  # none cut for the clip
     short = page(editions["bilingual"]).xpath('//p[contains(@class, "abstract")]')
     assert len(short) == 20
     for paragraph in short:
@@ -262,9 +264,9 @@ def test_twenty_papers_fit_with_short_abstracts_in_the_bilingual_edition() -> No
 def test_abstracts_too_long_for_the_clip_are_cut_at_a_sentence_and_say_so() -> None:
     editions = Renderer(NewsletterSettings()).render(issue(twenty(abstracts_times=3)))
     en = editions["en"]
-    assert en.html_bytes <= HTML_BUDGET and en.abstracts_cut > 0
+    assert mailed_bytes(en.html, BASE_URL) <= EDITION_LIMIT and en.english_cut > 0
     cut = [p for p in page(en).xpath('//p[contains(@class, "abstract")]') if p.xpath(".//a")]
-    assert len(cut) == en.abstracts_cut
+    assert len(cut) == en.english_cut
     for paragraph in cut:
         before = paragraph.text_content().rsplit(" … ", 1)[0]
         assert before.endswith((".", "!", "?")), before[-60:]
@@ -303,22 +305,10 @@ def test_compose_shows_arxivs_metadata_and_says_when_it_cut_abstracts(
     assert "Keyu An, Qian Chen, Chong Deng et al." in en and ">cs.SD</span>" in en
     [said] = [line for line in result.stderr.splitlines() if "shortened" in line]
     assert re.fullmatch(
-        r"the en edition: \d+ English abstracts shortened at a sentence "
-        r"to stay under Gmail's 102 KB clip \(each links to the full text on "
-        r"arXiv\)",
+        r"shortened at a sentence to stay under Gmail's clip, each with a link to the rest "
+        r"\(on the issue's web page, or arXiv\): the en edition's \d+ English texts",
         said,
     ), said
     for name in EDITIONS:
-        assert (folder / f"{name}.html").stat().st_size <= HTML_BUDGET
-
-
-def test_shorten_at_sentence() -> None:
-    text = "One sentence. Two sentences here! A third one? And (4) more.\n\nNew paragraph."
-    assert shorten_at_sentence(text, 1000) == text
-    assert shorten_at_sentence(text, 40) == "One sentence. Two sentences here!"
-    assert shorten_at_sentence(text, 13) == "One sentence."
-    assert (
-        shorten_at_sentence(text, 70)
-        == "One sentence. Two sentences here! A third one? And (4) more."
-    )
-    assert shorten_at_sentence("No sentence end within reach at all", 20) == "No sentence end…"
+        html = (folder / f"{name}.html").read_text(encoding="utf-8")
+        assert mailed_bytes(html, BASE_URL) <= EDITION_LIMIT
