@@ -56,6 +56,16 @@ return {
 """
 """Where the card, the papers and the preheader are, and what the links point at."""
 
+LOOK = """
+return [...document.body.querySelectorAll('*')].map(element => {
+  const box = element.getBoundingClientRect(), style = getComputedStyle(element);
+  return [element.tagName.toLowerCase() + (element.className ? '.' + element.className : ''),
+          [box.left, box.top, box.width, box.height].map(Math.round).join(','),
+          style.color, style.backgroundColor, style.fontSize, style.fontWeight, style.display];
+});
+"""
+"""Each element's box, colours and font, in document order."""
+
 FOLLOW = """
 const target = document.getElementById(arguments[0].slice(1));
 if (!target) return null;
@@ -153,3 +163,21 @@ def test_an_edition_without_its_style_blocks_still_reads_well(
             shot = browser.screenshot(workspace / "shots" / f"{edition}-{width}.png")
             found.append(f"== {width} px (screenshot {shot}):\n" + "\n".join(view))
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_an_edition_without_its_style_blocks_looks_as_it_does_with_them(
+    browser: Browser, issue: Path, workspace: Path, edition: str
+) -> None:
+    """In light mode the blocks add nothing a reader sees (their `@media` rules are for
+    the dark mode and MJML's desktop columns, which the inline styles already give):
+    every element has the same box, colours and font either way."""
+    styled = issue / f"{edition}.html"
+    bare = without_styles(styled, workspace / f"{edition}-no-style.html")
+    for width in WIDTHS:
+        looks = []
+        for page in (styled, bare):
+            browser.open(page.as_uri(), width, "light")
+            looks.append(browser.driver.execute_script(LOOK))
+        differ = [f"{a}\n  without: {b}" for a, b in zip(*looks, strict=True) if a != b]
+        assert not differ, f"{width} px, {len(differ)} elements differ:\n" + "\n".join(differ[:5])
