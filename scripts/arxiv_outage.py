@@ -87,7 +87,7 @@ def environment() -> dict[str, str]:
 
 def newsletter(cwd: Path, *arguments: str, **popen: object) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "newsletter", *arguments]
-    return subprocess.Popen(command, cwd=cwd, text=True, env=environment(), **popen)  # type: ignore[call-overload]
+    return subprocess.Popen(command, cwd=cwd, text=True, env=environment(), **popen)  # type: ignore[call-overload,no-any-return]
 
 
 def output(cwd: Path, *arguments: str) -> str:
@@ -102,8 +102,9 @@ def output(cwd: Path, *arguments: str) -> str:
     return done.stdout
 
 
-def follow(stream: IO[str], each: Callable[[str], None]) -> threading.Thread:
+def follow(stream: IO[str] | None, each: Callable[[str], None]) -> threading.Thread:
     """Call `each` with every line of `stream` as it comes, in a thread."""
+    assert stream is not None
 
     def read() -> None:
         for line in stream:
