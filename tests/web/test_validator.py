@@ -51,18 +51,22 @@ EMAIL_WARNINGS = {
 """Warnings and infos inherent to HTML email, each with its reason; allowed in the
 editions only (a web page gets none of them)."""
 
-MJML_ERRORS = {
+OUTLOOK_ERRORS = {
     # MJML's `<html>` declares the VML and Office namespaces: Outlook on Windows reads
     # the `<o:OfficeDocumentSettings>` (96 DPI, so images keep their size) in MJML's
     # conditional comment with them. HTML has no namespaces; the attributes are harmless.
     r"Attribute “xmlns:[ov]” not allowed here": "Outlook's VML/Office namespaces (MJML)",
-    # Outlook-only CSS that MJML writes: no gap beside tables, the preview text hidden.
-    r"CSS: “mso-(table-lspace|table-rspace|hide)”: Property “[^”]+” doesn't exist": (
-        "Outlook's own CSS properties (MJML)"
-    ),
+    # MJML's head style `table, td { mso-table-lspace: 0pt; mso-table-rspace: 0pt }`:
+    # no gap Outlook would add beside each table.
+    r"CSS: “mso-table-[lr]space”: Property “[^”]+” doesn't exist": "Outlook's CSS (MJML)",
+    # Ours (templates/issue.mjml.j2, the preheader): `mso-hide:all` is how Outlook on
+    # Windows, which ignores `display:none` there, hides the preview text; moving it
+    # into a conditional comment's `<style>` is unproven in Outlook, so it stays.
+    r"CSS: “mso-hide”: Property “mso-hide” doesn't exist": "Outlook hides the preheader",
 }
-"""Errors in MJML's own output, which we cannot change without patching its HTML
-(and Outlook reads them); the editions only."""
+"""Outlook's own markup and CSS, which the validator calls errors: in MJML's output
+(which we cannot change without patching its HTML) and in the preheader; the editions
+only."""
 
 PENDING = {
     # templates/partials/head.mjml.j2 (the dark-mode area, being changed elsewhere):
@@ -72,10 +76,11 @@ PENDING = {
     ),
     # templates/partials/paper.mjml.j2: `<a id=… name=…></a>`, the target of a contents
     # link (the contents area, being changed elsewhere); `id` alone is valid.
-    r"Element “a” is missing required attribute “href”": "contents anchor, paper.mjml.j2",
-    r"The “name” attribute (is never allowed on|on) the “a” element": "contents anchor",
+    r"Element “a” is missing required attribute “href”.* name=\"paper-\d+\"": "anchor",
+    r"The “name” attribute (is never allowed on|on) the “a” element.* name=\"paper-": "anchor",
 }
-"""Errors in templates another change owns; the editions only. Remove each once fixed."""
+"""Errors in templates another change owns; the editions only. Remove each once fixed.
+(Each rule is matched against the message and the markup it quotes.)"""
 
 
 @dataclass
@@ -130,8 +135,10 @@ def check(files: list[Path]) -> list[Message]:
 
 
 def unexplained(messages: list[Message], email: bool) -> list[Message]:
-    allowed = [*EMAIL_WARNINGS, *MJML_ERRORS, *PENDING] if email else []
-    return [m for m in messages if not any(re.search(rule, m.text) for rule in allowed)]
+    allowed = [*EMAIL_WARNINGS, *OUTLOOK_ERRORS, *PENDING] if email else []
+    return [
+        m for m in messages if not any(re.search(rule, f"{m.text} {m.extract}") for rule in allowed)
+    ]
 
 
 def html_of(message: EmailMessage) -> str:
