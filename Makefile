@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
+VNU := .cache/npm/node_modules/vnu-jar/build/dist/vnu.jar
 
 .PHONY: demo test lint bench clean
 
@@ -30,8 +31,14 @@ $(AXE):
 	  --no-fund --loglevel=error axe-core@4.14.1; else echo "npm not found: the browser \
 	  accessibility tests will be skipped (apt-get install npm)"; fi
 
+# vnu.jar, the Nu Html Checker the validator tests run with Java (without either they are skipped)
+$(VNU):
+	@if command -v npm >/dev/null; then npm install --prefix .cache/npm --no-save --no-audit \
+	  --no-fund --loglevel=error vnu-jar@26.9.27; else echo "npm not found: the HTML \
+	  validator tests will be skipped (apt-get install npm default-jre-headless)"; fi
+
 ## test: set up, lint, type-check and run the whole test suite
-test: $(STAMP) $(AXE) lint
+test: $(STAMP) $(AXE) $(VNU) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
