@@ -3,8 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-AXE := .cache/npm/node_modules/axe-core/axe.min.js
-VNU := .cache/npm/node_modules/vnu-jar/build/dist/vnu.jar
+NPM_TOOLS := .cache/npm/.axe-core-4.14.1-vnu-jar-26.9.27
 
 .PHONY: demo test lint bench clean
 
@@ -25,20 +24,17 @@ demo: $(STAMP)
 	@echo "  .venv/bin/newsletter smtp-sink &   # stores what it receives in smtp-sink.mbox"
 	@echo "  .venv/bin/newsletter send"
 
-# axe-core, which the browser tests inject into each page (without npm they are skipped)
-$(AXE):
+# axe-core, which the browser tests inject into each page, and vnu.jar, the Nu Html
+# Checker the validator tests run with Java (without them those tests are skipped).
+# One npm command installs both: `npm install --no-save` removes what it was not named.
+$(NPM_TOOLS):
 	@if command -v npm >/dev/null; then npm install --prefix .cache/npm --no-save --no-audit \
-	  --no-fund --loglevel=error axe-core@4.14.1; else echo "npm not found: the browser \
-	  accessibility tests will be skipped (apt-get install npm)"; fi
-
-# vnu.jar, the Nu Html Checker the validator tests run with Java (without either they are skipped)
-$(VNU):
-	@if command -v npm >/dev/null; then npm install --prefix .cache/npm --no-save --no-audit \
-	  --no-fund --loglevel=error vnu-jar@26.9.27; else echo "npm not found: the HTML \
-	  validator tests will be skipped (apt-get install npm default-jre-headless)"; fi
+	  --no-fund --loglevel=error axe-core@4.14.1 vnu-jar@26.9.27 && touch $@; else echo "npm \
+	  not found: the browser accessibility and HTML validator tests will be skipped \
+	  (apt-get install npm default-jre-headless)"; fi
 
 ## test: set up, lint, type-check and run the whole test suite
-test: $(STAMP) $(AXE) $(VNU) lint
+test: $(STAMP) $(NPM_TOOLS) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -117,7 +117,7 @@ def test_english_texts_are_cut_at_a_sentence_with_a_link_to_the_rest_on_the_web(
         assert re.fullmatch(r"paper-\d+", anchor), link.get("href")
         # the web copy has that paper's text whole, at that anchor
         web = lxml_html.document_fromstring(en.web_html)
-        [place] = web.xpath(f'//a[@id="{anchor}"]')
+        [place] = web.xpath(f'//*[@id="{anchor}"]')
         number = int(anchor.removeprefix("paper-"))
         whole = visible(long_week(english=4000)[number - 1].summary_en or "")
         assert whole in visible(en.web_html) and whole not in visible(en.html)

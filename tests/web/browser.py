@@ -71,7 +71,7 @@ def unavailable() -> str | None:
     if not AXE_JS.is_file():
         return (
             f"axe-core is not installed ({AXE_JS}): "
-            "npm install --prefix .cache/npm axe-core (.ci/run does)"
+            "npm install --prefix .cache/npm --no-save axe-core@4.14.1 vnu-jar@26.9.27 (make test does)"
         )
     return None
 
