@@ -69,7 +69,7 @@ def test_each_edition_opens_with_a_contents_line_per_paper_that_leads_to_it(
     assert [a.get("href") for a in entries] == [f"#paper-{n}" for n in range(1, 14)]
     for n, (entry, paper) in enumerate(zip(entries, ENRICHED, strict=True), start=1):
         assert entry.text_content() == (paper.title_zh if name == "zh" else paper.title_en)
-        [target] = tree.xpath(f'//*[@id="paper-{n}"]')
+        assert tree.xpath(f'//*[@id="paper-{n}"]/@class') == ["paper-index"]
         # Outlook's Word engine knows only <a name>, which HTML no longer allows: it
         # alone reads the conditional comment
         assert f'<!--[if mso]><a name="paper-{n}"></a><![endif]-->' in editions[name].html

@@ -70,8 +70,7 @@ def unavailable() -> str | None:
         return "ChromeDriver is not installed: apt-get install chromium-driver (.ci/run does)"
     if not AXE_JS.is_file():
         return (
-            f"axe-core is not installed ({AXE_JS}): "
-            "npm install --prefix .cache/npm --no-save axe-core@4.14.1 vnu-jar@26.9.27 (make test does)"
+            f"axe-core is not installed ({AXE_JS}): `make test` installs it (npm, into .cache/npm)"
         )
     return None
 

@@ -97,7 +97,9 @@ def unavailable() -> str | None:
     if not shutil.which("java"):
         return "Java is not installed: apt-get install default-jre-headless (.ci/run does)"
     if not VNU_JAR.is_file():
-        return f"vnu.jar is not installed ({VNU_JAR}): npm install --prefix .cache/npm --no-save axe-core@4.14.1 vnu-jar@26.9.27 (make test does)"
+        return (
+            f"vnu.jar is not installed ({VNU_JAR}): `make test` installs it (npm, into .cache/npm)"
+        )
     return None
 
 
