@@ -3,6 +3,7 @@ what is not. Issue 1 of the `web` site is composed; `send` makes it public."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import http.client
 import re
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from newsletter.compose import compose
 from newsletter.config import load_config
 from newsletter.core import links
 from newsletter.send import IncompleteSend, send
@@ -215,3 +217,32 @@ def test_an_edition_fixed_on_disk_is_shown_fixed(web: Web) -> None:
         assert "A corrected line" not in client.get(f"/issues/{FOLDER}/en.html").text
         page.write_text(page.read_text().replace("<body", "<!-- A corrected line --><body", 1))
         assert "A corrected line" in client.get(f"/issues/{FOLDER}/en.html").text
+
+
+def test_a_summary_cut_to_fit_the_clip_is_whole_where_its_link_leads(web: Web) -> None:
+    """Five papers more, with 30 KB Chinese summaries: the mail cuts them at a sentence,
+    each "阅读全文" leads to the paper on the web copy, which has the summary whole."""
+    digest = "\n".join(
+        f"## Paper {i}\n[论文 {i}](https://arxiv.org/abs/2409.{i:05d})\n"
+        + f"第{i}篇的摘要，用来测试邮件大小。" * 600
+        + "\n"
+        for i in range(5)
+    )
+    (web.site / "digests" / "sample-digest.md").write_text(digest, encoding="utf-8")
+    composed = compose(load_config(), date=dt.date(2024, 7, 15))  # issue 1 again: waiting
+    assert composed.number == 1 and composed.editions["zh"].chinese_cut > 0, composed.warnings
+    send(load_config())
+    [zh] = [m.message for m in web.smtp.handler.received if m.recipient == "li.wei@example.org"]
+    part = zh.get_body(("html",))
+    assert part is not None
+    rests = re.findall(r'<a href="([^"]+)"[^>]*>阅读全文</a>', part.get_content())
+    assert len(rests) == composed.editions["zh"].chinese_cut
+    with web.client() as client:
+        for target in rests:
+            page, anchor = target.split("#")
+            assert page == f"{web.base}/issues/{FOLDER}/zh.html"
+            response = client.get(page)
+            assert f'id="{anchor}"' in response.text
+            paper = composed.papers[int(anchor.removeprefix("paper-")) - 1]
+            summary = f"第{int(paper[-5:])}篇的摘要，用来测试邮件大小。" * 600
+            assert summary in response.text and summary not in part.get_content()
