@@ -18,6 +18,7 @@ from newsletter.compose.render import Renderer
 from newsletter.config import NewsletterSettings
 from newsletter.core.model import EDITIONS
 from newsletter.mail.message import MessageTemplate, Recipient
+from tests.compose.test_fit import long_week
 from tests.compose.test_render import sample_issue
 
 MAX_SCORE = 1.0
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.skipif(
 SETTINGS = {
     "default": NewsletterSettings(),
     "with-address": NewsletterSettings(postal_address="AI Paper Digest\n1 Main St\nBeijing"),
+    "long-week": NewsletterSettings(),  # 20 long papers, texts cut to fit Gmail's clip
 }
 
 
@@ -43,7 +45,8 @@ def messages(settings: NewsletterSettings, case: str) -> dict[str, bytes]:
     """Issue 1 of the sample digest, each edition as one subscriber receives it; the
     Message-ID names the edition and the case (spamassassin reorders its reports)."""
     found = {}
-    for name, edition in Renderer(settings).render(sample_issue(number=1)).items():
+    papers = long_week() if case == "long-week" else None
+    for name, edition in Renderer(settings).render(sample_issue(papers, number=1)).items():
         recipient = Recipient(
             "li.wei@example.org", "Li Wei", "k3Xq9ZbT2vWm7RcY4nHp8sLd5", f"{name}-{case}"
         )
