@@ -140,7 +140,7 @@ def test_the_web_copy_invites_to_subscribe_and_has_no_link_to_itself(web: Web) -
         for message in web.smtp.handler.received
     }
     with web.client() as client:
-        pages = {edition: client.get(f"/issues/{FOLDER}/{edition}.html").text for edition in EDITIONS}
+        pages = {name: client.get(f"/issues/{FOLDER}/{name}.html").text for name in EDITIONS}
     for edition, text in pages.items():
         page = visible(text)
         assert "View in browser" not in page and "在浏览器中查看" not in page, edition
@@ -150,7 +150,7 @@ def test_the_web_copy_invites_to_subscribe_and_has_no_link_to_itself(web: Web) -
         said = " ".join(paragraph.text_content() for paragraph in footer)
         assert "web copy" in said or "网页版" in said, edition
         assert f"{web.base}/subscribe" in [a.get("href") for p in footer for a in p.iter("a")]
-    bilingual = [body for subject, body in mailed.items() if "·" in subject][0]
+    bilingual = next(body for subject, body in mailed.items() if "·" in subject)
     assert "View in browser" in bilingual and "because you subscribed" in bilingual
     english, chinese = titles(web)[0]
     assert english in visible(pages["bilingual"]) and chinese in visible(pages["bilingual"])
