@@ -511,17 +511,23 @@ def test_the_masthead_stands_apart_from_the_paper_card(
 
 
 @pytest.mark.parametrize("name", EDITIONS)
-def test_bgcolor_is_only_where_html_allows_it(editions: dict[str, Edition], name: str) -> None:
-    """`bgcolor` on a <span> or a <p> (the inliner's old habit) is an HTML error."""
+def test_bgcolor_and_width_are_only_where_html_allows_them(
+    editions: dict[str, Edition], name: str
+) -> None:
+    """`bgcolor` on a <span> (the inliner's old habit) or `width` on the contents'
+    numbers (a <b>) is an HTML error."""
     import lxml.html
 
     root = lxml.html.fromstring(editions[name].html)
+    cells = ("table", "tr", "td", "th", "body")
     misplaced = [
-        element.tag
+        (element.tag, attribute)
         for element in root.iter()
-        if element.get("bgcolor") and element.tag not in ("table", "tr", "td", "th", "body")
+        for attribute in ("bgcolor", "width", "height")
+        if element.get(attribute) and element.tag not in (*cells, "img")
     ]
     assert misplaced == []
+    assert root.find_class("contents-number")  # it has a width, in its style
 
 
 # The postal address in the footer, and the hidden preheader.
