@@ -125,6 +125,7 @@ def public_edition(config: Config, composed: str, edition: str = "bilingual") ->
     (`view-online`, `footer-reason`, `footer-links`); an edition composed before they
     had them keeps its header and footer, with nobody's link in it."""
     import lxml.html  # type: ignore[import-untyped]
+    from lxml import etree
 
     base_url = config.newsletter.base_url
     help_page = html.escape(links.unsubscribe_help(base_url))  # nobody's own link
@@ -144,8 +145,10 @@ def public_edition(config: Config, composed: str, edition: str = "bilingual") ->
     main.text, body.text = body.text, None
     main.extend(list(body))
     body.extend([lxml.html.fragment_fromstring(web.nav()), main])
-    written: str = lxml.html.tostring(document, encoding="unicode", doctype="<!doctype html>")
-    return written
+    # written as compose writes it (inline.py): lxml.html.tostring, or "unicode", would
+    # drop the page's <meta> charset, which a static host may be the only one to give
+    written: bytes = etree.tostring(document, method="html", encoding="utf-8")
+    return "<!doctype html>\n" + written.decode("utf-8")
 
 
 class _WebFooter:

@@ -143,6 +143,7 @@ def test_the_web_copy_invites_to_subscribe_and_has_no_link_to_itself(web: Web) -
         pages = {name: client.get(f"/issues/{FOLDER}/{name}.html").text for name in EDITIONS}
     for edition, text in pages.items():
         page = visible(text)
+        assert '<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">' in text
         assert "View in browser" not in page and "在浏览器中查看" not in page, edition
         assert "because you subscribed" not in page and "是因为您订阅了" not in page, edition
         assert f'href="{web.base}/issues/{FOLDER}/{edition}.html"' not in text  # itself
