@@ -7,7 +7,8 @@ what cannot be inlined (media queries for phones and dark mode, `:root`). Here a
 premailer's options for email, and what this module adds to them: MJML's own `<style>`
 blocks are left alone; a stylesheet that would lose rules (a syntax error) or fetch
 something (`@import`) is a TemplateError; an element's own declaration no longer beats
-a stylesheet's `!important` (premailer lets it, CSS does not); no `bgcolor` on a `<span>`.
+a stylesheet's `!important` (premailer lets it, CSS does not); no `bgcolor` on a `<span>`,
+nor any presentational attribute where HTML never had it (`width` on a `<b>`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ OPTIONS: dict[str, Any] = {
     # backgrounds are on inline elements, where `bgcolor` is an HTML error.
     "disable_basic_attributes": ["bgcolor"],
     "align_floating_images": False,  # MJML lays images out in tables, never floats them
+}
+
+# The attributes premailer writes from `text-align`, `vertical-align`, `width` and
+# `height`, for the old clients that read them, kept on the elements HTML 4 had them for:
+# on a <span> or a <b> they are validator errors, and no client reads them there.
+_PRESENTATIONAL = {
+    "align": {"table", "tr", "td", "th", "thead", "tbody", "tfoot", "col", "colgroup", "caption"}
+    | {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "img", "hr"},
+    "valign": {"tr", "td", "th", "thead", "tbody", "tfoot", "col", "colgroup"},
+    "width": {"table", "td", "th", "col", "colgroup", "img", "hr", "pre", "iframe", "object"},
+    "height": {"td", "th", "img", "iframe", "object"},
 }
 
 # MJML's own blocks (resets, Outlook fixes, its column media queries) stay as MJML means
@@ -58,6 +70,7 @@ def inline_css(html: str, template: str = "issue.mjml.j2") -> str:
     inliner.transform()  # given a parsed document, premailer changes it in place
     for element, style in own.items():
         _put_back(inliner, element, style)
+    _drop_misplaced_attributes(document)
     for style in document.iter("style"):
         style.attrib.pop("data-premailer", None)  # premailer skips a media="…" block unread
     inlined: bytes = etree.tostring(document, method="html", pretty_print=True, encoding="utf-8")
@@ -81,6 +94,14 @@ def _parse(html: str, template: str) -> Any:
         reason = fatal[0].message if fatal else "empty document"
         raise TemplateError(f"{template}: the HTML cannot be parsed for inlining: {reason}")
     return document
+
+
+def _drop_misplaced_attributes(document: Any) -> None:
+    """No `width`, `align` and the like on an element HTML does not give them to."""
+    for name, elements in _PRESENTATIONAL.items():
+        for element in document.xpath(f"//*[@{name}]"):
+            if element.tag not in elements:
+                del element.attrib[name]
 
 
 def _put_back(inliner: Any, element: Any, own: str) -> None:

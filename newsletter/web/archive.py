@@ -25,7 +25,6 @@ import hashlib
 import html
 import logging
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -85,7 +84,7 @@ def edition_page(config: Config, issue: store.ArchivedIssue, edition: str) -> Pa
     that leads to the archive and the subscribe page; texts cut to fit Gmail's clip
     are whole here (the mail's "read the rest" leads to them)."""
     composed = read_folder(config.issues_path, issue.as_issue()).editions[edition]
-    return page(public_edition(config, composed.web_html or composed.html))
+    return page(public_edition(config, composed.web_html or composed.html, edition))
 
 
 def feed_page(config: Config, issues: Sequence[store.ArchivedIssue]) -> Page:
@@ -103,27 +102,115 @@ def pages_of(config: Config, issues: Sequence[store.ArchivedIssue]) -> Iterator[
     yield links.HOME_PAGE, index_page(config, issues)
 
 
-_BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
-_BODY_END = re.compile(r"</body>", re.IGNORECASE)
+WEB_STYLE = """
+  .web-nav { max-width: 600px; margin: 0 auto; padding: 10px 16px; text-align: center;
+    font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Arial, sans-serif;
+    font-size: 14px; line-height: 1.6; color: #4b5563; }
+  .web-nav a { color: #1d4ed8; }
+  @media (prefers-color-scheme: dark) {
+    body { background-color: #0b0f17 !important; }
+    .web-nav { color: #9ca3af; }
+    .web-nav a { color: #93c5fd; }
+  }
+"""
+"""The web copy's own rules: its navigation bar, and the page around the edition in the
+edition's dark colours (the body's light background is an inline style)."""
 
 
-def public_edition(config: Config, composed: str) -> str:
-    """A composed edition's HTML, fit for anyone to read on the web."""
+def public_edition(config: Config, composed: str, edition: str = "bilingual") -> str:
+    """A composed edition's HTML, fit for anyone to read on the web: nobody's link in it,
+    a navigation bar on top, no "View in browser" link to itself, and a footer that
+    invites the reader to subscribe instead of saying they did.
+
+    The parts a web copy changes are found by the classes the templates give them
+    (`view-online`, `footer-reason`, `footer-links`); an edition composed before they
+    had them keeps its header and footer, with nobody's link in it."""
+    import lxml.html  # type: ignore[import-untyped]
+    from lxml import etree
+
     base_url = config.newsletter.base_url
     help_page = html.escape(links.unsubscribe_help(base_url))  # nobody's own link
     public = composed.replace(UNSUBSCRIBE_PLACEHOLDER, help_page)
     public = public.replace(PREFERENCES_PLACEHOLDER, help_page)
-    home, subscribe = html.escape(links.home(base_url)), html.escape(links.subscribe(base_url))
-    bar = (  # a web page has landmarks: this line is its navigation, the email its main part
-        '<nav aria-label="Archive · 往期" style="max-width:600px;margin:0 auto;'
-        "padding:10px 16px;text-align:center;"
-        "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif;"
-        'font-size:14px;line-height:1.6">'
-        f'<a href="{home}" style="color:#1d4ed8">Archive · 往期</a> · '
-        f'<a href="{subscribe}" style="color:#1d4ed8">Subscribe · 订阅</a></nav><main>'
-    )
-    public = _BODY_TAG.sub(lambda tag: tag.group(0) + bar, public, count=1)
-    return _BODY_END.sub("</main></body>", public, count=1)
+    document = lxml.html.document_fromstring(public, lxml.html.HTMLParser(huge_tree=True))
+    for element in document.find_class("view-online"):
+        element.drop_tree()
+    web = _WebFooter(config, edition)
+    for element in document.find_class("footer-reason"):
+        web.fill(element, web.reason(element.get("lang", "en")))
+    for element in document.find_class("footer-links"):
+        web.fill(element, web.links())
+    head, body = document.find("head"), document.find("body")
+    head.append(lxml.html.fragment_fromstring(f"<style>{WEB_STYLE}</style>"))
+    main = lxml.html.Element("main")  # a web page has landmarks: the email is its main part
+    main.text, body.text = body.text, None
+    main.extend(list(body))
+    body.extend([lxml.html.fragment_fromstring(web.nav()), main])
+    # written as compose writes it (inline.py): lxml.html.tostring, or "unicode", would
+    # drop the page's <meta> charset, which a static host may be the only one to give
+    written: bytes = etree.tostring(document, method="html", encoding="utf-8")
+    return "<!doctype html>\n" + written.decode("utf-8")
+
+
+class _WebFooter:
+    """What the web copy says where the edition addresses its subscriber, in the
+    edition's languages."""
+
+    def __init__(self, config: Config, edition: str) -> None:
+        base_url = config.newsletter.base_url
+        self.title_en = html.escape(config.newsletter.title_en)
+        self.title_zh = html.escape(config.newsletter.title_zh)
+        self.edition = edition
+        self.home = html.escape(links.home(base_url))
+        self.subscribe = html.escape(links.subscribe(base_url))
+        self.help = html.escape(links.unsubscribe_help(base_url))
+
+    def say(self, en: str, zh: str) -> str:
+        """Like the templates' `say`: the edition's language, or both."""
+        english, chinese = f'<span lang="en">{en}</span>', f'<span lang="zh-CN">{zh}</span>'
+        if self.edition == "en":
+            return english
+        return chinese if self.edition == "zh" else f"{english} / {chinese}"
+
+    def reason(self, lang: str) -> str:
+        if lang.startswith("zh"):
+            return (
+                f"这是《{self.title_zh}》的网页版。"
+                f'<a href="{self.subscribe}">订阅</a>后，每周一期发到您的邮箱。'
+            )
+        return (
+            f"You are reading the web copy of {self.title_en}. "
+            f'<a href="{self.subscribe}">Subscribe</a> to get every issue by email.'
+        )
+
+    def links(self) -> str:
+        return " · ".join(
+            [
+                f'<a href="{self.subscribe}">{self.say("Subscribe", "订阅")}</a>',
+                f'<a href="{self.home}">{self.say("Archive", "往期")}</a>',
+                f'<a href="{self.help}">{self.say("How to unsubscribe", "如何退订")}</a>',
+            ]
+        )
+
+    def nav(self) -> str:
+        return (
+            '<nav class="web-nav" aria-label="Archive · 往期">'
+            f'<a href="{self.home}">Archive · 往期</a> · '
+            f'<a href="{self.subscribe}">Subscribe · 订阅</a></nav>'
+        )
+
+    @staticmethod
+    def fill(element: Any, markup: str) -> None:
+        """`element`'s content replaced by `markup` (its attributes and tail kept)."""
+        import lxml.html
+
+        tail = element.tail
+        filled = lxml.html.fragment_fromstring(markup, create_parent="p")
+        element.text = filled.text
+        for child in list(element):
+            element.remove(child)
+        element.extend(list(filled))
+        element.tail = tail
 
 
 def is_plain_name(folder: str) -> bool:

@@ -122,6 +122,21 @@ def test_old_clients_get_alignment_and_width_attributes_but_no_bgcolor_on_a_span
     assert tag.get("bgcolor") is None  # not an attribute of <span>: an HTML error
 
 
+def test_no_width_or_alignment_attribute_on_an_inline_element() -> None:
+    """A `width` on a <b> (an inline-block number) or an `align` on a <span> is an HTML
+    error: the style says it, the attribute is left out."""
+    document = inlined(
+        ".number { display: inline-block; width: 30px; text-align: right; vertical-align: top }",
+        '<p><b class="number" id="number">01</b> <span class="number" id="span">a</span>'
+        '<img class="number" id="image" src="x.png" alt=""></p>',
+    )
+    for inline_element in ("number", "span"):
+        tag = element(document, inline_element)
+        assert style(document, inline_element)["width"] == "30px"
+        assert {"width", "align", "valign"} & set(tag.attrib) == set(), inline_element
+    assert element(document, "image").get("width") == "30"  # where old clients read it
+
+
 def test_the_unsubscribe_placeholder_and_the_doctype_survive() -> None:
     html = inline_css(
         page(

@@ -495,6 +495,43 @@ def test_every_text_colour_meets_wcag_aa_contrast(
     assert len({(fg, bg) for _, fg, bg in pairs}) >= 6  # masthead, cards, links, footer…
 
 
+@pytest.mark.parametrize("name", EDITIONS)
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_masthead_stands_apart_from_the_paper_card(
+    editions: dict[str, Edition], name: str, dark: bool
+) -> None:
+    """The masthead, the card of papers under it and the page around them are three
+    colours a reader tells apart, in dark mode too (not one flat dark)."""
+    pairs = text_colours(editions[name].html, dark)
+    masthead = {bg for text, _, bg in pairs if text in ("AI Paper Digest", "AI 论文周报")}
+    card = {bg for text, _, bg in pairs if text in ("In this issue", "本期内容")}
+    page = {bg for text, _, bg in pairs if "Unsubscribe" in text or "退订" in text}
+    assert len(masthead) == len(card) == len(page) == 1, (masthead, card, page)
+    (masthead_bg,), (card_bg,), (page_bg,) = masthead, card, page
+    assert contrast(masthead_bg, card_bg) >= 1.5, (masthead_bg, card_bg)
+    assert contrast(masthead_bg, page_bg) >= 1.5, (masthead_bg, page_bg)
+
+
+@pytest.mark.parametrize("name", EDITIONS)
+def test_bgcolor_and_width_are_only_where_html_allows_them(
+    editions: dict[str, Edition], name: str
+) -> None:
+    """`bgcolor` on a <span> (the inliner's old habit) or `width` on the contents'
+    numbers (a <b>) is an HTML error."""
+    import lxml.html
+
+    root = lxml.html.fromstring(editions[name].html)
+    cells = ("table", "tr", "td", "th", "body")
+    misplaced = [
+        (element.tag, attribute)
+        for element in root.iter()
+        for attribute in ("bgcolor", "width", "height")
+        if element.get(attribute) and element.tag not in (*cells, "img")
+    ]
+    assert misplaced == []
+    assert root.find_class("contents-number")  # it has a width, in its style
+
+
 # The postal address in the footer, and the hidden preheader.
 
 ADDRESS = "AI Paper Digest <Lab>\n  1 Main St & Co\n\nBeijing 100080"

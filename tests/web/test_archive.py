@@ -9,6 +9,7 @@ import http.client
 import re
 from urllib.parse import urlsplit
 
+import lxml.html
 import pytest
 
 from newsletter.compose import compose
@@ -120,15 +121,42 @@ def test_every_edition_page_is_the_issue_with_nobodys_link_in_it(web: Web) -> No
         assert "%%" not in response.text
         for address, token in people.items():
             assert address not in response.text and token not in response.text
-        unsubscribe = link_before(response.text, "Unsubscribe", "退订")
+        assert not link_before(response.text, "Unsubscribe", "退订", "Preferences", "订阅设置")
+        unsubscribe = link_before(response.text, "How to unsubscribe", "如何退订")
         assert unsubscribe and unsubscribe.group(1) == f"{web.base}/#unsubscribe"
-        preferences = link_before(response.text, "Preferences", "订阅设置")
-        assert preferences and preferences.group(1) == f"{web.base}/#unsubscribe"
         assert links.prefix("preferences") not in response.text
+        assert links.prefix("unsubscribe") not in response.text
         assert f'href="{web.base}/subscribe"' in response.text  # a way in, from a shared link
     assert titles(web)[0][0] in visible(pages["en"].text)
     assert titles(web)[0][1] in visible(pages["zh"].text)
     assert 'id="unsubscribe"' in index and "unsubscribe link" in index
+
+
+def test_the_web_copy_invites_to_subscribe_and_has_no_link_to_itself(web: Web) -> None:
+    """A web copy is read by anyone: its footer does not say "you subscribed", nor does
+    it offer "View in browser" (it is that page); it offers to subscribe. The rest is
+    the edition as mailed."""
+    send(load_config())
+    mailed = {
+        message.message["Subject"]: message.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        for message in web.smtp.handler.received
+    }
+    with web.client() as client:
+        pages = {name: client.get(f"/issues/{FOLDER}/{name}.html").text for name in EDITIONS}
+    for edition, text in pages.items():
+        page = visible(text)
+        assert '<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">' in text
+        assert "View in browser" not in page and "在浏览器中查看" not in page, edition
+        assert "because you subscribed" not in page and "是因为您订阅了" not in page, edition
+        assert f'href="{web.base}/issues/{FOLDER}/{edition}.html"' not in text  # itself
+        footer = lxml.html.fromstring(text).find_class("footer")
+        said = " ".join(paragraph.text_content() for paragraph in footer)
+        assert "web copy" in said or "网页版" in said, edition
+        assert f"{web.base}/subscribe" in [a.get("href") for p in footer for a in p.iter("a")]
+    bilingual = next(body for subject, body in mailed.items() if "·" in subject)
+    assert "View in browser" in bilingual and "because you subscribed" in bilingual
+    english, chinese = titles(web)[0]
+    assert english in visible(pages["bilingual"]) and chinese in visible(pages["bilingual"])
 
 
 def test_the_view_in_browser_link_of_every_message_opens_its_edition(web: Web) -> None:

@@ -136,3 +136,93 @@ def test_a_browser_on_our_pages_passes_the_check_of_where_a_form_comes_from(
     browser.driver.find_element(By.ID, "name").send_keys("Bob")
     assert "已保存" in press("form button[type=submit]")
     assert "Bob" in str(ledger(web.site, "SELECT name FROM subscribers WHERE email LIKE 'bob@%'"))
+
+
+# What a reader sees: computed styles and layout, in the light and the dark scheme.
+
+
+def computed(browser: Browser, selector: str, prop: str) -> list[str]:
+    """The computed `prop` of every element `selector` matches on the open page."""
+    found: list[str] = browser.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])]"
+        ".map(e => getComputedStyle(e).getPropertyValue(arguments[1]));",
+        selector,
+        prop,
+    )
+    return found
+
+
+def test_the_confirmation_mail_has_a_dark_mode_without_accessibility_violations(
+    browser: Browser, web: Web, tmp_path: Path
+) -> None:
+    with web.client() as client:
+        assert subscribe(client, "dark.reader@example.org").status_code == 200
+    part = confirmation_to(web, "dark.reader@example.org").get_body(("html",))
+    assert part is not None
+    mail = tmp_path / "confirm.html"
+    mail.write_text(part.get_content(), encoding="utf-8")
+    found = problems(browser, mail.as_uri(), tmp_path / "shots", disable=PAGE_RULES)
+    assert not found, "\n".join(found)
+    browser.open(mail.as_uri(), 375, "light")
+    assert computed(browser, "body", "background-color") == ["rgb(242, 244, 247)"]
+    assert computed(browser, "h1", "color") == ["rgb(31, 41, 55)"]
+    browser.open(mail.as_uri(), 375, "dark")
+    assert computed(browser, "body", "background-color") == ["rgb(11, 15, 23)"]
+    assert computed(browser, "h1", "color") == ["rgb(229, 231, 235)"]  # light on dark
+    assert "rgb(17, 24, 39)" in computed(browser, "div", "background-color")  # the card
+
+
+def test_a_wrapped_title_in_the_contents_hangs_beside_its_number(
+    browser: Browser, workspace: Path
+) -> None:
+    """The second line of a long title starts under its first word, not under the
+    number; so does the Chinese title under it (bilingual edition, on a phone)."""
+    site = make_site(workspace, free_port(), THREE)
+    for edition in EDITIONS:
+        browser.open((site / ISSUE / f"{edition}.html").as_uri(), 375, "light")
+        lines = browser.driver.execute_script(
+            "return [...document.querySelectorAll('.contents-item')].map(item => ({"
+            " number: item.querySelector('b').getBoundingClientRect().left,"
+            " title: [...item.querySelector('a').getClientRects()].map(r => Math.round(r.left)),"
+            " sub: [...item.querySelectorAll('.contents-sub')]"
+            "   .flatMap(s => [...s.getClientRects()].map(r => Math.round(r.left)))}));"
+        )
+        wrapped = [line for line in lines if len(line["title"]) > 1]
+        assert wrapped, edition  # the sample has titles longer than a phone's line
+        for line in lines:
+            first = line["title"][0]
+            assert first > line["number"] + 10, (edition, line)
+            assert all(abs(left - first) <= 1 for left in line["title"] + line["sub"]), (
+                edition,
+                line,
+            )
+
+
+def test_the_archive_index_lists_each_issue_papers_as_a_plain_list(
+    browser: Browser, web: Web
+) -> None:
+    """Each issue has its rule above it; the paper lines under it have no rule, no
+    padding of their own and no bullet."""
+    assert send(load_config()).complete
+    browser.open(web.base + "/", 375, "dark")
+    assert set(computed(browser, "ol.issues > li", "border-top-style")) == {"solid"}
+    papers = "ol.issues > li li"
+    assert len(computed(browser, papers, "border-top-style")) > 1
+    assert set(computed(browser, papers, "border-top-style")) == {"none"}
+    assert set(computed(browser, papers, "padding-top")) == {"0px"}
+    assert set(computed(browser, papers, "list-style-type")) == {"none"}
+    assert set(computed(browser, "ol.issues ul", "padding-left")) == {"0px"}
+
+
+def test_the_web_copy_of_an_issue_is_dark_from_top_to_bottom_in_dark_mode(
+    browser: Browser, web: Web
+) -> None:
+    assert send(load_config()).complete
+    url = web.base + f"/{ISSUE}/bilingual.html"
+    browser.open(url, 375, "light")
+    assert computed(browser, "body", "background-color") == ["rgb(242, 244, 247)"]
+    assert set(computed(browser, "nav a", "color")) == {"rgb(29, 78, 216)"}
+    browser.open(url, 375, "dark")
+    assert computed(browser, "body", "background-color") == ["rgb(11, 15, 23)"]
+    assert set(computed(browser, "nav a", "color")) == {"rgb(147, 197, 253)"}  # as the links
+    assert set(computed(browser, "nav", "background-color")) <= {"rgba(0, 0, 0, 0)"}
