@@ -95,6 +95,9 @@ def _dkim(config: Config, nameserver: str | None) -> Check:
             "[dkim] is not set: mail goes out unsigned, and large receivers (Gmail, Yahoo) "
             "want bulk mail signed: `newsletter dkim keygen`",
         )
+    key = config.resolve(config.dkim.key_file)
+    if key.is_file() and key.stat().st_mode & 0o077:
+        return skip("dns.dkim", f"{key} is open to others: see files.dkim_key")
     try:
         result = check(config, nameserver=nameserver)
     except NewsletterError as error:
