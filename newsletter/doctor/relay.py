@@ -24,7 +24,7 @@ def checks(config: Config) -> list[Check]:
         connection = _connect(settings)
     except ssl.SSLError as error:  # implicit TLS: reached, but the handshake failed
         return [
-            ok("smtp.connect", f"{where} answers"),
+            ok("smtp.connect", f"{where} answers (the TLS handshake then failed)"),
             fail("smtp.tls", _tls_problem(where, error)),
             skip("smtp.auth", "no TLS session"),
         ]
@@ -39,7 +39,7 @@ def checks(config: Config) -> list[Check]:
             skip("smtp.auth", "the relay is not reachable"),
         ]
     try:
-        found = [ok("smtp.connect", f"{where} answers: {_greeting(connection)}")]
+        found = [ok("smtp.connect", f"{where} answers EHLO ({_greeting(connection)})")]
         found.append(_tls(connection, settings, where))
         if found[-1].result == "fail" and settings.security != "none":
             return [*found, skip("smtp.auth", "no TLS session")]

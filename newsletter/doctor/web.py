@@ -9,6 +9,7 @@ import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 from urllib.parse import urlsplit
 
 from newsletter.config import Config, NewsletterSettings
@@ -109,9 +110,9 @@ def _request(url: str, data: bytes | None = None) -> Answer:
             return _answer(error.code, error.headers, error.read(65536))
 
 
-def _answer(status: int, headers: object, body: bytes) -> Answer:
-    items = headers.items() if hasattr(headers, "items") else []
-    return Answer(status, {k.lower(): v for k, v in items}, body.decode("utf-8", "replace"))
+def _answer(status: int, headers: Message, body: bytes) -> Answer:
+    named = {name.lower(): value for name, value in headers.items()}
+    return Answer(status, named, body.decode("utf-8", "replace"))
 
 
 def _reason(error: OSError) -> str:
