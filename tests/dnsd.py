@@ -1,8 +1,10 @@
-"""A real DNS server for tests: UDP on 127.0.0.1, answering TXT queries from a dict.
+"""A real DNS server for tests: UDP on 127.0.0.1, answering from dicts.
 
 Built on dnspython's wire format (the same library the resolver uses, but none of
-its resolving code): it answers what `records` holds, NXDOMAIN for any other name,
-or SERVFAIL for everything when `failing` is set.
+its resolving code): it answers TXT queries from `records`, and any type from
+`typed` (`{("example.org", "MX"): ["10 mx.example.org."]}`, each in zone-file
+text); no records of the type asked for a known name (NOERROR, empty), NXDOMAIN for
+any other name, or SERVFAIL for everything when `failing` is set.
 """
 
 from __future__ import annotations
@@ -21,8 +23,13 @@ class DnsServer:
     """`with DnsServer({"s._domainkey.example.org": [b"v=DKIM1; ..."]}) as dns:` and
     point a resolver at `dns.address` (`127.0.0.1:PORT`)."""
 
-    def __init__(self, records: dict[str, list[bytes]] | None = None) -> None:
+    def __init__(
+        self,
+        records: dict[str, list[bytes]] | None = None,
+        typed: dict[tuple[str, str], list[str]] | None = None,
+    ) -> None:
         self.records = records or {}
+        self.typed = typed or {}
         self.failing = False
         self.stopping = False
         self.queries: list[str] = []
@@ -56,9 +63,14 @@ class DnsServer:
         self.queries.append(name)
         if self.failing:
             response.set_rcode(dns.rcode.SERVFAIL)
-        elif name not in self.records:
+        elif name not in self.records and name not in {known for known, _ in self.typed}:
             response.set_rcode(dns.rcode.NXDOMAIN)
-        elif question.rdtype == dns.rdatatype.TXT:
+        elif (name, dns.rdatatype.to_text(question.rdtype)) in self.typed:
+            texts = self.typed[name, dns.rdatatype.to_text(question.rdtype)]
+            response.answer.append(
+                dns.rrset.from_text(question.name, 60, dns.rdataclass.IN, question.rdtype, *texts)
+            )
+        elif question.rdtype == dns.rdatatype.TXT and self.records.get(name):
             texts = [
                 " ".join(f'"{chunk.decode()}"' for chunk in _strings(record))
                 for record in self.records[name]

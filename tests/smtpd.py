@@ -155,10 +155,14 @@ class SmtpServer:
         login: tuple[str, str] | None = None,
         tls_context: ssl.SSLContext | None = None,
         smtputf8: bool = False,
+        implicit_tls: ssl.SSLContext | None = None,
     ) -> None:
+        """`tls_context` offers STARTTLS; `implicit_tls` speaks TLS from the start."""
         self.handler = FaultyHandler()
         self.port = free_port()
         kwargs: dict[str, Any] = {"tls_context": tls_context} if tls_context else {}
+        if implicit_tls:
+            kwargs["ssl_context"] = implicit_tls
         kwargs["enable_SMTPUTF8"] = smtputf8
         if login:
             kwargs.update(

@@ -8,6 +8,7 @@ so that `newsletter --help` starts fast.
 """
 
 # Each module adds its commands to `cli` when imported.
+import newsletter.cli.doctor  # noqa: F401
 from newsletter.cli import archive, digest, dkim, inbox, issues, schedule, subscribers, tools, web  # noqa: F401
 from newsletter.cli.app import cli
 

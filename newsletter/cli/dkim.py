@@ -43,8 +43,8 @@ def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
     click.echo(f"{selector}._domainkey.{domain}. IN TXT ( {dns_record(key)} )")
 
 
-def _nameserver(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from newsletter.mail.dkim_check import parse_nameserver
+def check_nameserver(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from newsletter.mail.resolver import parse_nameserver
 
     if value is not None:
         try:
@@ -64,7 +64,7 @@ def _nameserver(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option(
     "--nameserver",
     metavar="IP[:PORT]",
-    callback=_nameserver,
+    callback=check_nameserver,
     help="Ask this name server for the published record, not the system's.",
 )
 @pass_app

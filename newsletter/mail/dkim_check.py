@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from newsletter.core.errors import ConfigError, NewsletterError
 from newsletter.mail.dkim import Signer, dns_text, load_signer
+from newsletter.mail.resolver import LookupUnavailable, parse_nameserver, txt_records
 
 if TYPE_CHECKING:
     from newsletter.config import Config
 
-LOOKUP_SECONDS = 5.0
+__all__ = ["CheckResult", "LookupUnavailable", "check", "parse_nameserver", "published_records"]
 
 
 @dataclass(frozen=True)
@@ -68,52 +69,12 @@ def check(config: Config, lookup: bool = True, nameserver: str | None = None) ->
     return CheckResult(signer, True, f"verified against the record at {signer.dns_name()}")
 
 
-class LookupUnavailable(Exception):
-    """The DNS could not be asked (no network, no resolver, a server failure)."""
-
-
-def parse_nameserver(value: str) -> tuple[str, int]:
-    """`HOST`, `HOST:PORT` or `[IPv6]:PORT`, HOST an IP address; ValueError if not."""
-    import ipaddress
-
-    host, port = value, "53"
-    if value.startswith("[") and "]:" in value:
-        host, port = value[1:].split("]:", 1)
-    elif value.count(":") == 1:
-        host, port = value.split(":")
-    ipaddress.ip_address(host)
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{port!r} is not a port")
-    return host, int(port)
-
-
 def published_records(name: str, nameserver: str | None = None) -> list[bytes]:
     """The TXT records at `name`, each with its strings joined; [] when none exist.
 
-    `nameserver` (see `parse_nameserver`) is asked instead of the system's resolver.
+    `nameserver` (see `resolver.parse_nameserver`) is asked instead of the system's resolver.
     """
-    import dns.exception
-    import dns.resolver
-
-    try:
-        resolver = dns.resolver.Resolver(configure=nameserver is None)
-    except dns.exception.DNSException as error:  # no /etc/resolv.conf, say
-        raise LookupUnavailable(str(error)) from None
-    if nameserver:
-        host, port = parse_nameserver(nameserver)
-        resolver.nameservers, resolver.port = [host], port
-    resolver.lifetime = LOOKUP_SECONDS
-    try:
-        answer = resolver.resolve(name, "TXT", search=False)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return []
-    except dns.resolver.NoNameservers:
-        raise LookupUnavailable(f"no name server answered for {name}") from None
-    except dns.exception.Timeout:
-        raise LookupUnavailable(f"the lookup of {name} timed out") from None
-    except (dns.exception.DNSException, OSError) as error:
-        raise LookupUnavailable(f"{name}: {error}") from None
-    return [b"".join(rdata.strings) for rdata in answer]
+    return txt_records(name, nameserver)
 
 
 def _sample(config: Config, signer: Signer) -> bytes:

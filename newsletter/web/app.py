@@ -91,10 +91,18 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.store.close()
 
 
+HEALTHZ_NAME = "newsletter"
+"""What /healthz says it is (`ok newsletter 0.1.0`), so that `doctor` can tell this
+project's server from anything else answering at `base_url`."""
+
+
 async def healthz(request: Request) -> Response:
-    """For a load balancer: the app answers and its database does."""
+    """For a load balancer (the app answers and its database does) and for `doctor`:
+    `ok`, what answers and its version."""
+    from newsletter.core.version import version
+
     await store_of(request).run(lambda store: store.db.execute("SELECT 1").fetchall())
-    return PlainTextResponse("ok\n")
+    return PlainTextResponse(f"ok {HEALTHZ_NAME} {version()}\n")
 
 
 async def _error_page(request: Request, error: HTTPException) -> Response:

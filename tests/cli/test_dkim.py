@@ -135,7 +135,8 @@ def test_a_lookup_that_cannot_be_made_is_a_warning(key_made: bytes) -> None:
         result = check_against(dns)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[1] == (
-        f"Warning: could not look up the published record: no name server answered for {NAME}."
+        "Warning: could not look up the published record: "
+        f"no name server answered for {NAME} (TXT)."
     )
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from newsletter.core.version import version
 from tests.conftest import newsletter_process
 from tests.helpers import THREE, make_site
 from tests.smtpd import SmtpServer, free_port, wait_until
@@ -24,7 +25,7 @@ HEADERS = {
 def test_healthz_answers_with_the_security_headers(web: Web) -> None:
     with web.client() as client:
         response = client.get("/healthz")
-    assert (response.status_code, response.text) == (200, "ok\n")
+    assert (response.status_code, response.text) == (200, f"ok newsletter {version()}\n")
     for name, value in HEADERS.items():
         assert response.headers[name] == value
     policy = response.headers["content-security-policy"]

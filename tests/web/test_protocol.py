@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from newsletter.core.version import version
 from newsletter.web.protocol import HEAD_LIMIT
 from tests.helpers import THREE, make_site
 from tests.smtpd import SmtpServer, free_port
@@ -19,6 +20,8 @@ from tests.web.conftest import Web, start_serve, stop_serve
 from tests.web.raw import connect, exchange, get, read_all, read_answer
 
 STREAMED = 64 * 1024 * 1024  # what each hostile client tries to send as one header
+
+HEALTHY = f"ok newsletter {version()}\n".encode()
 
 
 def port_of(web: Web) -> int:
@@ -47,7 +50,7 @@ def test_a_big_head_under_the_limit_is_served(web: Web) -> None:
     many = [f"X-Part-{i}: " + "p" * 500 for i in range(110)]
     for headers in ([one], many):
         answer = exchange(port_of(web), get("/healthz", *headers))
-        assert (answer.status, answer.body) == (200, b"ok\n")
+        assert (answer.status, answer.body) == (200, HEALTHY)
 
 
 def test_keep_alive_requests_each_have_their_own_limit(web: Web) -> None:
@@ -159,5 +162,5 @@ def test_a_websocket_upgrade_is_answered_as_plain_http(web: Web) -> None:
     with connect(port_of(web)) as sock:
         sock.sendall(request)
         answer = read_answer(sock)
-    assert (answer.status, answer.body) == (200, b"ok\n")
+    assert (answer.status, answer.body) == (200, HEALTHY)
     assert answer.headers["referrer-policy"] == "no-referrer"
