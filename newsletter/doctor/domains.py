@@ -17,9 +17,9 @@ import socket
 from functools import partial
 from typing import Any
 
+import newsletter.doctor.spf as spf
 from newsletter.config import Config
 from newsletter.core.errors import NewsletterError
-from newsletter.doctor import spf
 from newsletter.doctor.check import Check, fail, ok, skip, warn
 from newsletter.mail.resolver import LookupUnavailable, lookup, txt_records
 

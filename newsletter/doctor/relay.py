@@ -12,7 +12,7 @@ from contextlib import suppress
 from newsletter.config import Config, SmtpSettings
 from newsletter.doctor.check import Check, fail, ok, skip, warn
 from newsletter.mail.loopback import may_be_loopback, peer_is_loopback
-from newsletter.mail.smtp import _describe
+from newsletter.mail.smtp import describe_error
 
 TIMEOUT = 10.0
 
@@ -32,7 +32,7 @@ def checks(config: Config) -> list[Check]:
         return [
             fail(
                 "smtp.connect",
-                f"cannot reach {where}: {_describe(error)}: check smtp.host, "
+                f"cannot reach {where}: {describe_error(error)}: check smtp.host, "
                 "smtp.port and the firewall",
             ),
             skip("smtp.tls", "the relay is not reachable"),
@@ -106,7 +106,7 @@ def _auth(connection: smtplib.SMTP, config: Config, where: str) -> Check:
     except (OSError, smtplib.SMTPException) as error:
         return fail(
             "smtp.auth",
-            f"{where} refused the login of {settings.username!r}: {_describe(error)}: check "
+            f"{where} refused the login of {settings.username!r}: {describe_error(error)}: check "
             f"smtp.username and ${settings.password_env}",
         )
     return ok("smtp.auth", f"logged in as {settings.username!r} (nothing sent)")

@@ -85,7 +85,7 @@ class SmtpSession:
                 connection.ehlo()
         except (OSError, smtplib.SMTPException) as error:
             raise SmtpUnavailable(
-                f"cannot reach the SMTP server {where}: {_describe(error)}"
+                f"cannot reach the SMTP server {where}: {describe_error(error)}"
             ) from None
         if settings.username:
             if settings.security == "none" and not peer_is_loopback(connection.sock):
@@ -97,7 +97,7 @@ class SmtpSession:
                 connection.close()
                 raise SmtpUnavailable(
                     f"the SMTP server {where} refused the login of {settings.username!r}: "
-                    f"{_describe(error)}"
+                    f"{describe_error(error)}"
                 ) from None
         self.connection = connection
 
@@ -126,7 +126,7 @@ class SmtpSession:
             return self._transaction(self.connection, sender, recipient, mail)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self.close()
-            return SmtpResult("retry", f"connection lost: {_describe(error)}")
+            return SmtpResult("retry", f"connection lost: {describe_error(error)}")
 
     def _transaction(
         self, connection: smtplib.SMTP, sender: str, recipient: str, mail: SmtpMessage
@@ -269,7 +269,8 @@ def smtp_address(address: str) -> str:
     return f"{local}{at}{ascii_domain}"
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """An SMTP or network error as one short phrase: `535 5.7.8 …`, `timed out`."""
     if isinstance(error, smtplib.SMTPResponseException):
         text = error.smtp_error
         text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
