@@ -32,9 +32,9 @@ def test_the_units_name_one_workspace_and_harden_the_services() -> None:
             "ProtectSystem=strict",
             "ReadWritePaths=/srv/newsletter",
             "PrivateTmp=yes",
-            "UMask=0077",
         ):
             assert f"\n{line}\n" in text, f"{unit.name}: no {line}"
+    assert "\nUMask=0077\n" in (UNITS / "newsletter-serve.service").read_text(encoding="utf-8")
     timer = (UNITS / "newsletter-weekly.timer").read_text(encoding="utf-8")
     assert "\nUnit=newsletter-weekly.service\n" in timer
     assert "ExecStart=/srv/newsletter/.venv/bin/newsletter run-once\n" in (
