@@ -8,8 +8,19 @@ so that `newsletter --help` starts fast.
 """
 
 # Each module adds its commands to `cli` when imported.
-import newsletter.cli.doctor  # noqa: F401
-from newsletter.cli import archive, digest, dkim, inbox, issues, schedule, subscribers, tools, web  # noqa: F401
+from newsletter.cli import (  # noqa: F401
+    archive,
+    backup,
+    digest,
+    dkim,
+    doctor,
+    inbox,
+    issues,
+    schedule,
+    subscribers,
+    tools,
+    web,
+)
 from newsletter.cli.app import cli
 
 __all__ = ["cli", "main"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from newsletter.cli.app import App, cli, pass_app
+from newsletter.cli.app import App, cli, pass_app, warn
 
 
 @cli.command("serve")
@@ -23,7 +23,12 @@ def serve_command(app: App, host: str | None, port: int | None, workers: int | N
     Example:
         newsletter serve --port 8080 --workers 4
     """
+    from newsletter.core.origin_guard import serve_warning
     from newsletter.web.server import serve
 
     web = app.config.web
-    serve(app.config, host or web.host, port or web.port, workers or web.workers)
+    host, port = host or web.host, port or web.port
+    warning = serve_warning(app.config.newsletter.base_url, host, port)
+    if warning:
+        warn(warning)  # the first line of the log, where it is seen
+    serve(app.config, host, port, workers or web.workers)

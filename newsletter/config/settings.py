@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.core.errors import ConfigError
+from newsletter.core.origin_guard import EXAMPLE_BASE_URL
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class NewsletterSettings:
     title_en: str = "AI Paper Digest"
     title_zh: str = "AI 论文周报"
     from_: str = "AI Paper Digest <digest@example.org>"
-    base_url: str = "https://digest.example.org"
+    base_url: str = EXAMPLE_BASE_URL
     unsubscribe_mailto: str = ""
     digests: tuple[str, ...] = ("digests/*.md",)
     issues_dir: str = "issues"

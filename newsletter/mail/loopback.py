@@ -11,17 +11,19 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+from newsletter.core.hosts import is_local
+
 
 def may_be_loopback(host: str) -> bool:
     """False only when `host` surely is another machine: an address that is not a
     loopback one. A name (other than `localhost`) is decided once connected."""
-    name = host.lower()
-    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+    if is_local(host):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return True
+        return True  # a name: decided once connected
+    return False
 
 
 def peer_is_loopback(sock: socket.socket | None) -> bool:

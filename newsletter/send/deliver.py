@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from newsletter.compose.folder import read_folder
 from newsletter.compose.recovery import recover
 from newsletter.config import Config
+from newsletter.core import origin_guard
 from newsletter.core.errors import NewsletterError
 from newsletter.core.locks import issue_lock
 from newsletter.core.model import UNSUBSCRIBE_PLACEHOLDER, Issue
@@ -103,6 +104,7 @@ def send(config: Config, options: SendOptions | None = None) -> SendReport:
                 f"no active subscribers: issue {issue.number} waits until someone subscribes"
             )  # sending it to nobody would mark its papers sent
             return report
+        _guard_base_url(config, report)
         if stop.is_set():
             raise IncompleteSend("stopped before sending anything", report)
         first = SmtpSession(config.smtp, config.smtp_password)
@@ -111,6 +113,17 @@ def send(config: Config, options: SendOptions | None = None) -> SendReport:
             with store.transaction() as db:
                 deliveries.start(db, issue.number)
         return _deliver(config, store, issue.number, templates, first, options, stop, report)
+
+
+def _guard_base_url(config: Config, report: SendReport) -> None:
+    """Refuse a real relay while base_url is the example; warn for a local one."""
+    base_url, host = config.newsletter.base_url, config.smtp.host
+    refusal = origin_guard.send_refusal(base_url, host)
+    if refusal:
+        raise NewsletterError(refusal)
+    warning = origin_guard.send_warning(base_url, host)
+    if warning:
+        report.warnings.append(warning)
 
 
 def _deliver(

@@ -30,6 +30,7 @@ from tests.helpers import THREE, import_many, ledger, make_site, many, sent_addr
 from tests.smtpd import SmtpServer, wait_until
 
 STOPPED = "stopped: the messages in flight were finished and recorded"
+REAL_BASE_URL = "https://digest.our-lab.org"  # not the example: `send` may use a relay elsewhere
 
 
 def _sent_count(site: Path) -> int:
@@ -266,7 +267,7 @@ def test_a_mailbox_refusal_after_the_message_is_that_recipients_failure(
 def test_the_password_never_crosses_the_network_in_clear(workspace: Path) -> None:
     """A login to a server elsewhere with no TLS is refused before any connection
     (192.0.2.1 is a documentation address: nothing is sent there)."""
-    site = make_site(workspace, 1025, THREE, username="digest")
+    site = make_site(workspace, 1025, THREE, base_url=REAL_BASE_URL, username="digest")
     config = site / "newsletter.toml"
     config.write_text(config.read_text().replace('"127.0.0.1"', '"192.0.2.1"'))
     result = CliRunner().invoke(cli, ["send"], env={"NEWSLETTER_SMTP_PASSWORD": "secret"})
