@@ -8,7 +8,18 @@ so that `newsletter --help` starts fast.
 """
 
 # Each module adds its commands to `cli` when imported.
-from newsletter.cli import archive, digest, dkim, inbox, issues, schedule, subscribers, tools, web  # noqa: F401
+from newsletter.cli import (  # noqa: F401
+    archive,
+    digest,
+    dkim,
+    inbox,
+    issues,
+    schedule,
+    subscribers,
+    tools,
+    web,
+    workspace,
+)
 from newsletter.cli.app import cli
 
 __all__ = ["cli", "main"]
