@@ -20,7 +20,7 @@ def config_show(app: App, as_json: bool) -> None:
     Example:
         newsletter --config site/newsletter.toml config
     """
-    config = app.config
+    config = app.settings
     document = config.describe()
     if as_json:
         print_json(document)
