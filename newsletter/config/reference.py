@@ -130,18 +130,20 @@ def toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def render(config: Config | None = None, header: str = "") -> str:
+def render(config: Config | None = None, header: str = "", comments: bool = True) -> str:
     """`newsletter.toml` with every section and key: the values of `config` (the
-    defaults without one), each key with what it does and its default."""
+    defaults without one), each key with what it does and its default (unless not
+    `comments`). Where a password comes from is a comment; the password never."""
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     for name, cls in SECTIONS.items():
         section = getattr(config, name) if config else cls()
-        lines += ["", *_comment(SECTION_NOTES[name]), f"[{name}]"]
+        lines += ["", *_comment(SECTION_NOTES[name])] if comments else []
+        lines.append(f"[{name}]")
         for spec in fields(cls):
             key = spec.name.rstrip("_")
-            value = toml_value(getattr(section, spec.name))
-            lines += _comment(f"{KEYS[name][key]} (default: {toml_value(spec.default)})")
-            lines.append(f"{key} = {value}")
+            if comments:
+                lines += _comment(f"{KEYS[name][key]} (default: {toml_value(spec.default)})")
+            lines.append(f"{key} = {toml_value(getattr(section, spec.name))}")
         lines += _secret_notes(name, config)
     return "\n".join(lines).lstrip("\n") + "\n"
 
@@ -158,5 +160,5 @@ def _secret_notes(section: str, config: Config | None) -> list[str]:
     variable = getattr(config, section).password_env
     if section == "smtp" and variable != "NEWSLETTER_SMTP_PASSWORD":
         variable = f"NEWSLETTER_SMTP_PASSWORD or {variable}"
-    state = "set" if present else "not set"
-    return [f"# password: from the environment ({variable}): {state} now"]
+    state = "(set)" if present else "(not set)"
+    return [f"# password: {state}, from the environment ({variable}), never from this file"]
