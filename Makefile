@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_TOOLS := .cache/npm/.axe-core-4.14.1-vnu-jar-26.9.27
 
-.PHONY: demo test lint bench clean
+.PHONY: demo reset test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## demo: set up, compose the bundled sample digest, dry-run the send to example subscribers
-demo: $(STAMP)
+## demo: set up, reset, make the checkout a workspace (`newsletter init`, once), compose the
+## bundled sample digest, dry-run the send to example subscribers
+demo: $(STAMP) reset
+	@test -f newsletter.toml || $(BIN)/newsletter init .
 	$(BIN)/newsletter compose
 	$(BIN)/newsletter subscribers import examples/subscribers.csv
 	$(BIN)/newsletter send --dry-run
@@ -23,6 +25,11 @@ demo: $(STAMP)
 	@echo "mail client). To send for real to a local capture server:"
 	@echo "  .venv/bin/newsletter smtp-sink &   # stores what it receives in smtp-sink.mbox"
 	@echo "  .venv/bin/newsletter send"
+
+## reset: the demo back to a fresh clone's state: its database, composed issues and the
+## capture server's mbox removed (newsletter.toml is kept). Keep a real list elsewhere.
+reset:
+	rm -rf newsletter.db newsletter.db-* newsletter.db.* issues smtp-sink.mbox
 
 # axe-core, which the browser tests inject into each page, and vnu.jar, the Nu Html
 # Checker the validator tests run with Java (without them those tests are skipped).

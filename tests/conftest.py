@@ -20,7 +20,8 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @pytest.fixture(autouse=True)
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in an empty folder with none of the user's newsletter settings.
+    """Run in a workspace of its own (an empty folder with a newsletter.toml that sets
+    nothing), with none of the user's newsletter settings.
 
     Unexpected errors keep their traceback (NEWSLETTER_DEBUG), so a bug is never
     hidden behind the CLI's one-line error. Compose fetches no arXiv metadata
@@ -39,6 +40,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NEWSLETTER_DEBUG", "1")
     monkeypatch.setenv("NEWSLETTER_ARXIV_ENRICH", "0")
     monkeypatch.chdir(tmp_path)
+    # A workspace, as `newsletter init` makes: the commands that need one refuse without.
+    (tmp_path / "newsletter.toml").write_text("# a test's workspace: every default\n")
     return tmp_path
 
 
@@ -70,3 +73,10 @@ def arxiv(monkeypatch: pytest.MonkeyPatch) -> Iterator[ArxivServer]:
     monkeypatch.delenv("NEWSLETTER_ARXIV_ENRICH")
     with ArxivServer() as running:
         yield running
+
+
+@pytest.fixture
+def nowhere(workspace: Path) -> Path:
+    """The working folder without its newsletter.toml: outside any workspace."""
+    (workspace / "newsletter.toml").unlink()
+    return workspace

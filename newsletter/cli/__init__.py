@@ -20,6 +20,7 @@ from newsletter.cli import (  # noqa: F401
     subscribers,
     tools,
     web,
+    workspace,
 )
 from newsletter.cli.app import cli
 

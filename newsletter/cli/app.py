@@ -53,10 +53,26 @@ class App:
     config_path: str | None
 
     @functools.cached_property
-    def config(self) -> Config:
+    def settings(self) -> Config:
+        """The settings in force, the defaults when there is no file (`config` shows them)."""
         from newsletter.config import load_config
 
         return load_config(self.config_path)
+
+    @property
+    def config(self) -> Config:
+        """The workspace's settings: a command that needs the list or the issues refuses
+        to run (and so to create a database) where there is no `newsletter.toml`."""
+        from newsletter.config import CONFIG_NAME
+        from newsletter.core.errors import ConfigError
+
+        config = self.settings
+        if config.path is None:
+            raise ConfigError(
+                f"no {CONFIG_NAME} here ({config.root}): make a workspace with "
+                "`newsletter init`, or name the file with --config"
+            )
+        return config
 
     def store(self) -> Store:
         """The store, opened (and created if need be) for this command."""

@@ -31,6 +31,7 @@ def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
         newsletter dkim keygen --domain example.org --selector 2026a --out dkim.pem
     """
     from newsletter.config.checks import checked_dkim_name
+    from newsletter.config.reference import toml_value
     from newsletter.mail.dkim import dns_record, keygen
 
     for option, value in (("--domain", domain), ("--selector", selector)):
@@ -38,9 +39,16 @@ def dkim_keygen(domain: str, selector: str, out: Path | None) -> None:
             raise click.BadParameter(f"{value!r} is not a domain name", param_hint=option)
     path = out or Path(f"{selector}.{domain}.pem")
     key = keygen(path)
-    warn(f"Wrote {path} (mode 600). Publish this TXT record, then set in [dkim]:")
-    warn(f'  domain = "{domain}"  selector = "{selector}"  key_file = "{path}"')
-    click.echo(f"{selector}._domainkey.{domain}. IN TXT ( {dns_record(key)} )")
+    warn(
+        f"Wrote {path} (mode 600). Publish the TXT record below in DNS, and paste the "
+        "lines below into newsletter.toml (in place of its [dkim] table):"
+    )
+    click.echo("# Publish this TXT record in DNS:")
+    click.echo(f"# {selector}._domainkey.{domain}. IN TXT ( {dns_record(key)} )")
+    settings = {"domain": domain, "selector": selector, "key_file": str(path.resolve())}
+    click.echo("[dkim]")
+    for name, value in settings.items():
+        click.echo(f"{name} = {toml_value(value)}")
 
 
 def check_nameserver(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

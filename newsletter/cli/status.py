@@ -9,7 +9,7 @@ from newsletter.audience import signup
 from newsletter.config import Config
 from newsletter.core import clock
 from newsletter.core.errors import NewsletterError
-from newsletter.core.model import Issue
+from newsletter.core.model import EDITIONS, SUBSCRIBER_STATUSES, Issue
 from newsletter.digest import parse_files
 from newsletter.inbox.report import refusal_line
 from newsletter.schedule import cron
@@ -27,7 +27,7 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
     state: dict[str, Any] = {
         "unsent_papers": 0,
         "issues": [],
-        "subscribers": {"total": 0, "by_status": {}, "by_language": {}},
+        "subscribers": _people({}, {}),
         "next_run": upcoming[0].isoformat() if upcoming else None,
         "schedule": {"cron": config.schedule.cron, "timezone": config.schedule.timezone},
         "last_run": None,
@@ -48,16 +48,21 @@ def gather(config: Config, last_issues: int = 5) -> dict[str, Any]:
         state["issues"] = [_issue_state(db, issue) for issue in shown]
         since = shown[0].number if shown else 0
         state["refusals"] = [vars(r) for r in bounces.refusals_by_domain(db, since)]
-        by_status, by_language = subscribers.counts(db)
-        state["subscribers"] = {
-            "total": sum(by_status.values()),
-            "by_status": by_status,
-            "by_language": by_language,
-        }
+        state["subscribers"] = _people(*subscribers.counts(db))
         state["last_run"] = runs.last(db)
         state["pending_confirmation"] = signup.pending_count(store)
         state["outbox"] = outbox.counts(db)
     return state
+
+
+def _people(by_status: dict[str, int], by_language: dict[str, int]) -> dict[str, Any]:
+    """The list's counts, every status and edition named (0 when none): one shape always."""
+    return {
+        "total": sum(by_status.values()),
+        "by_status": {status: by_status.get(status, 0) for status in SUBSCRIBER_STATUSES}
+        | by_status,
+        "by_language": {lang: by_language.get(lang, 0) for lang in EDITIONS} | by_language,
+    }
 
 
 def _issue_state(db: sqlite3.Connection, issue: Issue) -> dict[str, Any]:

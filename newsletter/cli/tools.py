@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -12,24 +11,34 @@ from newsletter.cli.app import App, cli, pass_app, print_json, warn
 
 @cli.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@click.option(
+    "--toml",
+    "as_toml",
+    is_flag=True,
+    help="Print the settings as a newsletter.toml, each key with what it does and its default.",
+)
 @pass_app
-def config_show(app: App, as_json: bool) -> None:
-    """Check the configuration and print the settings in force (secrets hidden).
+def config_show(app: App, as_json: bool, as_toml: bool) -> None:
+    """Check the configuration and print the settings in force (secrets never: where
+    each password comes from is a comment). The listing is TOML that `config` reads.
 
     \b
     Example:
         newsletter --config site/newsletter.toml config
+        newsletter config --toml > new.toml
     """
-    config = app.config
-    document = config.describe()
+    from newsletter.config.reference import render
+
+    if as_json and as_toml:
+        raise click.UsageError("--json and --toml do not go together")
+    config = app.settings
     if as_json:
-        print_json(document)
+        print_json(config.describe())
+    elif as_toml:
+        header = f"newsletter.toml: the settings in force, from {config.source}."
+        click.echo(render(config, header=header), nl=False)
     else:
-        click.echo(f"# {config.source}")
-        for section, values in document["settings"].items():
-            click.echo(f"[{section}]")
-            for key, value in values.items():
-                click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+        click.echo(render(config, header=config.source, comments=False), nl=False)
     # After the listing, where it is read last (and not written once stdout is gone).
     if not config.newsletter.postal_address.strip():
         warn(

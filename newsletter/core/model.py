@@ -160,6 +160,7 @@ class Subscriber:
             "lang": self.lang,
             "status": self.status,
             "created_at": self.created_at,
+            "expires_at": None,  # as a pending sign-up's row has: one shape for every row
         }
 
 

@@ -22,8 +22,10 @@ or Ctrl-C only ends the command once the outbox has stopped.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from newsletter.config import CONFIG_ENV, Config, load_config
+from newsletter.core.errors import NewsletterError
 from newsletter.core.stopping import stop_on_signals
 
 
@@ -56,6 +59,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     from newsletter.web.orphans import SUPERVISOR_ENV
     from newsletter.web.protocol import BoundedHttpToolsProtocol
 
+    check_address(host, port)
     if config.path:
         os.environ[CONFIG_ENV] = str(config.path)
     os.chdir(config.root)  # a config without a file means this folder
@@ -77,6 +81,26 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
             server_header=False,
             access_log=False,  # ours (web/access_log.py): cheaper, and it cuts the tokens
         )
+
+
+def check_address(host: str, port: int) -> None:
+    """One clear line before anything starts when `serve` cannot listen at host:port
+    (uvicorn would print its own "Address already in use" and exit 3)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise NewsletterError(f"cannot listen on {host}: {error.strerror}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise NewsletterError(
+                    f"port {port} on {host} is in use (another serve, or another program): "
+                    "stop it, or choose another port with --port or web.port"
+                ) from None
+            raise NewsletterError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 @contextmanager

@@ -55,7 +55,7 @@ def test_compose_dry_run(site: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Would compose issue 1 (")
     assert "2 papers" in result.stdout.splitlines()[0]
-    assert sorted(p.name for p in site.iterdir()) == ["digests"]
+    assert sorted(p.name for p in site.iterdir()) == ["digests", "newsletter.toml"]
 
 
 def test_nothing_to_compose_is_one_line_and_exit_0(site: Path) -> None:
@@ -81,8 +81,8 @@ def test_no_digest_files_is_one_error_naming_the_key(workspace: Path) -> None:
     result = CliRunner().invoke(cli, ["compose"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: the default configuration: newsletter.digests: 'digests/*.md' matches no file "
-        f"(looked in {workspace})\n"
+        f"Error: {workspace / 'newsletter.toml'}: newsletter.digests: 'digests/*.md' matches "
+        f"no file (looked in {workspace})\n"
     )
 
 

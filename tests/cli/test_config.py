@@ -83,7 +83,49 @@ def test_cli_config_text_listing(tmp_path: Path) -> None:
     assert "[smtp]" in lines
     assert "port = 2525" in lines
     assert 'timezone = "UTC"' in lines
-    assert 'password = "(not set)"' in lines
+    note = "# password: (not set), from the environment (NEWSLETTER_SMTP_PASSWORD), never from"
+    assert any(line.startswith(note) for line in lines)
+    assert not any(line.startswith("password =") for line in lines)
+    again = write_config(tmp_path / "again", result.stdout)
+    assert invoke(["--config", str(again), "config"]).stdout.splitlines()[1:] == lines[1:]
+
+
+@pytest.mark.parametrize("variable", ["NEWSLETTER_SMTP_PASSWORD", "MAIL_PASSWORD"])
+def test_cli_config_toml_is_a_file_config_accepts_again(tmp_path: Path, variable: str) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        [newsletter]
+        from = "Weekly <weekly@example.com>"
+        digests = ["a/*.md", "b/*.md"]
+        [smtp]
+        port = 2525
+        password_env = "MAIL_PASSWORD"
+        [web]
+        trusted_proxies = ["10.0.0.1"]
+        [arxiv]
+        enrich = false
+        """,
+    )
+    env = {variable: SECRET, "NEWSLETTER_ARXIV_ENRICH": ""}
+
+    result = invoke(["--config", str(path), "config", "--toml"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert SECRET not in result.stdout and SECRET not in result.stderr
+    assert (
+        "# password: (set), from the environment (NEWSLETTER_SMTP_PASSWORD or MAIL_PASSWORD)"
+        in result.stdout
+    )
+    assert (
+        "# the relay's port (587 for starttls, 465 for tls) (default: 1025)\nport = 2525"
+        in result.stdout
+    )
+    again = write_config(tmp_path / "again", result.stdout)
+    first = invoke(["--config", str(path), "config", "--json"], env=env)
+    second = invoke(["--config", str(again), "config", "--json"], env=env)
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.stdout)["settings"] == json.loads(first.stdout)["settings"]
 
 
 def test_cli_config_applies_environment_overrides(tmp_path: Path) -> None:
@@ -122,11 +164,7 @@ def test_cli_config_option_wins_over_variable(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["settings"]["newsletter"]["title_en"] == "Option"
 
 
-def test_cli_config_without_a_file_shows_defaults(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-
+def test_cli_config_without_a_file_shows_defaults(tmp_path: Path, nowhere: Path) -> None:
     result = invoke(["config", "--json"])
 
     assert result.exit_code == 0, result.output

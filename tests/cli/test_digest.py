@@ -55,9 +55,10 @@ def test_parse_lists_papers_readably() -> None:
     assert len(lines) == 13 * 3
 
 
-def test_parse_writes_nothing(workspace: Path) -> None:
-    CliRunner().invoke(cli, ["digest", "parse", str(SAMPLE_DIGEST)])
-    assert list(workspace.iterdir()) == []
+def test_parse_works_outside_a_workspace_and_writes_nothing(nowhere: Path) -> None:
+    result = CliRunner().invoke(cli, ["digest", "parse", str(SAMPLE_DIGEST)])
+    assert result.exit_code == 0, result.output
+    assert list(nowhere.iterdir()) == []
 
 
 def test_a_file_that_is_not_utf8_is_one_error_line_and_exit_1(workspace: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -24,8 +25,9 @@ def test_keygen_writes_mode_600_prints_the_record_and_never_overwrites(tmp_path:
     result = runner.invoke(cli, KEYGEN)
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(os.stat(tmp_path / "k.pem").st_mode) == 0o600
-    assert result.stdout.startswith(f'{SELECTOR}._domainkey.{DOMAIN}. IN TXT ( "v=DKIM1; k=rsa; p=')
-    strings = re.findall(r'"([^"]*)"', result.stdout)
+    record = result.stdout.splitlines()[1]
+    assert record.startswith(f'# {SELECTOR}._domainkey.{DOMAIN}. IN TXT ( "v=DKIM1; k=rsa; p=')
+    strings = re.findall(r'"([^"]*)"', record)
     assert len(strings) == 2 and all(len(s) <= 255 for s in strings)
     assert "mode 600" in result.stderr
 
@@ -50,9 +52,29 @@ def test_check_passes_with_a_key_keygen_made(tmp_path: Path) -> None:
     )
     result = runner.invoke(cli, ["dkim", "check", "--no-dns"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == made.stdout, "the record check compares is the one keygen printed"
+    assert f"# {result.stdout}" in made.stdout, (
+        "the record check compares is the one keygen printed"
+    )
     assert result.stderr.startswith("DKIM check passed")
     assert "Warning: the published record was not looked up (--no-dns)." in result.stderr
+
+
+def test_keygen_prints_toml_that_pastes_into_newsletter_toml_as_is(tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "keys").mkdir()
+    made = runner.invoke(cli, [*KEYGEN[:-1], "keys/k.pem"])
+    assert made.exit_code == 0, made.output
+    (tmp_path / "newsletter.toml").write_text(made.stdout, encoding="utf-8")
+
+    shown = runner.invoke(cli, ["config", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["settings"]["dkim"] == {
+        "domain": DOMAIN,
+        "selector": SELECTOR,
+        "key_file": str(tmp_path / "keys" / "k.pem"),
+    }
+    checked = runner.invoke(cli, ["dkim", "check", "--no-dns"])
+    assert checked.exit_code == 0, checked.output
 
 
 def test_check_refuses_a_key_others_can_read(tmp_path: Path) -> None:

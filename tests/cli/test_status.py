@@ -48,7 +48,7 @@ def test_status_reports_papers_issues_subscribers_and_the_next_run(
     assert state["refusals"] == []
     assert state["subscribers"] == {
         "total": 3,
-        "by_status": {"active": 3},
+        "by_status": {"active": 3, "unsubscribed": 0, "bounced": 0},
         "by_language": {"bilingual": 1, "en": 1, "zh": 1},
     }
     assert state["last_run"]["outcome"] == "sent"

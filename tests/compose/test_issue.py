@@ -179,7 +179,8 @@ def test_recomposing_keeps_the_old_folder_until_the_new_one_is_in_place(site: Pa
 
 
 def test_a_folder_swap_rolled_back_restores_what_it_replaced(tmp_path: Path) -> None:
-    (tmp_path / "0001-x").mkdir()
+    tmp_path = tmp_path / "issues"
+    (tmp_path / "0001-x").mkdir(parents=True)
     (tmp_path / "0001-x" / "old.txt").write_text("old")
     swap = FolderSwap(tmp_path, "0001-x", {"new.txt": "new"})
     swap.replace()

@@ -25,7 +25,7 @@ from tests.helpers import SECRET, config_error, touch, write_config
 # --- Finding the file ---------------------------------------------------------------------
 
 
-def test_no_file_gives_all_defaults_and_root_is_cwd(tmp_path: Path) -> None:
+def test_no_file_gives_all_defaults_and_root_is_cwd(tmp_path: Path, nowhere: Path) -> None:
     config = load_config(environ={}, cwd=tmp_path)
 
     assert config.path is None
@@ -264,7 +264,7 @@ def test_environment_overrides_smtp_settings_in_the_file(tmp_path: Path) -> None
     assert config.smtp.security == "starttls"  # not overridden, kept from the file
 
 
-def test_environment_overrides_apply_without_a_file(tmp_path: Path) -> None:
+def test_environment_overrides_apply_without_a_file(tmp_path: Path, nowhere: Path) -> None:
     environ = {"NEWSLETTER_SMTP_HOST": "mail.example.org", "NEWSLETTER_SMTP_PORT": "2525"}
 
     config = load_config(environ=environ, cwd=tmp_path)
