@@ -18,7 +18,7 @@ def backup_command(app: App, file: Path, force: bool) -> None:
 
     Safe while `serve`, `send` or the weekly job run: the copy is the database as
     it stood at one instant. To restore, stop them and copy FILE over the
-    database (see docs/operations-backups.md).
+    database (see docs/operations.md, Backups).
 
     \b
     Example:
