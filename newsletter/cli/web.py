@@ -24,10 +24,11 @@ def serve_command(app: App, host: str | None, port: int | None, workers: int | N
         newsletter serve --port 8080 --workers 4
     """
     from newsletter.core.origin_guard import serve_warning
-    from newsletter.web.server import serve
+    from newsletter.web.server import check_address, serve
 
     web = app.config.web
     host, port = host or web.host, port or web.port
+    check_address(host, port)  # a busy port is the one line said, not after a warning
     warning = serve_warning(app.config.newsletter.base_url, host, port)
     if warning:
         warn(warning)  # the first line of the log, where it is seen

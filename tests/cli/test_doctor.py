@@ -411,7 +411,7 @@ def test_the_inbox_with_a_wrong_password_fails(
     assert found["inbox"][0] == "fail" and "refused the login" in found["inbox"][1]
 
 
-def test_outside_a_workspace_only_config_fails_and_the_rest_is_skipped() -> None:
+def test_outside_a_workspace_only_config_fails_and_the_rest_is_skipped(nowhere: Path) -> None:
     result = doctor()
     assert result.exit_code == 1
     found = lines(result)

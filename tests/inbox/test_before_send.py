@@ -65,7 +65,7 @@ def test_an_inbox_that_cannot_be_read_is_one_warning_and_the_issue_goes_out(
     monkeypatch.setenv("NEWSLETTER_INBOX_PASSWORD", PASSWORD)
     result = CliRunner().invoke(cli, ["run-once"])
     assert result.exit_code == 0, result.output
-    [warning] = [line for line in result.stderr.splitlines() if " WARNING " in line]
+    [warning] = [line for line in result.stderr.splitlines() if " WARNING inbox" in line]
     assert warning.endswith(
         f" WARNING inbox not read, sending anyway: cannot reach the IMAP server {HOST}:{port}: "
         "connection refused"

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import newsletter_process
 from tests.helpers import THREE, make_site
 from tests.smtpd import SmtpServer, free_port, wait_until
+from tests.web.browser import Browser, unavailable
 
 
 @dataclass
@@ -68,3 +69,13 @@ def web(workspace: Path, server: SmtpServer) -> Iterator[Web]:
     finally:
         if process.poll() is None:
             stop_serve(process, site)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, one a test module (skipped, saying what to install, without it)."""
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    with Browser() as running:
+        yield running

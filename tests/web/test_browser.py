@@ -11,7 +11,6 @@ them these tests skip, saying what to install.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from newsletter.core.model import EDITIONS
 from newsletter.send import send
 from tests.helpers import THREE, ledger, make_site, tokens
 from tests.smtpd import free_port
-from tests.web.browser import PAGE_RULES, SCHEMES, WIDTHS, Browser, unavailable
+from tests.web.browser import PAGE_RULES, SCHEMES, WIDTHS, Browser
 from tests.web.conftest import Web
 from tests.web.helpers import confirmation_to, link_in, subscribe
 
@@ -40,15 +39,6 @@ WEB_PAGES = [
 """Paths under `newsletter serve` once issue 1 went out; `{token}` becomes a
 subscriber's token, `{confirm}` a confirmation link. (`/feed.xml` is no page:
 feedparser tests it.)"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    with Browser() as running:
-        yield running
 
 
 def problems(browser: Browser, url: str, shots: Path, disable: tuple[str, ...] = ()) -> list[str]:

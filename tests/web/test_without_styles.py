@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from newsletter.core.model import EDITIONS
 from tests.arxivd import DATA, ArxivServer, Reply, arxiv_toml
 from tests.conftest import SAMPLE_DIGEST
 from tests.helpers import write_config
-from tests.web.browser import PAGE_RULES, Browser, unavailable
+from tests.web.browser import PAGE_RULES, Browser
 
 WIDTHS = (375, 800)
 CARD = 600
@@ -76,15 +75,6 @@ return [Math.round(target.getBoundingClientRect().top), Math.round(window.scroll
 """
 """Click a line of the contents: where its paper's anchor is then (0: at the top of the
 screen, unless the page cannot scroll that far)."""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    with Browser() as running:
-        yield running
 
 
 @pytest.fixture(params=["without-metadata", "with-metadata"])
