@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from newsletter.mail.smtp import SmtpMessage
 
 QUEUED_PER_CONNECTION = 4
+RETRY_WAIT_CAP = 600.0
+"""The longest one wait between two tries of a delivery (seconds): the doubling from
+`retry_delay` stops here, so the largest settings (10 retries from 300 s) wait 1.6
+hours in all, not 42."""
 """Deliveries waiting per worker: enough to never starve one, few enough to stop at once."""
 
 STOPPED = (
@@ -172,7 +176,8 @@ class Workers:
         attempts, outcome = 0, SmtpResult("retry", "not tried")
         smtp = self.config.smtp
         for attempt in range(smtp.retries + 1):
-            if attempt and self.stop.wait(backoff.delay(attempt, smtp.retry_delay)):
+            wait = backoff.delay(attempt, smtp.retry_delay, RETRY_WAIT_CAP)
+            if attempt and self.stop.wait(wait):
                 break
             if not self.limiter.wait():
                 break

@@ -9,6 +9,7 @@ from newsletter.config import ArxivSettings, load_config
 from newsletter.core import backoff
 from newsletter.enrich.client import ArxivClient
 from newsletter.mail.outbox import MAX_DELAY, Sender
+from newsletter.send.workers import RETRY_WAIT_CAP
 from newsletter.store.outbox import OutboxMessage
 
 
@@ -22,14 +23,14 @@ def test_the_delay_doubles_from_the_base_up_to_the_cap() -> None:
 
 def test_a_delivery_waits_between_its_smtp_tries() -> None:
     """send/workers.py: `smtp.retries` (3) tries after the first, from `smtp.retry_delay`
-    (2 s), not capped (both settings are bounded: at most 10 tries and 300 s)."""
+    (2 s); with the largest settings (10 tries from 300 s) each wait stops at 10
+    minutes, 1.6 hours in all rather than 42."""
     smtp = load_config().smtp
     assert (smtp.retries, smtp.retry_delay) == (3, 2.0)
-    assert [backoff.delay(n, smtp.retry_delay) for n in range(1, smtp.retries + 1)] == [
-        2.0,
-        4.0,
-        8.0,
-    ]
+    waits = [backoff.delay(n, smtp.retry_delay, RETRY_WAIT_CAP) for n in range(1, 4)]
+    assert waits == [2.0, 4.0, 8.0]
+    largest = [backoff.delay(n, 300.0, RETRY_WAIT_CAP) for n in range(1, 11)]
+    assert largest == [300.0] + [600.0] * 9 and sum(largest) == 5700.0
 
 
 def test_an_outbox_message_waits_up_to_five_minutes() -> None:
