@@ -42,7 +42,7 @@ $(NPM_TOOLS):
 
 ## test: set up, lint, type-check and run the whole test suite
 test: $(STAMP) $(NPM_TOOLS) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile  # a process a core, each test file whole in one
 
 lint: $(STAMP)
 	$(BIN)/ruff check newsletter tests bench scripts
