@@ -18,6 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from newsletter.compose.latex import math_spans
+from newsletter.compose.markup import is_cjk, link_spans
 from newsletter.core import links
 from newsletter.core.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 
@@ -34,9 +36,6 @@ CUT_COST = 160
 # opening bracket or quote; a Chinese one right after 。！？ (and a closing quote).
 _ENGLISH_END = re.compile(r"(?<=[.!?])(?=\s+[A-Z0-9(\"'“‘\[])")
 _CHINESE_END = re.compile(r"(?<=[。！？])[”’」』）)]?")
-_CJK = re.compile("[\u3000-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_UNCUT = re.compile(r"\[[^\]\n]+\]\([^)\s]+\)|https?://\S+|\$[^$\n]+\$", re.IGNORECASE)
-"""What a cut never falls inside: a markdown link, a URL, a LaTeX formula."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def cut_at_sentence(text: str, limit: int) -> str:
     are kept."""
     if len(text) <= limit:
         return text
-    inside = [match.span() for match in _UNCUT.finditer(text)]
+    inside = link_spans(text) + math_spans(text)  # never cut in two
 
     def free(position: int) -> bool:
         return not any(start < position < end for start, end in inside)
@@ -120,7 +119,7 @@ def cut_at_sentence(text: str, limit: int) -> str:
         if start < cut < end:
             cut = start  # a link is never cut in two: it goes whole
     head = text[:cut]
-    in_a_word = head[-1:].isalnum() and text[cut : cut + 1].isalnum() and not _CJK.match(head[-1])
+    in_a_word = head[-1:].isalnum() and text[cut : cut + 1].isalnum() and not is_cjk(head[-1])
     if in_a_word and " " in head.strip():
         head = head.rsplit(None, 1)[0]  # English: at a word; Chinese: at any character
     return head.rstrip(" ,;:，；：、") + "…"

@@ -236,3 +236,8 @@ def _script(text: str, superscript: bool) -> str:
         return "".join(table[char] for char in text)
     mark = "^" if superscript else "_"
     return f"{mark}{text}" if len(text) == 1 else f"{mark}({text})"
+
+
+def math_spans(text: str) -> list[tuple[int, int]]:
+    """Where the math is (`$…$`, `$$…$$`, `\\(…\\)`; `$5` is money, not math), as (start, end)."""
+    return [match.span() for match in _MATH.finditer(text)]

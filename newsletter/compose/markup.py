@@ -99,6 +99,23 @@ def _space_if_cjk(neighbour: str) -> str:
     return " " if _IS_CJK.match(neighbour) else ""
 
 
+def link_spans(text: str) -> list[tuple[int, int]]:
+    """Where a summary's links are (`[text](url)` and bare URLs), as (start, end):
+    places a shortened summary must not be cut inside."""
+    spans = [match.span() for match in _LINK.finditer(text)]
+    spans += [
+        match.span()
+        for match in _BARE_URL.finditer(text)
+        if not any(start <= match.start() < end for start, end in spans)
+    ]
+    return spans
+
+
+def is_cjk(character: str) -> bool:
+    """A Chinese (Japanese, Korean) character or one of their punctuation marks."""
+    return bool(_IS_CJK.match(character))
+
+
 def links(text: str) -> list[str]:
     """The http(s) URLs a summary links to, in order (as `to_html` makes them)."""
     return [url for _, url in _pieces(text) if url is not None]

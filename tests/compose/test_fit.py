@@ -205,6 +205,8 @@ def test_a_cut_never_falls_inside_a_link_or_a_formula() -> None:
     assert cut_at_sentence(linked, 52) == "See [the code. It is here](https://github.com/a/b)."
     formula = "We bound $x. Y$ tightly and more words follow after it."
     assert "$" not in cut_at_sentence(formula, 14) and cut_at_sentence(formula, 14) == "We bound…"
+    money = "It raised $5 million. Then $3 more. And more text follows here."
+    assert cut_at_sentence(money, 36) == "It raised $5 million. Then $3 more."  # not math
     bare = "代码见 https://github.com/a/b.c。然后还有很多文字。"
     assert cut_at_sentence(bare, 10) == "代码见…"
 
