@@ -19,9 +19,15 @@ EXAMPLE_BASE_URL = "https://digest.example.org"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net")
+"""Reserved for examples (RFC 2606): no site of anyone's is there."""
+
+
 def is_example(base_url: str) -> bool:
-    """`base_url` is the example's host (whatever its path or trailing slash)."""
-    return (urlsplit(base_url).hostname or "") == urlsplit(EXAMPLE_BASE_URL).hostname
+    """`base_url` is on an example domain (the default's, or any of RFC 2606's),
+    whatever its path or trailing slash: a placeholder, not a real site yet."""
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+    return any(host == domain or host.endswith(f".{domain}") for domain in EXAMPLE_DOMAINS)
 
 
 def send_refusal(base_url: str, smtp_host: str) -> str | None:

@@ -10,15 +10,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
-from urllib.parse import urlsplit
 
-from newsletter.config import Config, NewsletterSettings
+from newsletter.config import Config
 from newsletter.core import links
+from newsletter.core.origin_guard import is_example
 from newsletter.core.version import version
 from newsletter.doctor.check import Check, fail, ok, skip, warn
 
 TIMEOUT = 10.0
-EXAMPLE_HOSTS = {"example.org", "example.com", "example.net"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Answer:
 
 def checks(config: Config) -> list[Check]:
     base_url = config.newsletter.base_url.rstrip("/")
-    if _is_example(base_url):
+    if is_example(base_url):
         reason = "base_url is the example"
         return [
             fail(
@@ -45,12 +44,6 @@ def checks(config: Config) -> list[Check]:
     if healthz.result == "fail":
         return [ok("base_url", base_url), healthz, skip("web.unsubscribe", "/healthz failed")]
     return [ok("base_url", base_url), healthz, _unsubscribe(base_url)]
-
-
-def _is_example(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
-    example = base_url == NewsletterSettings.base_url.rstrip("/")
-    return example or host in EXAMPLE_HOSTS or host.endswith(tuple(f".{h}" for h in EXAMPLE_HOSTS))
 
 
 def _healthz(base_url: str) -> Check:

@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from newsletter.core.errors import ConfigError, NewsletterError
 from newsletter.mail.dkim import Signer, dns_text, load_signer
-from newsletter.mail.resolver import LookupUnavailable, parse_nameserver, txt_records
+from newsletter.mail.resolver import LookupUnavailable, txt_records
 
 if TYPE_CHECKING:
     from newsletter.config import Config
-
-__all__ = ["CheckResult", "LookupUnavailable", "check", "parse_nameserver", "published_records"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def check(config: Config, lookup: bool = True, nameserver: str | None = None) ->
     if not lookup:
         return CheckResult(signer, None, "the published record was not looked up (--no-dns)")
     try:
-        records = published_records(signer.dns_name(), nameserver)
+        records = txt_records(signer.dns_name(), nameserver)
     except LookupUnavailable as error:
         return CheckResult(signer, None, f"could not look up the published record: {error}")
     if not records:
@@ -67,14 +65,6 @@ def check(config: Config, lookup: bool = True, nameserver: str | None = None) ->
             "malformed; publish the record `newsletter dkim check --no-dns` prints"
         )
     return CheckResult(signer, True, f"verified against the record at {signer.dns_name()}")
-
-
-def published_records(name: str, nameserver: str | None = None) -> list[bytes]:
-    """The TXT records at `name`, each with its strings joined; [] when none exist.
-
-    `nameserver` (see `resolver.parse_nameserver`) is asked instead of the system's resolver.
-    """
-    return txt_records(name, nameserver)
 
 
 def _sample(config: Config, signer: Signer) -> bytes:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from newsletter.cli import cli
 from newsletter.core.hosts import is_local
-from newsletter.core.origin_guard import EXAMPLE_BASE_URL, serve_warning
+from newsletter.core.origin_guard import EXAMPLE_BASE_URL, is_example, serve_warning
 from tests.helpers import THREE, ledger, make_site, sent_addresses
 from tests.smtpd import SmtpServer, free_port
 from tests.web.conftest import start_serve, stop_serve
@@ -114,3 +114,12 @@ def test_the_local_hosts_and_the_warning_for_a_port_that_differs() -> None:
     )
     assert serve_warning("http://127.0.0.1", "127.0.0.1", 80) is None
     assert serve_warning("https://[::1]", "::1", 443) is None
+
+
+def test_every_base_url_on_an_example_domain_is_the_example() -> None:
+    """The default, and any host under RFC 2606's example domains, which no site is on:
+    the send guard and `doctor` ask the same question here."""
+    for url in (EXAMPLE_BASE_URL, "https://news.example.com/digest/", "http://EXAMPLE.NET"):
+        assert is_example(url), url
+    for url in ("https://digest.example-lab.org", "http://127.0.0.1:8080", "https://ai.dev"):
+        assert not is_example(url), url
